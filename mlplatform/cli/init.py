@@ -1,0 +1,39 @@
+"""``mlplatform init``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from mlplatform import environments, scaffold
+from mlplatform.cli.options import BLUEPRINT_HELP
+from mlplatform.render.spec import environment_summary
+
+
+def init(
+    env: Annotated[str, typer.Option("--env", "-e", help="Name of the new environment (a lowercase DNS label).")],
+    blueprint: Annotated[Optional[str], typer.Option("--blueprint", "-b", help=BLUEPRINT_HELP)] = None,  # noqa: UP045
+    target: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--target", help="local or aws. Default: local for the env `local`, aws otherwise."),
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="AWS region (target aws; default: $AWS_REGION).")
+    ] = None,
+    account_id: Annotated[
+        Optional[str], typer.Option("--account-id", help="Only ever deploy to this 12-digit AWS account.")  # noqa: UP045
+    ] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Team or person responsible.")] = None,  # noqa: UP045
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing stacks/<env>.yaml (kept as .bak).")
+    ] = False,
+) -> None:
+    """Scaffold stacks/ENV.yaml (and Pulumi.yaml when missing) in the current directory."""
+    result = scaffold.init_environment(
+        env, blueprint=blueprint, target=target, region=region, account_id=account_id, owner=owner, force=force
+    )
+    typer.echo(f"wrote {result.env_file.relative_to(result.env_file.parent.parent)}")
+    if result.pulumi_yaml:
+        typer.echo("wrote Pulumi.yaml")
+    typer.echo(environment_summary(environments.resolve(env)))

@@ -1,0 +1,95 @@
+"""The root command: global options, sub-command groups, and the one place errors become exit codes.
+
+Errors are handled inside the click group (not around ``app()``), so typer's ``CliRunner`` in the tests
+sees exactly what a user sees: a headline and a message on stderr, the contract's exit code, and no
+traceback unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from mlplatform import __version__
+from mlplatform.cli import blueprints as blueprints_cmd
+from mlplatform.cli import init as init_cmd
+from mlplatform.cli import validate as validate_cmd
+from mlplatform.errors import EXIT_CANCELLED, EXIT_INTERNAL, MlplatformError
+
+
+class ErrorHandlingGroup(TyperGroup):
+    """Maps :class:`MlplatformError` to its headline and exit code; anything else is an internal error."""
+
+    def invoke(self, ctx: Any) -> Any:
+        debug = bool(ctx.params.get("debug"))
+        try:
+            return super().invoke(ctx)
+        except MlplatformError as exc:
+            if debug:
+                traceback.print_exc()
+            typer.echo(f"error: {exc.headline}: {exc.message}", err=True)
+            if exc.hint:
+                typer.echo(f"hint: {exc.hint}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("error: cancelled: interrupted", err=True)
+            raise typer.Exit(EXIT_CANCELLED) from None
+        except Exception as exc:
+            # Typer's own control flow (Exit, Abort, usage errors) passes through; typer vendors click
+            # in recent releases, so match on the module rather than on one click's classes.
+            if type(exc).__module__.split(".")[0] in ("click", "typer"):
+                raise
+            traceback.print_exc()
+            typer.echo(
+                "error: internal error: this is a bug in mlplatform; please report it with the traceback above.",
+                err=True,
+            )
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+
+app = typer.Typer(
+    cls=ErrorHandlingGroup,
+    name="mlplatform",
+    help="Infrastructure as code for ML platforms: pick an MLOps maturity blueprint, deploy it per environment.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlplatform {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show Python tracebacks for every error."),
+) -> None:
+    """Infrastructure as code for ML platforms: pick an MLOps maturity blueprint, deploy it per environment.
+
+    Exit codes: 0 ok, 1 error, 2 invalid flags/config/spec, 6 environment not found, 8 cancelled,
+    255 internal error.
+    """
+
+
+app.add_typer(blueprints_cmd.app, name="blueprints")
+app.command("validate")(validate_cmd.validate)
+app.command("init")(init_cmd.init)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # raised before the group's handler runs (e.g. during imports)
+        sys.exit(EXIT_CANCELLED)

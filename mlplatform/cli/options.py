@@ -1,0 +1,15 @@
+"""Options shared by several commands, so their names and help texts stay identical."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+ENV_HELP = "Environment: stacks/<env>.yaml, or the built-in `local` (embedded emulator) when there is no file."
+BLUEPRINT_HELP = "Blueprint to use instead of the one the environment names (level0, level1, level2 or your own)."
+
+# typer inspects these annotations at runtime, so Optional[...] is used instead of `X | None` (Python 3.10).
+EnvOpt = Annotated[str, typer.Option("--env", "-e", help=ENV_HELP)]
+BlueprintOpt = Annotated[Optional[str], typer.Option("--blueprint", "-b", help=BLUEPRINT_HELP)]  # noqa: UP045
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of text.")]

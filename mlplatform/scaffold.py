@@ -1,0 +1,152 @@
+"""Scaffold new environments: ``stacks/<env>.yaml`` and, when missing, ``Pulumi.yaml``.
+
+Files are written atomically (temporary file + ``os.replace``) and never overwritten unless asked, so
+an interrupted or refused ``init`` leaves the project as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from mlplatform import blueprints
+from mlplatform.environments import LOCAL_ENV, EnvironmentFile, env_file_path
+from mlplatform.errors import SpecValidationError, UsageError
+from mlplatform.spec.problems import problems_from_validation
+from mlplatform.spec.yamlfile import parse_yaml_text
+
+PULUMI_YAML = """\
+# The Pulumi project for mlplatform environments. `mlplatform up --env <env>` drives the same program
+# through the Pulumi Automation API for target `aws`; the embedded engine runs it in-process for `local`.
+name: mlplatform
+description: ML platform from mlplatform blueprints (one stack per environment in stacks/)
+runtime:
+  name: python
+  options:
+    toolchain: pip
+"""
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What ``init`` wrote."""
+
+    env_file: Path
+    pulumi_yaml: Path | None
+
+
+def render_env_file(
+    env: str, *, blueprint: str, target: str, region: str, account_id: str | None = None, owner: str | None = None
+) -> str:
+    """The text of a new environment file, commented so it doubles as documentation."""
+    lines = [
+        f"# Environment {env!r}: one deployable instance of a blueprint (one Pulumi stack).",
+        "# Check it with `mlplatform validate --env " + env + "`; see the settings a blueprint yields with",
+        f"# `mlplatform blueprints show {blueprint} --resolved`.",
+        f"blueprint: {blueprint}",
+        f"target: {target}            # local (embedded AWS emulator) or aws",
+        f"region: {region}",
+    ]
+    lines.append(
+        f'account_id: "{account_id}"   # deploys refuse any other account'
+        if account_id
+        else '# account_id: "123456789012"   # refuse to deploy to any other account'
+    )
+    lines.append(f"owner: {owner}" if owner else "# owner: team-ml@example.com")
+    lines += [
+        "# ttl: 7d                       # reap the environment after this long (m, h, d, w)",
+        "# backend: s3://my-state-bucket/mlplatform   # Pulumi state backend (default: file:// under .mlplatform/)",
+        "",
+        "# Settings on top of the blueprint, in the blueprint's shape. Mappings merge, lists replace,",
+        "# and null removes a setting (its default applies again).",
+        "overrides:",
+        "  tags:",
+        f"    environment: {env}",
+        "  # serving:",
+        "  #   endpoints:",
+        "  #     - name: churn",
+        "  #       model:",
+        "  #         image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlp-dev/serving:1.0.0",
+        "  #         model_data_url: s3://my-bucket/models/churn/model.tar.gz",
+        "  #       instance_type: ml.m5.large",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def init_environment(
+    env: str,
+    *,
+    blueprint: str | None = None,
+    target: str | None = None,
+    region: str | None = None,
+    account_id: str | None = None,
+    owner: str | None = None,
+    force: bool = False,
+    project_dir: Path | None = None,
+) -> InitResult:
+    """Write ``stacks/<env>.yaml`` (and ``Pulumi.yaml`` when missing) into ``project_dir``.
+
+    Raises:
+        InvalidEnvNameError: ``env`` is not a valid environment name (nothing is written).
+        BlueprintNotFoundError: ``blueprint`` does not exist (nothing is written).
+        UsageError: the file exists and ``force`` is false, or target aws without a region.
+    """
+    root = project_dir or Path.cwd()
+    path = env_file_path(env, root)  # checks the name before anything touches the disk
+    blueprint = blueprint or "level0"
+    blueprints.find(blueprint, root, wanted_by="--blueprint")
+    target = target or ("local" if env == LOCAL_ENV else "aws")
+    if region is None:
+        region = (
+            "us-east-1" if target == "local" else os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        )
+    if region is None:
+        raise UsageError(
+            f"target aws needs a region for environment {env!r}.",
+            hint=f"Pass one: `mlplatform init --env {env} --target aws --region eu-west-1`.",
+        )
+    if path.exists() and not force:
+        raise UsageError(
+            f"{path.relative_to(root)} already exists; not overwriting it.",
+            hint="Pass --force to replace it (the old file is kept as <env>.yaml.bak).",
+        )
+    text = render_env_file(env, blueprint=blueprint, target=target, region=region, account_id=account_id, owner=owner)
+    doc = parse_yaml_text(text, str(path.relative_to(root)))
+    try:  # the flags end up in the file: check them now, so a bad --region never lands on disk
+        EnvironmentFile.model_validate(doc.data)
+    except ValidationError as exc:
+        from mlplatform.spec.problems import Layer
+
+        problems = problems_from_validation(exc, [Layer(doc)], EnvironmentFile)
+        raise SpecValidationError(
+            "the flags given to init do not make a valid environment:\n" + "\n".join(p.render() for p in problems),
+            problems,
+        ) from None
+    if path.exists():
+        _atomic_write(path.with_name(path.name + ".bak"), path.read_text(encoding="utf-8", errors="replace"))
+    _atomic_write(path, text)
+    pulumi_yaml = root / "Pulumi.yaml"
+    wrote_pulumi = None
+    if not pulumi_yaml.exists():
+        _atomic_write(pulumi_yaml, PULUMI_YAML)
+        wrote_pulumi = pulumi_yaml
+    return InitResult(env_file=path, pulumi_yaml=wrote_pulumi)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,1 @@
+"""The declarative model: spec models, YAML loading, merging and located validation errors."""

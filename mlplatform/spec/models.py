@@ -1,0 +1,816 @@
+"""The validated model of an environment: :class:`PlatformSpec` and one spec per component.
+
+These models are the user's documentation as much as the code's contract: every field's description
+says what it does and what the default means, and is shown by ``mlplatform blueprints show --resolved``
+and in docs/blueprints.md. All models are frozen and reject unknown keys.
+
+A spec says *what* an environment needs; it is not the components' Args (STYLE.md point 5). The
+program translates a spec into Args, so components stay usable from plain Python.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from mlplatform.spec.names import ENV_NAME_RE
+
+# ---------------------------------------------------------------------------------------------------
+# Shared building blocks
+# ---------------------------------------------------------------------------------------------------
+
+COMPONENTS: tuple[str, ...] = (
+    "network",
+    "encryption",
+    "artifact_store",
+    "container_registry",
+    "identity",
+    "dev_environment",
+    "registry",
+    "feature_store",
+    "training",
+    "pipelines",
+    "serving",
+    "monitoring",
+    "cicd",
+)
+"""Component keys of :class:`PlatformSpec`, in the order they are described and provisioned."""
+
+EMULATOR_ACCOUNT_ID = "123456789012"
+"""The account moto's server pretends to be; target ``local`` always deploys there."""
+
+COMPONENT_NEEDS: dict[str, tuple[str, ...]] = {
+    "artifact_store": ("encryption",),
+    "container_registry": ("encryption",),
+    "dev_environment": ("network", "identity", "encryption"),
+    "feature_store": ("artifact_store", "encryption", "identity"),
+    "training": ("artifact_store", "identity"),
+    "pipelines": ("registry", "artifact_store", "training", "identity"),
+    "serving": ("identity", "encryption", "artifact_store"),
+    "monitoring": ("encryption",),
+    "cicd": ("registry", "artifact_store", "identity"),
+}
+"""Components that cannot work without others (a notebook is VPC-only, so it needs the network)."""
+
+LEVEL_REQUIREMENTS: dict[int, tuple[str, ...]] = {
+    0: ("encryption", "artifact_store", "container_registry", "identity", "registry", "monitoring"),
+    1: ("network", "feature_store", "training", "pipelines"),
+    2: ("serving", "cicd"),
+}
+"""Components a maturity level cannot do without (each level also needs the levels below it)."""
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+SAGEMAKER_INSTANCE_RE = re.compile(r"^ml\.[a-z0-9]+[a-z0-9-]*\.[a-z0-9]+$")
+REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+RESOURCE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+SCHEDULE_RE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$")
+
+InstanceType = Annotated[
+    str,
+    Field(
+        pattern=SAGEMAKER_INSTANCE_RE.pattern,
+        description="A SageMaker instance type such as `ml.m5.xlarge`.",
+        examples=["ml.m5.xlarge"],
+    ),
+]
+ResourceName = Annotated[
+    str,
+    Field(
+        pattern=RESOURCE_NAME_RE.pattern,
+        description="Lowercase letters, digits and hyphens; starts with a letter; 2-32 characters.",
+    ),
+]
+Schedule = Annotated[
+    str,
+    Field(
+        pattern=SCHEDULE_RE.pattern,
+        description="An EventBridge schedule: `rate(1 day)` or `cron(0 3 * * ? *)`.",
+    ),
+]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: frozen, strict about types, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, validate_default=True)
+
+
+class ComponentSpec(SpecModel):
+    """Base of every component's spec: each component can be switched on or off."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Provision this component. Blueprints switch on what their maturity level needs.",
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Components
+# ---------------------------------------------------------------------------------------------------
+
+
+class NetworkSpec(ComponentSpec):
+    """A private VPC for training, processing, notebooks and endpoints."""
+
+    cidr_block: str = Field(
+        default="10.20.0.0/16",
+        pattern=r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-8])$",
+        description="IPv4 range of the VPC, a /16 to /28 block.",
+    )
+    availability_zones: int = Field(
+        default=2, ge=1, le=6, description="How many availability zones get a private subnet each."
+    )
+    interface_endpoints: list[str] = Field(
+        default_factory=lambda: ["sagemaker.api", "sagemaker.runtime"],
+        description=(
+            "AWS services reached through interface VPC endpoints, so private subnets need no internet "
+            "route (an S3 gateway endpoint is always created)."
+        ),
+    )
+    flow_logs: bool = Field(
+        default=True,
+        description="Record VPC flow logs to an encrypted CloudWatch log group. Turning this off is a "
+        "visible security override.",
+    )
+
+    @field_validator("interface_endpoints")
+    @classmethod
+    def _endpoint_names(cls, value: list[str]) -> list[str]:
+        for service in value:
+            if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)*", service):
+                raise ValueError(f"{service!r} is not an AWS service endpoint name such as 'sagemaker.api'")
+        if len(set(value)) != len(value):
+            raise ValueError("interface endpoints are listed more than once")
+        return value
+
+
+class EncryptionSpec(ComponentSpec):
+    """The platform's customer-managed KMS key, used by every encrypted resource."""
+
+    key_rotation: bool = Field(
+        default=True, description="Rotate the key material yearly. Turning this off is a security override."
+    )
+    deletion_window_days: int = Field(
+        default=30, ge=7, le=30, description="Days a deleted key can still be recovered (AWS allows 7-30)."
+    )
+
+
+class ArtifactStoreSpec(ComponentSpec):
+    """The artifact bucket (datasets, model artifacts, pipeline outputs) and its access-log bucket."""
+
+    versioning: bool = Field(default=True, description="Keep every version of every object.")
+    access_logging: bool = Field(default=True, description="Log every request to a separate access-log bucket.")
+    noncurrent_version_expiration_days: int = Field(
+        default=90, gt=0, le=3650, description="Delete replaced object versions after this many days."
+    )
+    log_retention_days: int = Field(
+        default=365, gt=0, le=3650, description="Delete access-log objects after this many days."
+    )
+
+
+class ContainerRegistrySpec(ComponentSpec):
+    """ECR repositories for training and serving images."""
+
+    repositories: list[ResourceName] = Field(
+        default_factory=lambda: ["training", "serving"],
+        min_length=1,
+        description="Repository names, created as `<platform>/<name>`.",
+    )
+    scan_on_push: bool = Field(default=True, description="Scan every pushed image for vulnerabilities.")
+    immutable_tags: bool = Field(
+        default=True, description="Forbid overwriting an image tag, so a deployed tag always means one image."
+    )
+    keep_images: int = Field(
+        default=50, gt=0, le=10000, description="Expire the oldest images beyond this many per repository."
+    )
+
+
+class IdentitySpec(ComponentSpec):
+    """Least-privilege IAM roles: SageMaker execution, pipeline, EventBridge, CI/CD."""
+
+    permissions_boundary_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:policy/.+$",
+        description="IAM policy attached as permissions boundary to every role; none by default.",
+    )
+
+
+class DevEnvironmentSpec(ComponentSpec):
+    """Where data scientists explore: a SageMaker Domain or a notebook instance, VPC-only."""
+
+    kind: Literal["domain", "notebook"] = Field(
+        default="domain", description="`domain` (SageMaker Studio) or `notebook` (a notebook instance)."
+    )
+    instance_type: InstanceType = Field(
+        default="ml.t3.medium", description="Instance type of the notebook or of Studio's default app."
+    )
+    volume_size_gb: int = Field(default=20, ge=5, le=16384, description="Notebook storage, encrypted with KMS.")
+    root_access: bool = Field(
+        default=False, description="Let notebook users become root. On is a visible security override."
+    )
+    direct_internet_access: bool = Field(
+        default=False,
+        description="Give the notebook a route to the internet outside the VPC. On is a security override.",
+    )
+
+
+class RegistrySpec(ComponentSpec):
+    """The model registry: model package groups and the approval workflow."""
+
+    model_package_groups: list[ResourceName] = Field(
+        default_factory=lambda: ["default"],
+        min_length=1,
+        description="Model package groups, created as `<platform>-<name>`.",
+    )
+    approval: Literal["manual", "automatic"] = Field(
+        default="manual",
+        description="`manual`: new model versions wait for a person to approve them; `automatic`: approved "
+        "on registration.",
+    )
+
+    @field_validator("model_package_groups")
+    @classmethod
+    def _unique_groups(cls, value: list[str]) -> list[str]:
+        return _unique(value, "model package group")
+
+
+FeatureType = Literal["Integral", "Fractional", "String"]
+
+
+class FeatureDefinition(SpecModel):
+    """One feature of a feature group."""
+
+    name: str = Field(pattern=r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$", description="Feature name.")
+    type: FeatureType = Field(description="`Integral`, `Fractional` or `String`.")
+
+
+class FeatureGroupSpec(SpecModel):
+    """A SageMaker feature group."""
+
+    name: ResourceName = Field(description="Feature group name, created as `<platform>-<name>`.")
+    record_identifier: str = Field(description="The feature that identifies a record.")
+    event_time: str = Field(description="The feature holding each record's event time.")
+    features: list[FeatureDefinition] = Field(min_length=1, description="The features, at least one.")
+    online: bool = Field(default=False, description="Keep an online store for low-latency reads (KMS).")
+    offline: bool = Field(default=True, description="Keep an offline store in the artifact bucket (KMS).")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FeatureGroupSpec:
+        problems = _Problems("FeatureGroupSpec")
+        names = [feature.name for feature in self.features]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                problems.add(("features", index, "name"), f"feature {name!r} is listed more than once", name)
+        for role in ("record_identifier", "event_time"):
+            value = getattr(self, role)
+            if value not in names:
+                problems.add((role,), f"{value!r} is not one of the features ({', '.join(names)})", value)
+        event_types = [f.type for f in self.features if f.name == self.event_time]
+        if event_types and event_types[0] not in ("String", "Fractional"):
+            problems.add(
+                ("event_time",),
+                f"the event_time feature must be of type String or Fractional, not {event_types[0]}",
+                self.event_time,
+            )
+        if not (self.online or self.offline):
+            problems.add(("offline",), "a feature group needs an online store, an offline store or both", False)
+        problems.raise_if_any()
+        return self
+
+
+class FeatureStoreSpec(ComponentSpec):
+    """SageMaker Feature Store: feature groups, offline store in S3 under KMS, Glue catalog."""
+
+    feature_groups: list[FeatureGroupSpec] = Field(
+        default_factory=list, description="Feature groups; usually declared per environment."
+    )
+
+    @field_validator("feature_groups")
+    @classmethod
+    def _unique_groups(cls, value: list[FeatureGroupSpec]) -> list[FeatureGroupSpec]:
+        _unique([group.name for group in value], "feature group")
+        return value
+
+
+class TrainingSpec(ComponentSpec):
+    """Settings training jobs share: allowed instances, parallelism, spot, storage."""
+
+    allowed_instance_types: list[InstanceType] = Field(
+        default_factory=lambda: ["ml.m5.xlarge", "ml.m5.2xlarge"],
+        min_length=1,
+        description="Instance types training jobs may use; the pipeline's types must be among them.",
+    )
+    max_parallel_jobs: int = Field(default=2, gt=0, le=100, description="Training jobs that may run at once.")
+    spot: bool = Field(default=False, description="Use managed spot training (cheaper, interruptible).")
+    max_runtime_hours: int = Field(default=24, gt=0, le=672, description="Stop a training job after this long.")
+    volume_size_gb: int = Field(default=50, gt=0, le=16384, description="Training volume size, encrypted with KMS.")
+
+
+class ApprovalMetricSpec(SpecModel):
+    """The evaluation metric that decides whether a newly trained model is registered."""
+
+    name: str = Field(default="accuracy", min_length=1, description="Metric name in the evaluation report.")
+    threshold: float = Field(default=0.8, description="Value the metric is compared with.")
+    comparison: Literal["greater_than_or_equal", "less_than_or_equal"] = Field(
+        default="greater_than_or_equal",
+        description="Register when the metric is >= the threshold (accuracy) or <= it (an error metric).",
+    )
+
+
+class PipelinesSpec(ComponentSpec):
+    """The continuous-training pipeline: process -> train -> evaluate -> condition -> register."""
+
+    schedule: Schedule | None = Field(
+        default="rate(1 day)", description="Retrain on this schedule; `null` for no schedule."
+    )
+    new_data_prefix: str | None = Field(
+        default="incoming/",
+        pattern=r"^[A-Za-z0-9!_.*'()/-]+/$",
+        description="Retrain when objects land under this artifact-bucket prefix; `null` for no trigger.",
+    )
+    approval_metric: ApprovalMetricSpec = Field(
+        default_factory=ApprovalMetricSpec, description="Condition step that gates registration."
+    )
+    processing_instance_type: InstanceType = Field(
+        default="ml.m5.xlarge", description="Instance type of the processing and evaluation steps."
+    )
+    training_instance_type: InstanceType = Field(
+        default="ml.m5.xlarge", description="Instance type of the training step (must be allowed by training)."
+    )
+
+
+class AutoscalingSpec(SpecModel):
+    """Application Auto Scaling of an endpoint's production variant."""
+
+    min_capacity: PositiveInt = Field(default=1, description="Fewest instances.")
+    max_capacity: PositiveInt = Field(default=2, description="Most instances.")
+    target_invocations_per_instance: PositiveInt = Field(
+        default=100, description="Target-tracking goal: invocations per instance per minute."
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AutoscalingSpec:
+        problems = _Problems("AutoscalingSpec")
+        if self.min_capacity > self.max_capacity:
+            problems.add(
+                ("min_capacity",),
+                f"min_capacity must be <= max_capacity ({self.max_capacity})",
+                self.min_capacity,
+            )
+        problems.raise_if_any()
+        return self
+
+
+class DeploymentSpec(SpecModel):
+    """How a new model version replaces the old one on an endpoint (SageMaker blue/green)."""
+
+    strategy: Literal["all-at-once", "canary", "linear"] = Field(
+        default="all-at-once", description="`all-at-once`, `canary` (a slice first) or `linear` (in steps)."
+    )
+    traffic_percent: int = Field(
+        default=10, gt=0, lt=100, description="Canary size, or the size of each linear step, in percent."
+    )
+    wait_minutes: int = Field(default=10, gt=0, le=60, description="Bake time between traffic shifts.")
+    rollback_alarms: list[Literal["5xx", "latency", "model-errors"]] = Field(
+        default_factory=list,
+        description="Alarms that roll a deployment back automatically; canary and linear need at least one.",
+    )
+
+    @model_validator(mode="after")
+    def _rollback(self) -> DeploymentSpec:
+        problems = _Problems("DeploymentSpec")
+        if self.strategy != "all-at-once" and not self.rollback_alarms:
+            problems.add(
+                ("rollback_alarms",),
+                f"a {self.strategy} deployment needs at least one rollback alarm (5xx, latency, model-errors)",
+                self.rollback_alarms,
+            )
+        problems.raise_if_any()
+        return self
+
+
+class ModelSpec(SpecModel):
+    """The model an endpoint serves."""
+
+    image: str = Field(
+        min_length=1,
+        description="Inference container image URI, e.g. `<account>.dkr.ecr.<region>.amazonaws.com/repo:tag`.",
+    )
+    model_data_url: str | None = Field(
+        default=None, pattern=r"^s3://[a-z0-9.-]{3,63}/.+$", description="`s3://` URL of model.tar.gz, if any."
+    )
+
+
+class EndpointSpec(SpecModel):
+    """A real-time inference endpoint. Unset settings take the serving component's defaults."""
+
+    name: ResourceName = Field(description="Endpoint name, created as `<platform>-<name>`.")
+    model: ModelSpec | None = Field(
+        default=None,
+        description="The model to serve. Without one, no endpoint is created: the serving component prepares "
+        "roles, the capture prefix and alarms, and says so in its outputs.",
+    )
+    instance_type: InstanceType = Field(default="ml.m5.large", description="Instance type of the variant.")
+    instance_count: PositiveInt = Field(default=1, description="Initial instance count.")
+    autoscaling: AutoscalingSpec | None = Field(
+        default=None, description="Scale the variant automatically. Default: `serving.autoscaling`."
+    )
+    data_capture_percent: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Share of requests captured to S3 for monitoring (0 = off). Default: "
+        "`serving.data_capture_percent`.",
+    )
+    deployment: DeploymentSpec | None = Field(
+        default=None, description="Rollout of new model versions. Default: `serving.deployment`."
+    )
+
+
+class ServingSpec(ComponentSpec):
+    """Real-time endpoints with encrypted configs, data capture and safe deployments.
+
+    Blueprints set the defaults here (``deployment``, ``autoscaling``, ``data_capture_percent``); the
+    endpoints themselves are usually declared per environment, and each may override a default.
+    """
+
+    endpoints: list[EndpointSpec] = Field(
+        default_factory=list, description="Endpoints; usually declared per environment."
+    )
+    deployment: DeploymentSpec = Field(
+        default_factory=DeploymentSpec, description="Default rollout of new model versions."
+    )
+    autoscaling: AutoscalingSpec | None = Field(
+        default=None, description="Default autoscaling of endpoints; none: fixed instance count."
+    )
+    data_capture_percent: int = Field(
+        default=0, ge=0, le=100, description="Default share of requests captured for monitoring (0 = off)."
+    )
+
+    def effective(self, endpoint: EndpointSpec) -> EndpointSpec:
+        """``endpoint`` with every unset setting taken from this component's defaults."""
+        return endpoint.model_copy(
+            update={
+                "autoscaling": endpoint.autoscaling if endpoint.autoscaling is not None else self.autoscaling,
+                "data_capture_percent": endpoint.data_capture_percent
+                if endpoint.data_capture_percent is not None
+                else self.data_capture_percent,
+                "deployment": endpoint.deployment or self.deployment,
+            }
+        )
+
+    def effective_endpoints(self) -> list[EndpointSpec]:
+        """Every endpoint with defaults applied."""
+        return [self.effective(endpoint) for endpoint in self.endpoints]
+
+    @model_validator(mode="after")
+    def _endpoints(self) -> ServingSpec:
+        problems = _Problems("ServingSpec")
+        names = [endpoint.name for endpoint in self.endpoints]
+        for index, endpoint in enumerate(self.endpoints):
+            if endpoint.name in names[:index]:
+                problems.add(
+                    ("endpoints", index, "name"), f"endpoint {endpoint.name!r} is listed more than once", endpoint.name
+                )
+            scaling = endpoint.autoscaling or self.autoscaling
+            if scaling and not scaling.min_capacity <= endpoint.instance_count <= scaling.max_capacity:
+                problems.add(
+                    ("endpoints", index, "instance_count"),
+                    f"instance_count must lie within autoscaling min_capacity..max_capacity "
+                    f"({scaling.min_capacity}..{scaling.max_capacity})",
+                    endpoint.instance_count,
+                )
+        problems.raise_if_any()
+        return self
+
+
+class AlarmsSpec(SpecModel):
+    """Thresholds of the endpoint alarms (they notify the alarm topic)."""
+
+    error_rate_5xx_percent: float = Field(default=1.0, gt=0, le=100, description="5XX errors, percent of calls.")
+    latency_p99_ms: int = Field(default=1000, gt=0, description="Model latency at the 99th percentile.")
+    drift_violations: int = Field(
+        default=1, gt=0, description="Data-quality violations that count as drift (and trigger retraining)."
+    )
+
+
+class QualityMonitoringSpec(SpecModel):
+    """A SageMaker monitoring schedule (data quality or model quality)."""
+
+    enabled: bool = Field(default=False, description="Run this monitoring schedule.")
+    schedule: str = Field(
+        default="cron(0 * ? * * *)",
+        pattern=r"^cron\([^)]+\)$",
+        description="Monitoring cron expression (SageMaker allows hourly or daily crons).",
+    )
+    instance_type: InstanceType = Field(default="ml.m5.large", description="Instance type of the monitoring job.")
+
+
+class BudgetSpec(SpecModel):
+    """A monthly AWS Budget for the platform's tagged resources."""
+
+    monthly_limit_usd: float = Field(gt=0, description="Monthly cost limit in US dollars.")
+    alert_threshold_percent: int = Field(default=80, gt=0, le=1000, description="Alert at this share of the limit.")
+    alert_emails: list[str] = Field(default_factory=list, description="Addresses that get budget alerts.")
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return value
+
+
+class MonitoringSpec(ComponentSpec):
+    """Logs, alarms, dashboards, model monitoring and budgets."""
+
+    log_retention_days: int = Field(
+        default=365, description="CloudWatch log retention (one of CloudWatch's allowed periods, >= 365 by policy)."
+    )
+    alarms: AlarmsSpec = Field(default_factory=AlarmsSpec, description="Alarm thresholds.")
+    data_quality: QualityMonitoringSpec = Field(
+        default_factory=QualityMonitoringSpec, description="Data-quality monitoring of captured endpoint data."
+    )
+    model_quality: QualityMonitoringSpec = Field(
+        default_factory=QualityMonitoringSpec, description="Model-quality monitoring against ground truth."
+    )
+    dashboard: bool = Field(default=False, description="Create a CloudWatch dashboard for the platform.")
+    budget: BudgetSpec | None = Field(default=None, description="A monthly budget with alerts; none by default.")
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"CloudWatch does not accept {value}; use one of {', '.join(map(str, LOG_RETENTION_DAYS))}"
+            )
+        return value
+
+
+class CicdSpec(ComponentSpec):
+    """Continuous delivery of models: CodePipeline + CodeBuild, or a GitHub OIDC deploy role."""
+
+    provider: Literal["codepipeline", "github-oidc"] = Field(
+        default="codepipeline",
+        description="`codepipeline` (CodePipeline + CodeBuild in this account) or `github-oidc` (GitHub Actions "
+        "assumes a deploy role).",
+    )
+    repository: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        description="Source repository as `owner/name`; required for `github-oidc`.",
+    )
+    branch: str = Field(default="main", min_length=1, description="Branch that deploys.")
+    stages: list[ResourceName] = Field(
+        default_factory=lambda: ["staging", "prod"],
+        min_length=1,
+        description="Deployment stages in order; the last one is production.",
+    )
+    manual_approval_before_prod: bool = Field(
+        default=True, description="Wait for a person's approval before deploying to the last stage."
+    )
+
+    @field_validator("stages")
+    @classmethod
+    def _unique_stages(cls, value: list[str]) -> list[str]:
+        return _unique(value, "stage")
+
+    @model_validator(mode="after")
+    def _repository(self) -> CicdSpec:
+        problems = _Problems("CicdSpec")
+        if self.enabled and self.provider == "github-oidc" and not self.repository:
+            problems.add(("repository",), "provider github-oidc needs the GitHub repository as `owner/name`", None)
+        problems.raise_if_any()
+        return self
+
+
+# ---------------------------------------------------------------------------------------------------
+# The whole platform
+# ---------------------------------------------------------------------------------------------------
+
+TAG_KEY_RE = re.compile(r"^[\w\s.:/=+\-@]{1,128}$")
+
+
+class SettingsSpec(SpecModel):
+    """What a blueprint or an environment's overrides may set: tags, safety switches and components.
+
+    A blueprint document and an env's ``overrides:`` both have this shape; :class:`PlatformSpec` adds the
+    environment's identity (name, env, target, region, ...).
+    """
+
+    tags: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra tags on every taggable resource (the four `mlplatform:*`/`managed-by` tags are "
+        "always added).",
+    )
+    protect: bool | None = Field(
+        default=None,
+        description="Refuse to delete stateful resources (buckets, keys, registries, feature groups). Default: "
+        "on, except for target `local`.",
+    )
+    allow_destroy_data: bool | None = Field(
+        default=None,
+        description="Let destroy empty and delete buckets that still hold data. Default: off, except for target "
+        "`local`.",
+    )
+    network: NetworkSpec = Field(default_factory=NetworkSpec, description=NetworkSpec.__doc__)
+    encryption: EncryptionSpec = Field(default_factory=EncryptionSpec, description=EncryptionSpec.__doc__)
+    artifact_store: ArtifactStoreSpec = Field(default_factory=ArtifactStoreSpec, description=ArtifactStoreSpec.__doc__)
+    container_registry: ContainerRegistrySpec = Field(
+        default_factory=ContainerRegistrySpec, description=ContainerRegistrySpec.__doc__
+    )
+    identity: IdentitySpec = Field(default_factory=IdentitySpec, description=IdentitySpec.__doc__)
+    dev_environment: DevEnvironmentSpec = Field(
+        default_factory=DevEnvironmentSpec, description=DevEnvironmentSpec.__doc__
+    )
+    registry: RegistrySpec = Field(default_factory=RegistrySpec, description=RegistrySpec.__doc__)
+    feature_store: FeatureStoreSpec = Field(default_factory=FeatureStoreSpec, description=FeatureStoreSpec.__doc__)
+    training: TrainingSpec = Field(default_factory=TrainingSpec, description=TrainingSpec.__doc__)
+    pipelines: PipelinesSpec = Field(default_factory=PipelinesSpec, description=PipelinesSpec.__doc__)
+    serving: ServingSpec = Field(default_factory=ServingSpec, description=ServingSpec.__doc__)
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description=MonitoringSpec.__doc__)
+    cicd: CicdSpec = Field(default_factory=CicdSpec, description=CicdSpec.__doc__)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, tag in value.items():
+            if not TAG_KEY_RE.match(key):
+                raise ValueError(f"tag key {key!r} must be 1-128 letters, digits, spaces or _.:/=+-@")
+            if key.lower().startswith("aws:"):
+                raise ValueError(f"tag key {key!r} uses the reserved prefix 'aws:'")
+            if key.startswith("mlplatform:") or key == "managed-by":
+                raise ValueError(f"tag key {key!r} is set by mlplatform itself and cannot be overridden")
+            if len(tag) > 256:
+                raise ValueError(f"tag {key!r}: values are at most 256 characters")
+        return value
+
+    def enabled_components(self) -> list[str]:
+        """Names of the enabled components, in :data:`COMPONENTS` order."""
+        return [name for name in COMPONENTS if getattr(self, name).enabled]
+
+
+class PlatformSpec(SettingsSpec):
+    """One environment's platform, fully resolved: blueprint <- extends <- env overrides, validated."""
+
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$",
+        description="Prefix of every physical resource name (3-32 characters). Default: `mlp-<env>`.",
+    )
+    env: str = Field(pattern=ENV_NAME_RE.pattern, description="The environment's name.")
+    blueprint: str = Field(min_length=1, description="The blueprint this environment was built from.")
+    level: Literal[0, 1, 2] = Field(description="MLOps maturity level of the blueprint.")
+    target: Literal["local", "aws"] = Field(description="`local` (embedded AWS emulator, no account) or `aws`.")
+    region: str = Field(pattern=REGION_RE.pattern, description="AWS region, e.g. `eu-west-1`.")
+    account_id: str | None = Field(
+        default=None,
+        pattern=r"^\d{12}$",
+        description="Refuse to deploy unless the credentials belong to this 12-digit AWS account.",
+    )
+    # Re-declared without None: _defaults always resolves them from the target.
+    protect: bool = Field(
+        description="Refuse to delete stateful resources (buckets, keys, registries, feature groups)."
+    )
+    allow_destroy_data: bool = Field(description="Let destroy empty and delete buckets that still hold data.")
+
+    @classmethod
+    def user_keys(cls) -> list[str]:
+        """Keys a blueprint or ``overrides:`` may set (the rest come from the env file and blueprint)."""
+        return list(SettingsSpec.model_fields)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        """Safety switches default by target: a laptop emulator is disposable, real accounts are not."""
+        if isinstance(data, dict):
+            data = dict(data)
+            disposable = data.get("target") == "local"
+            if data.get("protect") is None:
+                data["protect"] = not disposable
+            if data.get("allow_destroy_data") is None:
+                data["allow_destroy_data"] = disposable
+        return data
+
+    @model_validator(mode="after")
+    def _cross_component_rules(self) -> PlatformSpec:
+        """Rules that span components; each problem is reported at the field the user should change."""
+        problems = _Problems("PlatformSpec")
+        on = set(self.enabled_components())
+
+        for level in range(self.level + 1):
+            for component in LEVEL_REQUIREMENTS[level]:
+                if component not in on:
+                    problems.add(
+                        (component, "enabled"),
+                        f"a level {self.level} blueprint needs {component} (a level {level} capability); enable "
+                        "it or use a lower-level blueprint",
+                        False,
+                    )
+        reported = {component for component in COMPONENTS if component not in on and self._required(component)}
+        for component, required in COMPONENT_NEEDS.items():
+            if component in on:
+                for dependency in required:
+                    if dependency not in on and dependency not in reported:
+                        problems.add((dependency, "enabled"), f"{component} is enabled and needs {dependency}", False)
+
+        if "pipelines" in on and "training" in on:
+            allowed = self.training.allowed_instance_types
+            if self.pipelines.training_instance_type not in allowed:
+                problems.add(
+                    ("pipelines", "training_instance_type"),
+                    f"not in training.allowed_instance_types ({', '.join(allowed)})",
+                    self.pipelines.training_instance_type,
+                )
+        if "monitoring" in on:
+            quality = [m for m in ("data_quality", "model_quality") if getattr(self.monitoring, m).enabled]
+            for monitor in quality:
+                if self.level < 1:
+                    problems.add(
+                        ("monitoring", monitor, "enabled"), "model monitoring needs a level 1 or higher blueprint", True
+                    )
+            captured = [e for e in self.serving.effective_endpoints() if e.model and e.data_capture_percent]
+            if quality and self.level >= 1 and self.serving.endpoints and not captured:
+                problems.add(
+                    ("serving", "endpoints"),
+                    f"monitoring.{quality[0]} needs an endpoint with a model and data_capture_percent > 0",
+                    [e.name for e in self.serving.endpoints],
+                )
+            if self.monitoring.log_retention_days < 365:
+                problems.add(
+                    ("monitoring", "log_retention_days"),
+                    "the security baseline keeps logs for at least 365 days",
+                    self.monitoring.log_retention_days,
+                )
+        if self.target == "local" and self.account_id not in (None, EMULATOR_ACCOUNT_ID):
+            problems.add(
+                ("account_id",),
+                f"target local runs in the emulator's account {EMULATOR_ACCOUNT_ID}; remove account_id",
+                self.account_id,
+            )
+        problems.raise_if_any()
+        return self
+
+    def _required(self, component: str) -> bool:
+        return any(component in LEVEL_REQUIREMENTS[level] for level in range(self.level + 1))
+
+
+class _Problems:
+    """Collects cross-field problems, each at the field path the user should edit.
+
+    A plain ``ValueError`` from a model validator is reported at the model itself, which in a merged
+    document has no useful file line. Raising a ``ValidationError`` with explicit locations instead lets
+    pydantic nest them under the parent's path, so ``serving.endpoints[0].instance_count`` points at the
+    line where that count was written.
+    """
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.errors: list[Any] = []
+
+    def add(self, loc: tuple[str | int, ...], reason: str, value: Any) -> None:
+        self.errors.append(
+            {"type": PydanticCustomError("cross_field", "{reason}", {"reason": reason}), "loc": loc, "input": value}
+        )
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ValidationError.from_exception_data(self.title, self.errors)
+
+
+def _unique(values: list[str], what: str) -> list[str]:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{what} {value!r} is listed more than once")
+        seen.add(value)
+    return values

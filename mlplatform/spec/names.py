@@ -1,0 +1,56 @@
+"""Names users choose: environments and blueprints.
+
+An environment name becomes a file name (``stacks/<env>.yaml``), a state directory and part of AWS
+resource names, so it is checked before any file is touched: a name like ``../prod`` or ``a/b`` must
+never reach the file system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from mlplatform.errors import InvalidEnvNameError
+
+ENV_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+BLUEPRINT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_PLATFORM_NAME_MAX = 32
+
+
+def check_env_name(name: str) -> str:
+    """Return ``name`` if it is a valid environment name.
+
+    Raises:
+        InvalidEnvNameError: not a lowercase DNS label (letters, digits, hyphens; no leading or trailing
+            hyphen) of 1-40 characters.
+    """
+    if not ENV_NAME_RE.match(name):
+        reasons = []
+        if len(name) > 40:
+            reasons.append(f"it is {len(name)} characters long (at most 40)")
+        bad = sorted({ch for ch in name if not ((ch.islower() and ch.isascii()) or ch.isdigit() or ch == "-")})
+        if bad:
+            reasons.append("it contains " + ", ".join(repr(ch) for ch in bad))
+        if name[:1] == "-" or name[-1:] == "-":
+            reasons.append("it starts or ends with '-'")
+        if not name:
+            reasons.append("it is empty")
+        raise InvalidEnvNameError(
+            f"environment name {name!r} is not allowed: {'; '.join(reasons) or 'not a DNS label'}.\n"
+            "allowed: a lowercase DNS label of 1-40 characters — a-z, 0-9 and '-', starting and ending with "
+            "a letter or digit (e.g. dev, prod, team-a-sandbox)."
+        )
+    return name
+
+
+def default_platform_name(env: str) -> str:
+    """The default prefix of physical resource names for ``env``: ``mlp-<env>``.
+
+    Long environment names are shortened with a stable hash suffix, so two long names that share a
+    prefix still get different resource names.
+    """
+    name = f"mlp-{env}"
+    if len(name) <= _PLATFORM_NAME_MAX:
+        return name
+    digest = hashlib.sha256(env.encode()).hexdigest()[:6]
+    return f"{name[: _PLATFORM_NAME_MAX - 7].rstrip('-')}-{digest}"
