@@ -7,13 +7,15 @@ from typing import Annotated, Optional
 import typer
 
 from mlplatform import environments, scaffold
-from mlplatform.cli.options import BLUEPRINT_HELP
 from mlplatform.render.spec import environment_summary
 
 
 def init(
     env: Annotated[str, typer.Option("--env", "-e", help="Name of the new environment (a lowercase DNS label).")],
-    blueprint: Annotated[Optional[str], typer.Option("--blueprint", "-b", help=BLUEPRINT_HELP)] = None,  # noqa: UP045
+    blueprint: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--blueprint", "-b", help="Blueprint of the new environment (default: level0)."),
+    ] = None,
     target: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option("--target", help="local or aws. Default: local for the env `local`, aws otherwise."),

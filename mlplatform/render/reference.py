@@ -1,0 +1,119 @@
+"""The settings reference (docs/settings.md), generated from the spec models' field descriptions.
+
+The models are the single source of truth for what a setting means and defaults to; the committed
+document is checked against this output by the tests, so docs cannot drift from code. Regenerate with
+``python -m mlplatform.render.reference > docs/settings.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from mlplatform.spec.models import COMPONENTS, SettingsSpec
+
+
+def _first_paragraph(text: str | None) -> str:
+    return " ".join((text or "").strip().split("\n\n")[0].split())
+
+
+def _cell(text: str | None) -> str:
+    return _first_paragraph(text).replace("|", "\\|")
+
+
+def _inner_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model inside ``annotation`` (``Model``, ``Model | None``, ``list[Model]``) and whether it is a list."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return _inner_model(members[0]) if len(members) == 1 else (None, False)
+    if origin is list:
+        inner, _ = _inner_model(typing.get_args(annotation)[0])
+        return inner, True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    return None, False
+
+
+def _type_name(annotation: Any) -> str:
+    """A reader's name for a type: ``integer``, ``list of string``, ``one of `a`, `b` ``, ``boolean or null``."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin in (typing.Union, types.UnionType):
+        members = [arg for arg in args if arg is not type(None)]
+        text = " or ".join(_type_name(member) for member in members)
+        return f"{text} or null" if len(members) < len(args) else text
+    if origin is typing.Literal:
+        return "one of " + ", ".join(f"`{json.dumps(arg)}`" for arg in args)
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    if origin is dict:
+        return f"mapping of {_type_name(args[0])} to {_type_name(args[1])}"
+    names = {str: "string", int: "integer", float: "number", bool: "boolean"}
+    if annotation in names:
+        return names[annotation]
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _default(field: FieldInfo) -> str:
+    if field.is_required():
+        return "required"
+    value = field.get_default(call_default_factory=True)
+    if value is PydanticUndefined:
+        return "required"
+    if isinstance(value, BaseModel):
+        return "see below"
+    return f"`{json.dumps(value)}`"
+
+
+def _rows(model: type[BaseModel], prefix: str, out: list[str], nested: list[tuple[str, type[BaseModel]]]) -> None:
+    for name, field in model.model_fields.items():
+        inner, is_list = _inner_model(field.annotation)
+        path = f"{prefix}{name}{'[]' if is_list else ''}"
+        kind = f"list of {inner.__name__}" if inner and is_list else _type_name(field.annotation)
+        out.append(f"| `{path}` | {kind} | {_default(field)} | {_cell(field.description)} |")
+        if inner is not None:
+            nested.append((path, inner))
+
+
+def settings_reference_markdown() -> str:
+    """The whole settings reference as Markdown."""
+    lines = [
+        "# Settings reference",
+        "",
+        "Generated from the spec models (`python -m mlplatform.render.reference > docs/settings.md`); do not edit",
+        "by hand. These keys are what a blueprint or an environment's `overrides:` may set. Merge rules:",
+        "mappings merge deeply, lists replace, `null` removes a key (its default applies again).",
+        "",
+        "## Platform-wide",
+        "",
+        "| setting | type | default | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name in ("tags", "protect", "allow_destroy_data"):
+        field = SettingsSpec.model_fields[name]
+        lines.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {_cell(field.description)} |")
+    for component in COMPONENTS:
+        field = SettingsSpec.model_fields[component]
+        model, _ = _inner_model(field.annotation)
+        assert model is not None
+        lines += ["", f"## `{component}`", "", _first_paragraph(model.__doc__), ""]
+        lines += ["| setting | type | default | meaning |", "| --- | --- | --- | --- |"]
+        queue: list[tuple[str, type[BaseModel]]] = []
+        _rows(model, f"{component}.", lines, queue)
+        while queue:
+            path, inner = queue.pop(0)
+            _rows(inner, f"{path}.", lines, queue)
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_reference_markdown(), end="")
