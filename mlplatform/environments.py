@@ -17,8 +17,9 @@ from pydantic import Field, ValidationError, field_validator
 
 from mlplatform import blueprints
 from mlplatform.errors import EnvNotFoundError, FileFormatError, Problem, SpecValidationError
+from mlplatform.spec import formats
 from mlplatform.spec.merge import deep_merge
-from mlplatform.spec.models import REGION_RE, PlatformSpec, SettingsSpec, SpecModel
+from mlplatform.spec.models import PlatformSpec, SettingsSpec, SpecModel
 from mlplatform.spec.names import check_env_name, default_platform_name
 from mlplatform.spec.problems import Layer, format_path, problems_from_validation, show_value
 from mlplatform.spec.yamlfile import YamlDocument, read_yaml_file
@@ -26,7 +27,7 @@ from mlplatform.spec.yamlfile import YamlDocument, read_yaml_file
 LOCAL_ENV = "local"
 DEFAULT_BLUEPRINT = "level0"
 DEFAULT_LOCAL_REGION = "us-east-1"
-TTL_RE = re.compile(r"^(\d+)([mhdw])$")
+TTL_RE = re.compile(formats.TTL)
 _TTL_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 IDENTITY_KEYS = frozenset({"name", "target", "region", "account_id"})
@@ -41,12 +42,12 @@ class EnvironmentFile(SpecModel):
     )
     region: str | None = Field(
         default=None,
-        pattern=REGION_RE.pattern,
+        pattern=formats.REGION,
         description="AWS region, e.g. `eu-west-1`; required for target aws (local: us-east-1).",
     )
     account_id: str | None = Field(
         default=None,
-        pattern=r"^\d{12}$",
+        pattern=formats.ACCOUNT_ID,
         description="Refuse to deploy unless the credentials belong to this 12-digit AWS account (quote it).",
     )
     name: str | None = Field(default=None, description="Prefix of physical resource names; default `mlp-<env>`.")
@@ -54,17 +55,17 @@ class EnvironmentFile(SpecModel):
     owner: str | None = Field(default=None, min_length=1, description="Team or person responsible for it.")
     ttl: str | None = Field(
         default=None,
-        pattern=TTL_RE.pattern,
+        pattern=formats.TTL,
         description="Lifetime before the environment is reaped, e.g. `8h`, `7d`, `2w`; none: lives until destroyed.",
     )
     backend: str | None = Field(
         default=None,
-        pattern=r"^(file://|s3://|gs://|azblob://|https://).+",
+        pattern=formats.BACKEND,
         description="Pulumi state backend (file://, s3://, or a Pulumi Cloud URL); default under .mlplatform/.",
     )
     secrets_provider: str | None = Field(
         default=None,
-        pattern=r"^(default|passphrase|awskms://|gcpkms://|azurekeyvault://|hashivault://).*",
+        pattern=formats.SECRETS_PROVIDER,
         description="How the Pulumi engine encrypts secrets (e.g. `awskms://alias/mlplatform`).",
     )
     overrides: dict[str, Any] = Field(

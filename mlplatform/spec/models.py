@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from mlplatform.spec.names import ENV_NAME_RE
+from mlplatform.spec import formats
 
 # ---------------------------------------------------------------------------------------------------
 # Shared building blocks
@@ -88,15 +88,11 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
-SAGEMAKER_INSTANCE_RE = re.compile(r"^ml\.[a-z0-9]+[a-z0-9-]*\.[a-z0-9]+$")
-REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-RESOURCE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
-SCHEDULE_RE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$")
 
 InstanceType = Annotated[
     str,
     Field(
-        pattern=SAGEMAKER_INSTANCE_RE.pattern,
+        pattern=formats.INSTANCE_TYPE,
         description="A SageMaker instance type such as `ml.m5.xlarge`.",
         examples=["ml.m5.xlarge"],
     ),
@@ -104,14 +100,14 @@ InstanceType = Annotated[
 ResourceName = Annotated[
     str,
     Field(
-        pattern=RESOURCE_NAME_RE.pattern,
+        pattern=formats.RESOURCE_NAME,
         description="Lowercase letters, digits and hyphens; starts with a letter; 2-32 characters.",
     ),
 ]
 Schedule = Annotated[
     str,
     Field(
-        pattern=SCHEDULE_RE.pattern,
+        pattern=formats.SCHEDULE,
         description="An EventBridge schedule: `rate(1 day)` or `cron(0 3 * * ? *)`.",
     ),
 ]
@@ -143,7 +139,7 @@ class NetworkSpec(ComponentSpec):
 
     cidr_block: str = Field(
         default="10.20.0.0/16",
-        pattern=r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-8])$",
+        pattern=formats.CIDR,
         description="IPv4 range of the VPC, a /16 to /28 block.",
     )
     availability_zones: int = Field(
@@ -219,7 +215,7 @@ class IdentitySpec(ComponentSpec):
 
     permissions_boundary_arn: str | None = Field(
         default=None,
-        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:policy/.+$",
+        pattern=formats.IAM_POLICY_ARN,
         description="IAM policy attached as permissions boundary to every role; none by default.",
     )
 
@@ -269,7 +265,7 @@ FeatureType = Literal["Integral", "Fractional", "String"]
 class FeatureDefinition(SpecModel):
     """One feature of a feature group."""
 
-    name: str = Field(pattern=r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$", description="Feature name.")
+    name: str = Field(pattern=formats.FEATURE_NAME, description="Feature name.")
     type: FeatureType = Field(description="`Integral`, `Fractional` or `String`.")
 
 
@@ -354,7 +350,7 @@ class PipelinesSpec(ComponentSpec):
     )
     new_data_prefix: str | None = Field(
         default="incoming/",
-        pattern=r"^[A-Za-z0-9!_.*'()/-]+/$",
+        pattern=formats.S3_PREFIX,
         description="Retrain when objects land under this artifact-bucket prefix; `null` for no trigger.",
     )
     approval_metric: ApprovalMetricSpec = Field(
@@ -426,7 +422,7 @@ class ModelSpec(SpecModel):
         description="Inference container image URI, e.g. `<account>.dkr.ecr.<region>.amazonaws.com/repo:tag`.",
     )
     model_data_url: str | None = Field(
-        default=None, pattern=r"^s3://[a-z0-9.-]{3,63}/.+$", description="`s3://` URL of model.tar.gz, if any."
+        default=None, pattern=formats.S3_URL, description="`s3://` URL of model.tar.gz, if any."
     )
 
 
@@ -529,7 +525,7 @@ class QualityMonitoringSpec(SpecModel):
     enabled: bool = Field(default=False, description="Run this monitoring schedule.")
     schedule: str = Field(
         default="cron(0 * ? * * *)",
-        pattern=r"^cron\([^)]+\)$",
+        pattern=formats.MONITORING_CRON,
         description="Monitoring cron expression (SageMaker allows hourly or daily crons).",
     )
     instance_type: InstanceType = Field(default="ml.m5.large", description="Instance type of the monitoring job.")
@@ -587,7 +583,7 @@ class CicdSpec(ComponentSpec):
     )
     repository: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        pattern=formats.REPOSITORY,
         description="Source repository as `owner/name`; required for `github-oidc`.",
     )
     branch: str = Field(default="main", min_length=1, description="Branch that deploys.")
@@ -684,17 +680,17 @@ class PlatformSpec(SettingsSpec):
     """One environment's platform, fully resolved: blueprint <- extends <- env overrides, validated."""
 
     name: str = Field(
-        pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$",
+        pattern=formats.PLATFORM_NAME,
         description="Prefix of every physical resource name (3-32 characters). Default: `mlp-<env>`.",
     )
-    env: str = Field(pattern=ENV_NAME_RE.pattern, description="The environment's name.")
+    env: str = Field(pattern=formats.ENV_NAME, description="The environment's name.")
     blueprint: str = Field(min_length=1, description="The blueprint this environment was built from.")
     level: Literal[0, 1, 2] = Field(description="MLOps maturity level of the blueprint.")
     target: Literal["local", "aws"] = Field(description="`local` (embedded AWS emulator, no account) or `aws`.")
-    region: str = Field(pattern=REGION_RE.pattern, description="AWS region, e.g. `eu-west-1`.")
+    region: str = Field(pattern=formats.REGION, description="AWS region, e.g. `eu-west-1`.")
     account_id: str | None = Field(
         default=None,
-        pattern=r"^\d{12}$",
+        pattern=formats.ACCOUNT_ID,
         description="Refuse to deploy unless the credentials belong to this 12-digit AWS account.",
     )
     # Re-declared without None: _defaults always resolves them from the target.

@@ -11,8 +11,9 @@ import hashlib
 import re
 
 from mlplatform.errors import InvalidEnvNameError
+from mlplatform.spec import formats
 
-ENV_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+ENV_NAME_RE = re.compile(formats.ENV_NAME)
 BLUEPRINT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _PLATFORM_NAME_MAX = 32
 

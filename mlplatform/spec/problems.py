@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from mlplatform.errors import Problem
+from mlplatform.spec.formats import FORMAT_HELP
 from mlplatform.spec.yamlfile import PathKey, YamlDocument
 
 
@@ -132,6 +133,8 @@ def _problem_text(item: Any, loc: PathKey) -> str:
         return "required field is missing"
     if kind == "cross_field":
         return str(item["ctx"]["reason"])
+    if kind == "string_pattern_mismatch":
+        return "not in the expected format"
     if kind == "value_error":
         return str(item["msg"]).removeprefix("Value error, ")
     return str(item["msg"])
@@ -176,9 +179,7 @@ def _allowed_text(item: Any, model: type[BaseModel], loc: PathKey) -> str | None
     if kind in lengths:
         return lengths[kind].format(**ctx)
     if kind == "string_pattern_mismatch":
-        field = _field_at(model, loc)
-        description = _pattern_description(field)
-        return description or f"a string matching {ctx.get('pattern')}"
+        return FORMAT_HELP.get(str(ctx.get("pattern")), f"a string matching {ctx.get('pattern')}")
     if kind == "missing":
         field = _field_at(model, loc)
         return field.description if field is not None and field.description else None
@@ -199,16 +200,6 @@ def _range_text(field: FieldInfo | None) -> str | None:
                 bounds.append(f"{sign} {getattr(meta, attr)}")
     noun = "an integer" if _unwrap(field.annotation) is int else "a number"
     return f"{noun} {' and '.join(bounds)}" if bounds else None
-
-
-def _pattern_description(field: FieldInfo | None) -> str | None:
-    if field is None:
-        return None
-    for meta in field.metadata:  # an Annotated alias (InstanceType, ResourceName) documents its pattern
-        description = getattr(meta, "description", None)
-        if description:
-            return str(description)
-    return field.description
 
 
 def _strip_union_tags(model: type[BaseModel], loc: PathKey) -> PathKey:
