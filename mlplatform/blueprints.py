@@ -109,7 +109,7 @@ def discover(project_dir: Path | None = None) -> dict[str, BlueprintRef]:
     local = (project_dir or Path.cwd()) / "blueprints"
     if local.is_dir() and local.resolve() != packaged.resolve():
         for path in sorted(local.glob("*.yaml")):
-            if BLUEPRINT_NAME_RE.match(path.stem):
+            if BLUEPRINT_NAME_RE.fullmatch(path.stem):
                 found[path.stem] = BlueprintRef(path.stem, path, f"blueprints/{path.name}")
     return found
 
@@ -191,15 +191,21 @@ def chain(name: str, project_dir: Path | None = None, *, wanted_by: str | None =
         if current in seen:
             loop = " -> ".join([*seen[seen.index(current) :], current])
             raise BlueprintCycleError(
-                f"{found[-1].doc.file}: extends: {current!r} closes a loop: {loop}.",
+                f"{_where(found[-1].doc, 'extends')}: extends: {current!r} closes a loop: {loop}.",
                 hint="A blueprint may extend another only if that one does not (directly or not) extend it.",
             )
         seen.append(current)
         blueprint = load(find(current, project_dir, wanted_by=asker))
         found.append(blueprint)
-        asker = f"{blueprint.doc.file}: extends"
+        asker = f"{_where(blueprint.doc, 'extends')}: extends"
         current = blueprint.meta.extends
     return tuple(reversed(found))
+
+
+def _where(doc: YamlDocument, key: str) -> str:
+    """``file:line`` of a top-level key (just ``file`` when the line is unknown)."""
+    line = doc.lines.get((key,))
+    return f"{doc.file}:{line}" if line else doc.file
 
 
 def resolve(name: str, project_dir: Path | None = None, *, wanted_by: str | None = None) -> ResolvedBlueprint:

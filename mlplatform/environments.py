@@ -231,8 +231,29 @@ def resolve(env: str = LOCAL_ENV, blueprint: str | None = None, project_dir: Pat
             f" (environments here: {', '.join([LOCAL_ENV, *[k for k in known if k != LOCAL_ENV]])}).",
             hint=f"Create it with `mlplatform init --env {env}`.",
         )
+    return resolve_loaded(env, doc, settings, blueprint=blueprint, project_dir=project_dir, path=path)
 
-    wanted_by = "--blueprint" if blueprint else (f"{doc.file}: blueprint" if doc else "built-in local environment")
+
+def resolve_loaded(
+    env: str,
+    doc: YamlDocument | None,
+    settings: EnvironmentFile,
+    *,
+    blueprint: str | None = None,
+    project_dir: Path | None = None,
+    path: Path | None = None,
+) -> ResolvedEnvironment:
+    """Resolve an environment whose file is already parsed (``doc`` is ``None`` for the built-in local).
+
+    ``init`` uses this to validate a new file completely before writing it.
+    """
+    if blueprint:
+        wanted_by = "--blueprint"
+    elif doc:
+        line = doc.lines.get(("blueprint",))
+        wanted_by = f"{doc.file}:{line}: blueprint" if line else f"{doc.file}: blueprint"
+    else:
+        wanted_by = "built-in local environment"
     resolved_blueprint = blueprints.resolve(blueprint or settings.blueprint, project_dir, wanted_by=wanted_by)
 
     region = settings.region or (DEFAULT_LOCAL_REGION if settings.target == "local" else None)

@@ -7,16 +7,24 @@ an interrupted or refused ``init`` leaves the project as it was.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from pydantic import ValidationError
 
 from mlplatform import blueprints
-from mlplatform.environments import LOCAL_ENV, EnvironmentFile, env_file_path
+from mlplatform.environments import (
+    LOCAL_ENV,
+    EnvironmentFile,
+    ResolvedEnvironment,
+    env_file_path,
+    resolve_loaded,
+)
 from mlplatform.errors import SpecValidationError, UsageError
-from mlplatform.spec.problems import problems_from_validation
+from mlplatform.spec.problems import Layer, problems_from_validation
 from mlplatform.spec.yamlfile import parse_yaml_text
 
 PULUMI_YAML = """\
@@ -37,26 +45,36 @@ class InitResult:
 
     env_file: Path
     pulumi_yaml: Path | None
+    resolved: ResolvedEnvironment
+
+
+def _scalar(value: str) -> str:
+    """``value`` as a YAML scalar that reads back as exactly this string (quoted when needed)."""
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000)
+    return text.removesuffix("\n...\n").strip()
 
 
 def render_env_file(
     env: str, *, blueprint: str, target: str, region: str, account_id: str | None = None, owner: str | None = None
 ) -> str:
-    """The text of a new environment file, commented so it doubles as documentation."""
+    """The text of a new environment file, commented so it doubles as documentation.
+
+    Flag values are written as YAML scalars (quoted where needed), so no flag can add keys to the file.
+    """
     lines = [
         f"# Environment {env!r}: one deployable instance of a blueprint (one Pulumi stack).",
         "# Check it with `mlplatform validate --env " + env + "`; see the settings a blueprint yields with",
         f"# `mlplatform blueprints show {blueprint} --resolved`.",
-        f"blueprint: {blueprint}",
-        f"target: {target}            # local (embedded AWS emulator) or aws",
-        f"region: {region}",
+        f"blueprint: {_scalar(blueprint)}",
+        f"target: {_scalar(target)}            # local (embedded AWS emulator) or aws",
+        f"region: {_scalar(region)}",
     ]
     lines.append(
-        f'account_id: "{account_id}"   # deploys refuse any other account'
+        f"account_id: {_scalar(str(account_id))}   # deploys refuse any other account"
         if account_id
         else '# account_id: "123456789012"   # refuse to deploy to any other account'
     )
-    lines.append(f"owner: {owner}" if owner else "# owner: team-ml@example.com")
+    lines.append(f"owner: {_scalar(owner)}" if owner else "# owner: team-ml@example.com")
     lines += [
         "# ttl: 7d                       # reap the environment after this long (m, h, d, w)",
         "# backend: s3://my-state-bucket/mlplatform   # Pulumi state backend (default: file:// under .mlplatform/)",
@@ -65,7 +83,7 @@ def render_env_file(
         "# and null removes a setting (its default applies again).",
         "overrides:",
         "  tags:",
-        f"    environment: {env}",
+        f"    environment: {_scalar(env)}",
         "  # serving:",
         "  #   endpoints:",
         "  #     - name: churn",
@@ -116,32 +134,36 @@ def init_environment(
             hint="Pass --force to replace it (the old file is kept as <env>.yaml.bak).",
         )
     text = render_env_file(env, blueprint=blueprint, target=target, region=region, account_id=account_id, owner=owner)
-    doc = parse_yaml_text(text, str(path.relative_to(root)))
-    try:  # the flags end up in the file: check them now, so a bad --region never lands on disk
-        EnvironmentFile.model_validate(doc.data)
+    shown = str(path.relative_to(root))
+    doc = parse_yaml_text(text, shown)
+    # Validate the whole environment (file, blueprint, merged spec) before anything touches the disk, so a
+    # refused init leaves the project exactly as it was.
+    try:
+        settings = EnvironmentFile.model_validate(doc.data)
     except ValidationError as exc:
-        from mlplatform.spec.problems import Layer
-
         problems = problems_from_validation(exc, [Layer(doc)], EnvironmentFile)
         raise SpecValidationError(
             "the flags given to init do not make a valid environment:\n" + "\n".join(p.render() for p in problems),
             problems,
         ) from None
+    resolved = resolve_loaded(env, doc, settings, project_dir=root, path=path)
     if path.exists():
-        _atomic_write(path.with_name(path.name + ".bak"), path.read_text(encoding="utf-8", errors="replace"))
+        shutil.copy2(path, path.with_name(path.name + ".bak"))  # byte for byte: line endings, encoding, mode
     _atomic_write(path, text)
     pulumi_yaml = root / "Pulumi.yaml"
     wrote_pulumi = None
     if not pulumi_yaml.exists():
         _atomic_write(pulumi_yaml, PULUMI_YAML)
         wrote_pulumi = pulumi_yaml
-    return InitResult(env_file=path, pulumi_yaml=wrote_pulumi)
+    return InitResult(env_file=path, pulumi_yaml=wrote_pulumi, resolved=resolved)
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace``; permissions follow the umask."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; a config file should be like any other
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -150,3 +172,9 @@ def _atomic_write(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mlplatform import environments, scaffold
+from mlplatform import scaffold
 from mlplatform.render.spec import environment_summary
 
 
@@ -38,4 +38,4 @@ def init(
     typer.echo(f"wrote {result.env_file.relative_to(result.env_file.parent.parent)}")
     if result.pulumi_yaml:
         typer.echo("wrote Pulumi.yaml")
-    typer.echo(environment_summary(environments.resolve(env)))
+    typer.echo(environment_summary(result.resolved))

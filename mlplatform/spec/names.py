@@ -25,7 +25,8 @@ def check_env_name(name: str) -> str:
         InvalidEnvNameError: not a lowercase DNS label (letters, digits, hyphens; no leading or trailing
             hyphen) of 1-40 characters.
     """
-    if not ENV_NAME_RE.match(name):
+    # fullmatch, not match: `$` also matches before a trailing newline, and 'dev\n' is not a name.
+    if not ENV_NAME_RE.fullmatch(name):
         reasons = []
         if len(name) > 40:
             reasons.append(f"it is {len(name)} characters long (at most 40)")
