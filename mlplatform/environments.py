@@ -72,6 +72,12 @@ class EnvironmentFile(SpecModel):
         default_factory=dict, description="Settings on top of the blueprint, in the blueprint's own shape."
     )
 
+    @field_validator("overrides", mode="before")
+    @classmethod
+    def _empty_overrides(cls, value: Any) -> Any:
+        # `overrides:` with every child commented out is YAML null: treat it as "no overrides".
+        return {} if value is None else value
+
     @field_validator("account_id", mode="before")
     @classmethod
     def _account_from_int(cls, value: Any) -> Any:

@@ -345,13 +345,13 @@ class ApprovalMetricSpec(SpecModel):
 class PipelinesSpec(ComponentSpec):
     """The continuous-training pipeline: process -> train -> evaluate -> condition -> register."""
 
-    schedule: Schedule | None = Field(
-        default="rate(1 day)", description="Retrain on this schedule; `null` for no schedule."
+    # `false`, not `null`, switches a trigger off: in a merge, null means "remove the key, use the default".
+    schedule: Schedule | Literal[False] = Field(
+        default="rate(1 day)", description="Retrain on this schedule; `false` for no scheduled retraining."
     )
-    new_data_prefix: str | None = Field(
+    new_data_prefix: Annotated[str, Field(pattern=formats.S3_PREFIX)] | Literal[False] = Field(
         default="incoming/",
-        pattern=formats.S3_PREFIX,
-        description="Retrain when objects land under this artifact-bucket prefix; `null` for no trigger.",
+        description="Retrain when objects land under this artifact-bucket prefix; `false` for no trigger.",
     )
     approval_metric: ApprovalMetricSpec = Field(
         default_factory=ApprovalMetricSpec, description="Condition step that gates registration."

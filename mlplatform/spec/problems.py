@@ -92,37 +92,85 @@ def problems_from_validation(error: ValidationError, layers: Sequence[Layer], mo
     The path shown is the path inside the file that supplied the value (so an environment's override
     reads ``overrides.serving...``), which is where the user has to look.
     """
-    problems = []
+    problems: list[Problem] = []
+    by_path: dict[PathKey, Problem] = {}
     for item in error.errors(include_url=False):
-        loc = tuple(part for part in item["loc"] if isinstance(part, (str, int)))
-        loc = _strip_union_tags(model, loc)
+        raw = tuple(part for part in item["loc"] if isinstance(part, (str, int)))
+        loc = _strip_union_tags(model, raw)
+        allowed = _allowed_text(item, model, loc)
+        if loc != raw and loc in by_path:
+            # Each member of a union (e.g. `schedule: <schedule> | false`) reports its own error for the
+            # same value; the user needs one problem listing every accepted form.
+            earlier = by_path[loc]
+            if allowed and earlier.allowed and allowed not in earlier.allowed:
+                earlier.allowed = f"{earlier.allowed}; or {allowed}"
+            earlier.problem = "not one of the accepted forms"
+            continue
         layer = _locate(loc, layers)
         file, line = (layer.doc.file, layer.line_of(loc[: max(layer.depth_of(loc), 0)])) if layer else (None, None)
         kind = item["type"]
         value: str | None = None if kind == "missing" else show_value(item.get("input"))
-        problems.append(
-            Problem(
-                file=file,
-                line=line,
-                path=format_path((layer.prefix if layer else ()) + loc),
-                value=value,
-                problem=_problem_text(item, loc),
-                allowed=_allowed_text(item, model, loc),
-            )
+        problem = Problem(
+            file=file,
+            line=line,
+            path=format_path((layer.prefix if layer else ()) + loc),
+            value=value,
+            problem=_problem_text(item, loc),
+            allowed=allowed,
         )
+        by_path[loc] = problem
+        problems.append(problem)
     return problems
 
 
+_MISSING = object()
+
+
+def _child(node: Any, part: str | int) -> Any:
+    if isinstance(node, dict) and isinstance(part, str):
+        return node.get(part, _MISSING)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _MISSING
+
+
 def _locate(loc: PathKey, layers: Sequence[Layer]) -> Layer | None:
-    """The layer that supplied the value at ``loc``: the one holding most of the path, later ones on ties."""
-    best: tuple[int, Layer] | None = None
-    for layer in layers:  # later layers win ties: they override earlier ones
-        depth = layer.depth_of(loc)
-        if depth >= 0 and (best is None or depth >= best[0]):
-            best = (depth, layer)
-    if best is None:
+    """The layer whose value at ``loc`` survived the merge (or supplied its nearest surviving ancestor).
+
+    Walks the path the way :func:`~mlplatform.spec.merge.deep_merge` combines layers: mappings collect
+    contributions from every layer, while a list or scalar from a later layer replaces everything
+    before it and a ``null`` removes it. So an item of a list the environment replaced is blamed on the
+    environment, never on the blueprint whose list was discarded.
+    """
+    contributors: list[tuple[Layer, Any]] = []
+    for layer in layers:
+        if layer.depth_of(loc[:1]) < 0 and loc:
+            continue
+        node: Any = layer.doc.data
+        for part in layer.prefix:
+            node = _child(node, part)
+        if node is not _MISSING:
+            contributors.append((layer, node))
+    if not contributors:
         return layers[-1] if layers else None
-    return best[1]
+    owner = contributors[-1][0]
+    for part in loc:
+        survivors: list[tuple[Layer, Any]] = []
+        for layer, node in contributors:
+            child = _child(node, part)
+            if child is _MISSING:
+                continue
+            if child is None:  # null removes the key: earlier contributions are gone
+                survivors = []
+            elif isinstance(child, dict) and all(isinstance(n, dict) for _, n in survivors):
+                survivors.append((layer, child))  # mappings merge
+            else:
+                survivors = [(layer, child)]  # lists and scalars replace
+        if not survivors:
+            break
+        contributors = survivors
+        owner = contributors[-1][0]
+    return owner
 
 
 def _problem_text(item: Any, loc: PathKey) -> str:
@@ -167,7 +215,8 @@ def _allowed_text(item: Any, model: type[BaseModel], loc: PathKey) -> str | None
     if kind in _TYPE_WORDS:
         return _TYPE_WORDS[kind]
     if kind == "literal_error":
-        return f"one of {ctx.get('expected', '')}"
+        expected = str(ctx.get("expected", ""))
+        return expected.lower() if expected in ("False", "True") else f"one of {expected}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return _range_text(_field_at(model, loc)) or f"a number {_BOUND_SIGNS[kind]} {next(iter(ctx.values()), '')}"
     lengths = {
@@ -203,23 +252,27 @@ def _range_text(field: FieldInfo | None) -> str | None:
 
 
 def _strip_union_tags(model: type[BaseModel], loc: PathKey) -> PathKey:
-    """Drop the union-member tags pydantic inserts for ``X | None`` fields (e.g. ``'AutoscalingSpec'``)."""
+    """Drop the member tags pydantic puts in a location inside a union (``schedule.literal[False]``)."""
     out: list[str | int] = []
     current: Any = model
     for part in loc:
         annotation = _unwrap(current)
+        if _is_union(annotation):
+            continue  # this part names the union member that failed, not a field
         if isinstance(part, str) and isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            if part not in annotation.model_fields and part[:1].isupper():
-                continue
             field = annotation.model_fields.get(part)
             current = field.annotation if field else None
         elif isinstance(part, int):
-            args = typing.get_args(_unwrap(current))
+            args = typing.get_args(annotation)
             current = args[0] if args else None
         else:
             current = None
         out.append(part)
     return tuple(out)
+
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
 
 
 def _unwrap(annotation: Any) -> Any:
