@@ -11,27 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
-
-from mlplatform.cli.main import app
-
-Run = Callable[..., Result]
+from typer.testing import Result
 
 ENV_OK = "blueprint: level0\ntarget: aws\nregion: eu-west-1\n"
 
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """Invoke the CLI in an empty working directory."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AWS_REGION", raising=False)
-    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, list(args))
-
-    return invoke
+Run = Callable[..., Result]
 
 
 def write(root: Path, relative: str, content: str | bytes) -> Path:

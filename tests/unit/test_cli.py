@@ -16,30 +16,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 import mlplatform
 from mlplatform import blueprints, environments, scaffold
-from mlplatform.cli.main import app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGED = {"level0": 0, "level1": 1, "level2": 2}
 
 Run = Callable[..., Result]
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """Invoke the CLI in an empty working directory, without AWS region variables."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AWS_REGION", raising=False)
-    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, list(args))
-
-    return invoke
 
 
 def list_rows(output: str) -> dict[str, tuple[str, str]]:
