@@ -1,0 +1,591 @@
+"""Diff and apply: what the embedded engine does with each registration.
+
+``Deployment`` is the monitor's :class:`~mlplatform.engine.embedded.monitor.Registrar`. For every
+resource the program registers it finds the resource's previous state (by URN, or by an alias when it
+was renamed), diffs the inputs, and decides an :class:`~mlplatform.engine.model.Action`. In a preview
+it only records the change and answers with predicted outputs (unknown where only the cloud knows).
+During ``up`` it applies the step right away — *apply on register*: the SDK cannot register a
+resource before the resources whose outputs it uses have returned, so the program's own data flow
+orders the steps, and the SDK's thread pool bounds their parallelism.
+
+After the program finishes, resources in state that were not registered (orphans) are deleted in
+reverse dependency order. ``destroy`` is the same walk over everything in state.
+
+Failures do not abort the run: the failed resource answers with no outputs, everything that depends
+on it is skipped (it registers, but is not applied), independent resources carry on, and the result
+reports all three. Orphans are not deleted after a failure, like Pulumi, so a broken run never
+removes infrastructure the program may still want.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mlplatform.engine.embedded import graph
+from mlplatform.engine.embedded.handlers.base import (
+    AwsContext,
+    CallCounter,
+    EndpointUnreachableError,
+    Handler,
+    HandlerError,
+    StepContext,
+)
+from mlplatform.engine.embedded.monitor import Registration, provider_urn
+from mlplatform.engine.embedded.values import UNKNOWN, contains_unknown, mask, reveal
+from mlplatform.engine.model import Action, Change, Diagnostic, StepResult, StepStatus
+from mlplatform.errors import MlplatformError
+
+PROVIDER_PREFIX = "pulumi:providers:"
+COMPONENT_TAG = "mlplatform:component"
+
+
+class MissingHandlerError(MlplatformError):
+    """A resource type the embedded engine has no handler for."""
+
+    headline = "unsupported resource type"
+
+
+class ProtectedResourceError(MlplatformError):
+    """A protected resource would be deleted or replaced."""
+
+    headline = "protected resource"
+    exit_code = 4
+
+
+@dataclass
+class Record:
+    """One resource as the engine tracks it (the shape the state store persists)."""
+
+    urn: str
+    type: str
+    id: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    parent: str | None = None
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    provider: str | None = None
+    protect: bool = False
+    retain_on_delete: bool = False
+    custom: bool = True
+    delete_before_replace: bool = False
+
+    def all_dependencies(self) -> set[str]:
+        deps = set(self.dependencies)
+        for urns in self.property_dependencies.values():
+            deps.update(urns)
+        if self.parent:
+            deps.add(self.parent)
+        if self.provider:
+            deps.add(provider_urn(self.provider))
+        return deps
+
+
+Events = Callable[[str, Change, StepStatus | None, float, str | None], None]
+"""Progress callback: (phase "start"/"end", change, status, seconds, error)."""
+
+
+def _no_events(*_: Any) -> None:
+    return None
+
+
+class Journal:
+    """What the deployment needs from the state store (a no-op during previews)."""
+
+    def begin(self, op: str, record: Record | None, urn: str, type_: str, detail: dict[str, Any]) -> str:
+        return ""
+
+    def succeed(self, op_id: str, record: Record | None, urn: str) -> None:
+        return None
+
+    def fail(self, op_id: str, error: str) -> None:
+        return None
+
+
+def component_of(urn: str, inputs: dict[str, Any] | None) -> str | None:
+    """The mlplatform component a resource belongs to: its tag, else the top component in its URN."""
+    tags = (inputs or {}).get("tags")
+    if isinstance(tags, dict) and isinstance(tags.get(COMPONENT_TAG), str):
+        return str(tags[COMPONENT_TAG])
+    qualified = urn.split("::")[2] if urn.count("::") >= 3 else ""
+    first = qualified.split("$")[0]
+    if first.startswith("mlplatform:"):
+        return first.rsplit(":", 1)[-1]
+    return None
+
+
+def diff_keys(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+    """Top-level input keys whose values differ (secrets compared by value; unknown always differs)."""
+    keys = []
+    for key in sorted(set(olds) | set(news)):
+        new = news.get(key)
+        if contains_unknown(new) or reveal(olds.get(key)) != reveal(new):
+            keys.append(key)
+    return keys
+
+
+class Deployment:
+    """Registrar that diffs registrations against state and, unless previewing, applies them.
+
+    Args:
+        previous: the resources in state, by URN, in dependency order.
+        handlers: resource type -> handler.
+        preview: only plan; make no mutating call.
+        refresh: read every resource's live state first, so drift shows up as a change.
+        targets: if given, only these URNs change; others keep their state.
+        journal: where steps are recorded (pending entry before each mutating call).
+        interrupted: URNs with an operation a previous run began but never finished.
+        events: progress callback.
+    """
+
+    def __init__(
+        self,
+        *,
+        previous: dict[str, Record],
+        handlers: dict[str, Handler],
+        preview: bool,
+        refresh: bool = False,
+        targets: frozenset[str] | None = None,
+        journal: Journal | None = None,
+        interrupted: Iterable[str] = (),
+        events: Events = _no_events,
+        counter: CallCounter | None = None,
+    ) -> None:
+        self.previous = previous
+        self.handlers = handlers
+        self.preview = preview
+        self.refresh = refresh
+        self.targets = targets
+        self.journal = journal or Journal()
+        self.interrupted = set(interrupted)
+        self.events = events
+        self.counter = counter or CallCounter()
+
+        self.lock = threading.Lock()
+        self.records: dict[str, Record] = {}  # the new state, in registration order
+        self.changes: dict[str, Change] = {}
+        self.steps: list[StepResult] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.broken: set[str] = set()  # failed or skipped: dependents are skipped too
+        self.renamed: dict[str, str] = {}  # old URN -> new URN (aliases)
+        self.component_outputs: dict[str, dict[str, Any]] = {}
+        self.stack_outputs: dict[str, Any] = {}
+        self.stack_urn: str | None = None
+        self.contexts: dict[str, AwsContext] = {}
+        self.cancelled = threading.Event()
+
+    # ---- Registrar -------------------------------------------------------------------------------
+
+    def register(self, reg: Registration) -> tuple[str, dict[str, Any]]:
+        old = self._previous_for(reg)
+        if not reg.custom:
+            return self._component(reg, old)
+        if reg.type.startswith(PROVIDER_PREFIX):
+            return self._provider(reg, old)
+        return self._resource(reg, old)
+
+    def register_outputs(self, urn: str, outputs: dict[str, Any]) -> None:
+        with self.lock:
+            if urn.split("::")[2] == "pulumi:pulumi:Stack":
+                self.stack_urn = urn
+                self.stack_outputs = outputs
+            else:
+                self.component_outputs[urn] = outputs
+
+    def invoke(self, token: str, args: dict[str, Any], provider: str | None) -> dict[str, Any]:
+        ctx = self._context(provider, token)
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            account = ctx.account_id
+            return {"accountId": account, "arn": f"arn:{ctx.partition}:iam::{account}:root", "userId": account,
+                    "id": account}
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": ctx.region, "region": ctx.region, "id": ctx.region, "endpoint": ""}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": ctx.partition, "dnsSuffix": "amazonaws.com", "id": ctx.partition}
+        raise MlplatformError(
+            f"the program calls the data source {token}, which the embedded engine does not answer; pass the value "
+            "in through the spec instead."
+        )
+
+    # ---- registrations ---------------------------------------------------------------------------
+
+    def _previous_for(self, reg: Registration) -> Record | None:
+        old = self.previous.get(reg.urn)
+        if old is not None:
+            return old
+        for alias in reg.aliases:
+            old = self.previous.get(alias)
+            if old is not None:
+                with self.lock:
+                    self.renamed[alias] = reg.urn
+                return replace(old, urn=reg.urn)
+        return None
+
+    def _record_for(self, reg: Registration, resource_id: str, outputs: dict[str, Any], inputs: dict[str, Any]) -> Record:
+        return Record(
+            urn=reg.urn,
+            type=reg.type,
+            id=resource_id,
+            inputs=inputs,
+            outputs=outputs,
+            parent=reg.parent,
+            dependencies=sorted(reg.dependencies),
+            property_dependencies={key: sorted(urns) for key, urns in reg.property_dependencies.items()},
+            provider=reg.provider,
+            protect=reg.protect,
+            retain_on_delete=reg.retain_on_delete,
+            custom=reg.custom,
+            delete_before_replace=bool(reg.delete_before_replace),
+        )
+
+    def _component(self, reg: Registration, old: Record | None) -> tuple[str, dict[str, Any]]:
+        action = Action.SAME if old is not None else Action.CREATE
+        change = Change(reg.urn, reg.type, reg.name, component_of(reg.urn, None), action, custom=False)
+        with self.lock:
+            self.changes[reg.urn] = change
+            self.records[reg.urn] = self._record_for(reg, "", {}, {})
+        return "", {}
+
+    def _provider(self, reg: Registration, old: Record | None) -> tuple[str, dict[str, Any]]:
+        # Providers hold configuration only: no cloud call, never replaced (a changed endpoint is an update).
+        changed = diff_keys(old.inputs, reg.inputs) if old else []
+        action = Action.CREATE if old is None else (Action.UPDATE if changed else Action.SAME)
+        resource_id = old.id if old else str(uuid.uuid4())
+        change = Change(reg.urn, reg.type, reg.name, None, action, _shown(old.inputs if old else None),
+                        _shown(reg.inputs), tuple(changed), custom=False)
+        with self.lock:
+            self.changes[reg.urn] = change
+            self.records[reg.urn] = self._record_for(reg, resource_id, dict(reg.inputs), dict(reg.inputs))
+            self.contexts[reg.urn] = AwsContext(reveal(reg.inputs), self.counter)
+        return resource_id, dict(reg.inputs)
+
+    def _context(self, provider: str | None, what: str) -> AwsContext:
+        if not provider:
+            raise MlplatformError(
+                f"{what} has no explicit provider; the embedded engine only deploys through an explicit "
+                "aws.Provider (pass opts=ResourceOptions(provider=...))."
+            )
+        ctx = self.contexts.get(provider_urn(provider))
+        if ctx is None:
+            raise MlplatformError(f"{what} uses provider {provider}, which the program did not register")
+        return ctx
+
+    def _resource(self, reg: Registration, old: Record | None) -> tuple[str, dict[str, Any]]:
+        handler = self.handlers.get(reg.type)
+        if handler is None:
+            raise MissingHandlerError(
+                f"the embedded engine has no handler for {reg.type} (resource {reg.name!r}); it cannot deploy "
+                "this type to the local emulator."
+            )
+        ctx = StepContext(self._context(reg.provider, f"resource {reg.name!r}"), reg.urn, reg.name)
+        news = dict(reg.inputs)
+        if old is not None:
+            for key in reg.ignore_changes:
+                top = key.split(".")[0].split("[")[0]
+                if top in old.inputs:
+                    news[top] = old.inputs[top]
+        olds = dict(old.inputs) if old else {}
+        detail = None
+
+        live_check = old is not None and (self.refresh or reg.urn in self.interrupted)
+        if old is None and reg.urn in self.interrupted and not self.preview:
+            adopted = self._adopt(handler, ctx, reg, news)
+            if adopted is not None:
+                old = adopted
+                olds = dict(old.inputs)
+                detail = "adopted: created by an interrupted run"
+        elif live_check and old is not None:
+            live = self._guard(lambda: handler.read(ctx, old.id, reveal(olds)))
+            if live is None:
+                detail = "drift: deleted outside mlplatform"
+                old, olds = None, {}
+            else:
+                drifted = [key for key, value in live.items() if reveal(olds.get(key)) != value]
+                if drifted:
+                    detail = f"drift: {', '.join(drifted)} changed outside mlplatform"
+                    olds = {**olds, **live}
+
+        changed = diff_keys(olds, news) if old is not None else []
+        forcing = handler.replace_on_change | set(reg.replace_on_changes)
+        reasons = [key for key in changed if key in forcing or "*" in forcing]
+        if old is None:
+            action = Action.CREATE
+        elif not changed:
+            action = Action.SAME
+        elif reasons:
+            action = Action.REPLACE
+        else:
+            action = Action.UPDATE
+
+        if self.targets is not None and reg.urn not in self.targets:
+            if old is None:
+                self._note("warning", "not targeted, so not created; resources that need it are skipped", reg.urn)
+                return self._skip(reg, old, Change(reg.urn, reg.type, reg.name, component_of(reg.urn, news),
+                                                    Action.CREATE, None, _shown(news), custom=True))
+            action, changed, reasons = Action.SAME, [], []
+
+        change = Change(
+            reg.urn,
+            reg.type,
+            reg.name,
+            component_of(reg.urn, news),
+            action,
+            _shown(olds) if old else None,
+            _shown(news),
+            tuple(changed),
+            tuple(reasons),
+            detail=detail,
+        )
+        blocked = reg.all_dependencies & self.broken
+        if blocked or self.cancelled.is_set():
+            return self._skip(reg, old, change)
+        if self.preview:
+            with self.lock:
+                self.changes[reg.urn] = change
+            return self._predict(handler, change, old, news)
+        return self._apply(handler, ctx, reg, change, old, news)
+
+    def _predict(self, handler: Handler, change: Change, old: Record | None, news: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        if change.action is Action.SAME and old is not None:
+            return old.id, old.outputs
+        if change.action is Action.UPDATE and old is not None:
+            return old.id, {**old.outputs, **news}
+        return "", {**news, **dict.fromkeys(handler.computed, UNKNOWN)}
+
+    def _skip(self, reg: Registration, old: Record | None, change: Change) -> tuple[str, dict[str, Any]]:
+        with self.lock:
+            self.changes[reg.urn] = change
+            self.broken.add(reg.urn)
+            if old is not None:
+                self.records[reg.urn] = replace(old, urn=reg.urn)
+            if not self.preview:
+                self.steps.append(StepResult(change, StepStatus.SKIPPED, 0.0,
+                                             "cancelled" if self.cancelled.is_set() else "a dependency failed"))
+        self.events("end", change, StepStatus.SKIPPED, 0.0, None)
+        if old is not None:
+            return old.id, old.outputs
+        return "", {}
+
+    def _adopt(self, handler: Handler, ctx: StepContext, reg: Registration, news: dict[str, Any]) -> Record | None:
+        found = self._guard(lambda: handler.find(ctx, reveal(news)))
+        if found is None:
+            return None
+        resource_id, _ = found
+        live = self._guard(lambda: handler.read(ctx, resource_id, reveal(news))) or {}
+        self._note("warning", f"adopted {reg.name!r} ({resource_id}), created by an interrupted run", reg.urn)
+        return self._record_for(reg, resource_id, {**found[1]}, live)
+
+    def _apply(
+        self, handler: Handler, ctx: StepContext, reg: Registration, change: Change, old: Record | None,
+        news: dict[str, Any],
+    ) -> tuple[str, dict[str, Any]]:
+        with self.lock:
+            self.changes[reg.urn] = change
+        if change.action is Action.SAME and old is not None:
+            with self.lock:
+                self.records[reg.urn] = self._record_for(reg, old.id, old.outputs, news)
+                self.steps.append(StepResult(change, StepStatus.OK, 0.0))
+            return old.id, old.outputs
+        started = time.monotonic()
+        self.events("start", change, None, 0.0, None)
+        op_id = ""
+        try:
+            if change.action is Action.REPLACE and old is not None and old.protect:
+                raise ProtectedResourceError(
+                    f"{reg.name} is protected and a change to {', '.join(change.replace_reasons)} needs a replacement;"
+                    " set protect: false for this environment first, or undo the change."
+                )
+            revealed = reveal(news)
+            physical = handler.physical_name(revealed)
+            op_id = self.journal.begin(change.action.value, old, reg.urn, reg.type,
+                                       {"physical_name": physical, "name": reg.name})
+            if change.action is Action.CREATE:
+                resource_id, outputs = self._guard(lambda: handler.create(ctx, revealed))
+            elif change.action is Action.UPDATE and old is not None:
+                resource_id = old.id
+                outputs = self._guard(lambda: handler.update(ctx, old.id, reveal(old.inputs), revealed, old.outputs))
+            else:
+                assert old is not None
+                resource_id, outputs = self._replace(handler, ctx, reg, old, revealed)
+            merged = {**outputs, **news}
+            record = self._record_for(reg, resource_id, merged, news)
+            self.journal.succeed(op_id, record, reg.urn)
+        except Exception as exc:  # noqa: BLE001 - one resource's failure is reported, the run carries on
+            seconds = time.monotonic() - started
+            if isinstance(exc, EndpointUnreachableError):
+                raise
+            message = exc.message if isinstance(exc, MlplatformError) else f"{type(exc).__name__}: {exc}"
+            if op_id:
+                self.journal.fail(op_id, message)
+            with self.lock:
+                self.broken.add(reg.urn)
+                if old is not None:  # a failed update leaves the old resource in place
+                    self.records[reg.urn] = old
+                self.steps.append(StepResult(change, StepStatus.FAILED, seconds, message))
+            self.events("end", change, StepStatus.FAILED, seconds, message)
+            return (old.id, old.outputs) if old is not None else ("", {})
+        seconds = time.monotonic() - started
+        with self.lock:
+            self.records[reg.urn] = record
+            self.steps.append(StepResult(change, StepStatus.OK, seconds))
+        self.events("end", change, StepStatus.OK, seconds, None)
+        return resource_id, merged
+
+    def _replace(
+        self, handler: Handler, ctx: StepContext, reg: Registration, old: Record, revealed: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """Delete-before-replace when the physical name is fixed (two cannot coexist), else create first."""
+        fixed_name = handler.physical_name(revealed) is not None and handler.physical_name(revealed) == (
+            handler.physical_name(reveal(old.inputs))
+        )
+        delete_first = reg.delete_before_replace if reg.delete_before_replace is not None else fixed_name
+        if delete_first:
+            self._guard(lambda: handler.delete(ctx, old.id, reveal(old.inputs), old.outputs))
+            return self._guard(lambda: handler.create(ctx, revealed))
+        created = self._guard(lambda: handler.create(ctx, revealed))
+        self._guard(lambda: handler.delete(ctx, old.id, reveal(old.inputs), old.outputs))
+        return created
+
+    def _guard(self, call: Callable[[], Any]) -> Any:
+        """Run one handler call, turning an unreachable endpoint into one clear, run-stopping error."""
+        try:
+            return call()
+        except Exception as exc:
+            name = type(exc).__name__
+            if name in ("EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"):
+                raise EndpointUnreachableError(
+                    f"{exc}.",
+                    hint="For target local, start the emulator with `mlplatform emulator start` (preview and up start "
+                    "it automatically); check the endpoint in the provider settings otherwise.",
+                ) from exc
+            raise
+
+    def _note(self, severity: str, message: str, urn: str | None = None) -> None:
+        with self.lock:
+            self.diagnostics.append(Diagnostic(severity, message, urn))
+
+    # ---- after the program -----------------------------------------------------------------------
+
+    def orphans(self) -> list[Record]:
+        """Resources in state the program did not register (and did not rename), in state order."""
+        registered = set(self.records) | set(self.changes)
+        return [
+            record for urn, record in self.previous.items()
+            if urn not in registered and urn not in self.renamed
+        ]
+
+    def plan_deletes(self, records: list[Record]) -> list[Change]:
+        """DELETE changes for ``records``, dependents first."""
+        order = _reverse_dependency_order(records)
+        return [
+            Change(r.urn, r.type, r.urn.rsplit("::", 1)[-1], component_of(r.urn, r.inputs), Action.DELETE,
+                   _shown(r.inputs), None, custom=r.custom and not r.type.startswith(PROVIDER_PREFIX))
+            for r in order
+        ]
+
+    def delete(self, records: list[Record], *, parallel: int) -> None:
+        """Delete ``records`` (orphans, or everything for destroy) in reverse dependency order."""
+        by_urn = {record.urn: record for record in records}
+        for record in records:
+            if record.type.startswith(PROVIDER_PREFIX) and record.urn not in self.contexts:
+                self.contexts[record.urn] = AwsContext(reveal(record.inputs), self.counter)
+        changes = {change.urn: change for change in self.plan_deletes(records)}
+        with self.lock:
+            self.changes.update(changes)
+        if self.preview:
+            return
+        protected = [r for r in records if r.protect and r.custom]
+        for record in protected:
+            message = (f"{record.urn.rsplit('::', 1)[-1]} is protected; to delete it set protect: false for this "
+                       "environment and run up first")
+            with self.lock:
+                self.steps.append(StepResult(changes[record.urn], StepStatus.FAILED, 0.0, message))
+                self.broken.add(record.urn)
+        # Reverse graph: a record may be deleted once every record that depends on it is gone.
+        dependents: dict[str, set[str]] = {urn: set() for urn in by_urn}
+        for record in records:
+            for dep in record.all_dependencies():
+                if dep in dependents:
+                    dependents[dep].add(record.urn)
+
+        def run(urn: str) -> None:
+            record = by_urn[urn]
+            change = changes[urn]
+            if urn in self.broken:
+                raise ProtectedResourceError("protected")
+            if not record.custom or record.type.startswith(PROVIDER_PREFIX) or record.retain_on_delete:
+                with self.lock:
+                    self.records.pop(urn, None)
+                    self.steps.append(StepResult(change, StepStatus.OK, 0.0,
+                                                 "retained: dropped from state only" if record.retain_on_delete else None))
+                self.journal.succeed(self.journal.begin("delete", record, urn, record.type, {}), None, urn)
+                return
+            handler = self.handlers.get(record.type)
+            if handler is None:
+                raise MissingHandlerError(f"no handler for {record.type}: cannot delete {urn}")
+            ctx = StepContext(self._context(record.provider, urn), urn, urn.rsplit("::", 1)[-1])
+            self.events("start", change, None, 0.0, None)
+            started = time.monotonic()
+            op_id = self.journal.begin("delete", record, urn, record.type,
+                                       {"physical_name": handler.physical_name(reveal(record.inputs))})
+            try:
+                self._guard(lambda: handler.delete(ctx, record.id, reveal(record.inputs), record.outputs))
+            except Exception as exc:
+                message = exc.message if isinstance(exc, MlplatformError) else f"{type(exc).__name__}: {exc}"
+                self.journal.fail(op_id, message)
+                seconds = time.monotonic() - started
+                with self.lock:
+                    self.steps.append(StepResult(change, StepStatus.FAILED, seconds, message))
+                self.events("end", change, StepStatus.FAILED, seconds, message)
+                raise
+            self.journal.succeed(op_id, None, urn)
+            seconds = time.monotonic() - started
+            with self.lock:
+                self.records.pop(urn, None)
+                self.steps.append(StepResult(change, StepStatus.OK, seconds))
+            self.events("end", change, StepStatus.OK, seconds, None)
+
+        outcome = graph.walk(dependents, run, parallel=parallel, should_stop=self.cancelled.is_set)
+        for urn, (result, _) in outcome.items():
+            if result is graph.Outcome.SKIPPED:
+                with self.lock:
+                    self.steps.append(StepResult(changes[urn], StepStatus.SKIPPED, 0.0,
+                                                 "cancelled" if self.cancelled.is_set() else "a dependent was not deleted"))
+            if result is not graph.Outcome.OK:
+                with self.lock:  # still in state: it was not deleted
+                    self.records.setdefault(urn, by_urn[urn])
+
+    def plan(self) -> list[Change]:
+        """Every change, in registration order (deletes last)."""
+        with self.lock:
+            return list(self.changes.values())
+
+
+def _shown(inputs: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if inputs is None else mask(inputs)
+
+
+def _reverse_dependency_order(records: list[Record]) -> list[Record]:
+    """Dependents before their dependencies (state order is dependency order, so reversing it works;
+    a topological sort guards against state written out of order)."""
+    by_urn = {record.urn: record for record in records}
+    seen: set[str] = set()
+    order: list[Record] = []
+
+    def visit(urn: str) -> None:
+        if urn in seen:
+            return
+        seen.add(urn)
+        for dep in by_urn[urn].all_dependencies():
+            if dep in by_urn:
+                visit(dep)
+        order.append(by_urn[urn])
+
+    for record in records:
+        visit(record.urn)
+    return list(reversed(order))

@@ -1,0 +1,183 @@
+"""The handler contract: thin boto3 CRUD for one Pulumi resource type.
+
+A handler knows one AWS resource type the way a Terraform provider's resource does: how to create,
+read, update and delete it, which input changes force a replacement, and how to find a resource that
+an interrupted run created but never recorded. Handlers receive inputs with secrets revealed and
+property names in Pulumi's camelCase (exactly what ``RegisterResource`` carried), and return outputs
+in the same shape. They must be thread-safe: apply runs steps in parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from mlplatform.errors import MlplatformError
+
+READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Query", "Batch_Get", "Select")
+
+
+class HandlerError(MlplatformError):
+    """A cloud API call for one resource failed (reported per resource; the run exits 4)."""
+
+    headline = "resource error"
+    exit_code = 4
+
+
+class EndpointUnreachableError(MlplatformError):
+    """The provider's endpoint does not answer (emulator not running, network down)."""
+
+    headline = "cannot reach the AWS endpoint"
+    exit_code = 1
+
+
+@dataclass
+class CallCounter:
+    """Counts API calls through botocore's event hooks (``before-call``), split by whether they mutate."""
+
+    total: int = 0
+    mutating: int = 0
+    by_operation: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, model: Any = None, **_: Any) -> None:
+        name = getattr(model, "name", "?")
+        service = getattr(getattr(model, "metadata", None), "get", lambda *_: None)("endpointPrefix") or ""
+        with self.lock:
+            self.total += 1
+            if not name.startswith(READ_ONLY_PREFIXES):
+                self.mutating += 1
+            key = f"{service}:{name}"
+            self.by_operation[key] = self.by_operation.get(key, 0) + 1
+
+
+class AwsContext:
+    """boto3 clients configured from an explicit ``aws.Provider``'s inputs, as the real provider would be.
+
+    Clients are created once per service and shared between threads (boto3 clients are thread-safe;
+    sessions are not, so client creation is serialised).
+    """
+
+    def __init__(self, provider_inputs: dict[str, Any], counter: CallCounter) -> None:
+        self.region: str = provider_inputs.get("region") or "us-east-1"
+        self.endpoints = _endpoints(provider_inputs.get("endpoints"))
+        self.access_key = provider_inputs.get("accessKey")
+        self.secret_key = provider_inputs.get("secretKey")
+        self.path_style = _truthy(provider_inputs.get("s3UsePathStyle"))
+        self.counter = counter
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._account_id: str | None = None
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` (the provider's endpoint override applies)."""
+        with self._lock:
+            existing = self._clients.get(service)
+            if existing is not None:
+                return existing
+            import boto3
+            from botocore.config import Config
+
+            if self._session is None:
+                self._session = boto3.session.Session(
+                    aws_access_key_id=self.access_key,
+                    aws_secret_access_key=self.secret_key,
+                    region_name=self.region,
+                )
+            config = Config(
+                retries={"mode": "standard", "max_attempts": 6},  # throttling and 5xx back off and retry
+                connect_timeout=5,
+                read_timeout=60,
+                s3={"addressing_style": "path"} if self.path_style else None,
+                max_pool_connections=50,
+            )
+            endpoint = self.endpoints.get(service) or self.endpoints.get(_ENDPOINT_ALIASES.get(service, service))
+            client = self._session.client(service, endpoint_url=endpoint, config=config)
+            client.meta.events.register("before-call.*.*", self.counter)
+            self._clients[service] = client
+            return client
+
+    @property
+    def account_id(self) -> str:
+        if self._account_id is None:
+            self._account_id = str(self.client("sts").get_caller_identity()["Account"])
+        return self._account_id
+
+    @property
+    def partition(self) -> str:
+        return "aws-cn" if self.region.startswith("cn-") else "aws"
+
+    def endpoint_of(self, service: str) -> str | None:
+        return self.endpoints.get(service)
+
+
+_ENDPOINT_ALIASES = {"sagemaker-runtime": "sagemakerruntime", "logs": "cloudwatchlogs", "events": "cloudwatchevents"}
+
+
+def _endpoints(raw: Any) -> dict[str, str]:
+    """The provider's ``endpoints`` input (a JSON string on the wire) -> {service: url}."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return {}
+    merged: dict[str, str] = {}
+    for item in raw or []:
+        if isinstance(item, dict):
+            merged.update({key: value for key, value in item.items() if isinstance(value, str) and value})
+    return merged
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a handler call gets besides the inputs: the AWS clients and the resource's identity."""
+
+    aws: AwsContext
+    urn: str
+    name: str
+
+
+class Handler:
+    """Base class of every resource handler. Subclasses set the class attributes and override the CRUD."""
+
+    type: ClassVar[str]
+    service: ClassVar[str]
+    replace_on_change: ClassVar[frozenset[str]] = frozenset()
+    """Input keys whose change forces a replacement (from the provider schema's ForceNew)."""
+    name_key: ClassVar[str | None] = None
+    """Input key holding a fixed physical name: a replacement must delete before it creates."""
+    computed: ClassVar[tuple[str, ...]] = ("arn",)
+    """Outputs only known after create (shown as computed in previews)."""
+
+    def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        """The live resource in input shape (the keys it manages), or ``None`` when it no longer exists."""
+        raise NotImplementedError
+
+    def update(
+        self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """Find a resource an interrupted run created but did not record (by physical name or tags)."""
+        return None
+
+    def physical_name(self, inputs: dict[str, Any]) -> str | None:
+        return str(inputs[self.name_key]) if self.name_key and inputs.get(self.name_key) else None
+
+
+HandlerFactory = Callable[[], Handler]

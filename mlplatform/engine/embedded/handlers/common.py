@@ -1,0 +1,55 @@
+"""Helpers shared by handlers: tags, error codes, policy comparison and auto-naming."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+URN_TAG = "mlplatform:urn"
+"""Tag the engine adds (in the API call only, never to recorded inputs) so an interrupted run's
+resources without a physical name can be found and adopted."""
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ``ClientError`` (``""`` for anything else)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def status_code(exc: BaseException) -> int:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+    return 0
+
+
+def is_not_found(exc: BaseException, *codes: str) -> bool:
+    code = error_code(exc)
+    return code in codes or code.endswith(("NotFound", "NotFoundException", "NoSuchEntity")) or status_code(exc) == 404
+
+
+def tag_list(tags: dict[str, str] | None, *, key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+    """``{"a": "b"}`` -> ``[{"Key": "a", "Value": "b"}]`` (the key names vary by service)."""
+    return [{key: k, value: v} for k, v in sorted((tags or {}).items())]
+
+
+def tag_dict(items: list[dict[str, str]] | None, *, key: str = "Key", value: str = "Value") -> dict[str, str]:
+    return {item[key]: item[value] for item in items or [] if item.get(key) != URN_TAG}
+
+
+def same_policy(a: Any, b: Any) -> bool:
+    """Policies compare as JSON documents, not strings (AWS reformats them)."""
+    try:
+        return bool(json.loads(a) == json.loads(b)) if isinstance(a, str) and isinstance(b, str) else a == b
+    except ValueError:
+        return bool(a == b)
+
+
+def auto_name(logical: str, *, max_length: int = 63, lowercase: bool = True) -> str:
+    """Pulumi-style auto-name: the logical name plus a random 7-character suffix."""
+    suffix = secrets.token_hex(4)[:7]
+    base = logical.lower() if lowercase else logical
+    return f"{base[: max_length - 8]}-{suffix}"

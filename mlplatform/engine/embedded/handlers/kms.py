@@ -1,0 +1,148 @@
+"""KMS: customer-managed keys and aliases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlplatform.engine.embedded.handlers.base import Handler, StepContext
+from mlplatform.engine.embedded.handlers.common import URN_TAG, is_not_found, same_policy, tag_dict, tag_list
+
+
+class KeyHandler(Handler):
+    type = "aws:kms/key:Key"
+    service = "kms"
+    replace_on_change = frozenset({"keyUsage", "customerMasterKeySpec", "keySpec", "multiRegion", "region"})
+    computed = ("arn", "keyId")
+
+    def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        kms = ctx.aws.client("kms")
+        args: dict[str, Any] = {
+            "Description": inputs.get("description", ""),
+            "KeyUsage": inputs.get("keyUsage", "ENCRYPT_DECRYPT"),
+            "KeySpec": inputs.get("customerMasterKeySpec") or inputs.get("keySpec") or "SYMMETRIC_DEFAULT",
+            # The URN tag lets a later run find a key an interrupted run created (keys have no name).
+            "Tags": tag_list({**(inputs.get("tags") or {}), URN_TAG: ctx.urn}, key="TagKey", value="TagValue"),
+        }
+        if inputs.get("policy"):
+            args["Policy"] = inputs["policy"]
+        if inputs.get("multiRegion"):
+            args["MultiRegion"] = True
+        key = kms.create_key(**args)["KeyMetadata"]
+        if inputs.get("enableKeyRotation"):
+            kms.enable_key_rotation(KeyId=key["KeyId"])
+        return key["KeyId"], {"keyId": key["KeyId"], "arn": key["Arn"], "tagsAll": dict(inputs.get("tags") or {})}
+
+    def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        kms = ctx.aws.client("kms")
+        try:
+            meta = kms.describe_key(KeyId=resource_id)["KeyMetadata"]
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        if meta.get("KeyState") in ("PendingDeletion", "PendingReplicaDeletion"):
+            return None
+        live: dict[str, Any] = {}
+        if "description" in inputs:
+            live["description"] = meta.get("Description", "")
+        if "enableKeyRotation" in inputs:
+            live["enableKeyRotation"] = bool(kms.get_key_rotation_status(KeyId=resource_id).get("KeyRotationEnabled"))
+        if "policy" in inputs:
+            policy = kms.get_key_policy(KeyId=resource_id, PolicyName="default")["Policy"]
+            live["policy"] = inputs["policy"] if same_policy(policy, inputs["policy"]) else policy
+        if "tags" in inputs:
+            tags = kms.list_resource_tags(KeyId=resource_id).get("Tags", [])
+            live["tags"] = tag_dict(tags, key="TagKey", value="TagValue")
+        return live
+
+    def update(
+        self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        kms = ctx.aws.client("kms")
+        if olds.get("description") != news.get("description"):
+            kms.update_key_description(KeyId=resource_id, Description=news.get("description", ""))
+        if bool(olds.get("enableKeyRotation")) != bool(news.get("enableKeyRotation")):
+            if news.get("enableKeyRotation"):
+                kms.enable_key_rotation(KeyId=resource_id)
+            else:
+                kms.disable_key_rotation(KeyId=resource_id)
+        if news.get("policy") and not same_policy(olds.get("policy"), news.get("policy")):
+            kms.put_key_policy(KeyId=resource_id, PolicyName="default", Policy=news["policy"])
+        if olds.get("tags") != news.get("tags"):
+            stale = [key for key in (olds.get("tags") or {}) if key not in (news.get("tags") or {})]
+            if stale:
+                kms.untag_resource(KeyId=resource_id, TagKeys=stale)
+            if news.get("tags"):
+                kms.tag_resource(KeyId=resource_id, Tags=tag_list(news["tags"], key="TagKey", value="TagValue"))
+        return {**outputs, "tagsAll": dict(news.get("tags") or {})}
+
+    def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        try:
+            ctx.aws.client("kms").schedule_key_deletion(
+                KeyId=resource_id, PendingWindowInDays=int(inputs.get("deletionWindowInDays") or 30)
+            )
+        except Exception as exc:
+            if not (is_not_found(exc) or "pending deletion" in str(exc).lower()):
+                raise
+
+    def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        kms = ctx.aws.client("kms")
+        for page in kms.get_paginator("list_keys").paginate():
+            for key in page.get("Keys", []):
+                tags = kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])
+                if any(t.get("TagKey") == URN_TAG and t.get("TagValue") == ctx.urn for t in tags):
+                    meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+                    if meta.get("KeyState") == "PendingDeletion":
+                        continue
+                    return key["KeyId"], {"keyId": key["KeyId"], "arn": meta["Arn"]}
+        return None
+
+
+class AliasHandler(Handler):
+    type = "aws:kms/alias:Alias"
+    service = "kms"
+    replace_on_change = frozenset({"name", "namePrefix", "region"})
+    name_key = "name"
+    computed = ("arn", "targetKeyArn")
+
+    def _outputs(self, ctx: StepContext, name: str, target: str) -> dict[str, Any]:
+        prefix = f"arn:{ctx.aws.partition}:kms:{ctx.aws.region}:{ctx.aws.account_id}"
+        key_arn = target if target.startswith("arn:") else f"{prefix}:key/{target}"
+        return {"name": name, "arn": f"{prefix}:{name}", "targetKeyArn": key_arn}
+
+    def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        name = inputs["name"]
+        ctx.aws.client("kms").create_alias(AliasName=name, TargetKeyId=inputs["targetKeyId"])
+        return name, self._outputs(ctx, name, inputs["targetKeyId"])
+
+    def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        for page in ctx.aws.client("kms").get_paginator("list_aliases").paginate():
+            for alias in page.get("Aliases", []):
+                if alias.get("AliasName") == resource_id:
+                    target = alias.get("TargetKeyId")
+                    wanted = str(inputs.get("targetKeyId", ""))
+                    # Inputs may name the key by id or ARN; report the recorded form when they agree.
+                    same = wanted == target or wanted.endswith(f"key/{target}")
+                    return {"targetKeyId": wanted if same else target}
+        return None
+
+    def update(
+        self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        ctx.aws.client("kms").update_alias(AliasName=resource_id, TargetKeyId=news["targetKeyId"])
+        return self._outputs(ctx, resource_id, news["targetKeyId"])
+
+    def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        try:
+            ctx.aws.client("kms").delete_alias(AliasName=resource_id)
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+
+    def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        if self.read(ctx, inputs["name"], inputs) is None:
+            return None
+        return inputs["name"], self._outputs(ctx, inputs["name"], inputs["targetKeyId"])
+
+
+HANDLERS: tuple[type[Handler], ...] = (KeyHandler, AliasHandler)

@@ -1,0 +1,108 @@
+"""Evaluate a Pulumi Python program in-process, against the embedded engine's monitor.
+
+This is what ``pulumi up`` does through a language host, done directly (DESIGN.md §5): a fresh
+``contextvars`` context so no SDK state leaks between runs, ``Settings`` pointing at our monitor,
+``dry_run`` for previews, and ``run_in_stack`` on a new event loop. ``set_mocks`` is deliberately not
+used: it registers the root stack differently and loses the stack's exports.
+
+The SDK runs resource registrations on a thread pool; its size bounds how many registrations (and
+so, during ``up``, how many cloud calls) run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from mlplatform.engine.embedded.monitor import EngineMonitor, UnsupportedFeatureError
+from mlplatform.errors import MlplatformError
+
+Program = Callable[[], None]
+
+
+class ProgramError(MlplatformError):
+    """The Pulumi program raised an exception while being evaluated."""
+
+    headline = "program failed"
+
+
+_SDK_FEATURE_MESSAGES = {
+    "does not support transforms": "transforms",
+    "does not support resource hooks": "resource hooks",
+    "does not support state migrations": "state migrations",
+}
+
+
+def run_program(program: Program, monitor: EngineMonitor, *, preview: bool, parallel: int) -> None:
+    """Run ``program`` to completion with ``monitor`` as its engine.
+
+    Args:
+        program: a function that declares resources (e.g. ``lambda: build_platform(spec)``).
+        monitor: receives every registration.
+        preview: ``True`` for a dry run (outputs may be unknown).
+        parallel: how many registrations may be in flight at once.
+
+    Raises:
+        MlplatformError: raised by the deployment while registering (passed through unchanged).
+        ProgramError: the program itself failed.
+    """
+
+    def evaluate() -> None:
+        # Imported here so that commands that never run a program do not pay for the SDK import.
+        from pulumi.runtime import settings
+        from pulumi.runtime.mocks import MockEngine
+        from pulumi.runtime.stack import run_in_stack
+
+        settings.configure(
+            settings.Settings(
+                project=monitor.project,
+                stack=monitor.stack,
+                monitor=monitor,
+                engine=MockEngine(logging.getLogger("mlplatform.program")),
+                dry_run=preview,
+                parallel=parallel,
+                organization="organization",
+            )
+        )
+        loop = asyncio.new_event_loop()
+        executor = ThreadPoolExecutor(max_workers=max(parallel, 1), thread_name_prefix="mlplatform-register")
+        loop.set_default_executor(executor)
+        try:
+            loop.run_until_complete(run_in_stack(program))
+        finally:
+            executor.shutdown(wait=True)
+            loop.close()
+            monitor.close()
+
+    try:
+        # A fresh, empty context: the SDK keeps its settings and root resource in context variables.
+        contextvars.Context().run(evaluate)
+    except MlplatformError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of user code becomes one clear error
+        cause = _find_cause(exc)
+        if cause is not None:
+            raise cause from None
+        text = str(exc)
+        for needle, feature in _SDK_FEATURE_MESSAGES.items():
+            if needle in text:
+                raise UnsupportedFeatureError(
+                    f"the program uses {feature}, which the embedded engine does not run. Remove them or deploy "
+                    "with the Pulumi engine."
+                ) from None
+        raise ProgramError(f"{type(exc).__name__}: {text}") from exc
+
+
+def _find_cause(exc: BaseException) -> MlplatformError | None:
+    """An MlplatformError anywhere in ``exc``'s cause/context chain (the SDK wraps what monitors raise)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, MlplatformError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

@@ -1,0 +1,72 @@
+"""Property values as the Pulumi wire protocol carries them: unknowns, secrets and their display.
+
+The SDK marks an unknown value (preview: "known after apply") with :data:`UNKNOWN` and a secret with a
+signature mapping ``{SIG_KEY: SECRET_SIG, "value": ...}``. The engine keeps both markers end to end —
+diffs compare the values inside secrets, renderers print ``[secret]`` and ``<computed>``, and the
+state store encrypts secrets before they touch the disk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SECRET_MASK = "[secret]"
+COMPUTED_MASK = "<computed>"
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG
+
+
+def secret(value: Any) -> dict[str, Any]:
+    """Wrap ``value`` as a secret."""
+    return {SIG_KEY: SECRET_SIG, "value": value}
+
+
+def reveal(value: Any) -> Any:
+    """``value`` with every secret replaced by what it hides (for API calls and comparisons)."""
+    if is_secret(value):
+        return reveal(value["value"])
+    if isinstance(value, dict):
+        return {key: reveal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [reveal(item) for item in value]
+    return value
+
+
+def mask(value: Any) -> Any:
+    """``value`` for display: secrets as ``[secret]``, unknowns as ``<computed>``."""
+    if is_secret(value):
+        return SECRET_MASK
+    if value == UNKNOWN:
+        return COMPUTED_MASK
+    if isinstance(value, dict):
+        return {key: mask(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mask(item) for item in value]
+    return value
+
+
+def contains_unknown(value: Any) -> bool:
+    if value == UNKNOWN:
+        return True
+    if is_secret(value):
+        return contains_unknown(value["value"])
+    if isinstance(value, dict):
+        return any(contains_unknown(item) for item in value.values())
+    if isinstance(value, list):
+        return any(contains_unknown(item) for item in value)
+    return False
+
+
+def contains_secret(value: Any) -> bool:
+    if is_secret(value):
+        return True
+    if isinstance(value, dict):
+        return any(contains_secret(item) for item in value.values())
+    if isinstance(value, list):
+        return any(contains_secret(item) for item in value)
+    return False

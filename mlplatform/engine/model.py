@@ -1,0 +1,213 @@
+"""Plain data shared by every engine and renderer: actions, changes, plans and results.
+
+Modelled on Terraform's ``plans`` package: an :class:`Action` enum, a :class:`Change` per resource and a
+:class:`Plan` that apply and the renderers consume — nothing here knows about Pulumi's SDK, boto3 or the
+terminal, so the embedded engine and the Pulumi engine (Automation API events) produce the same shapes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+PLAN_FORMAT_VERSION = 1
+"""``format_version`` of ``preview --json``: add fields freely, never rename or remove one."""
+
+
+class Action(str, enum.Enum):
+    """What a plan does to one resource."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    SAME = "same"
+    READ = "read"  # refresh only: the live state is read back into state
+
+    @property
+    def mutating(self) -> bool:
+        return self in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
+
+
+SUMMARY_KEYS = ("create", "update", "replace", "delete", "same")
+
+
+class PlanMode(str, enum.Enum):
+    """Why a plan was made."""
+
+    UPDATE = "update"  # preview / up
+    DESTROY = "destroy"
+    REFRESH = "refresh"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One resource's planned (or applied) change.
+
+    Attributes:
+        urn: the resource's Pulumi URN.
+        type: its type token, e.g. ``aws:s3/bucket:Bucket``.
+        name: its logical name.
+        component: the mlplatform component it belongs to (``artifact_store``), or ``None``.
+        action: what happens to it.
+        before: inputs recorded in state (``None`` when creating).
+        after: inputs the program asks for (``None`` when deleting); unknown values are ``"<computed>"``.
+        diff: input keys that differ.
+        replace_reasons: the keys among ``diff`` that force a replacement.
+        custom: ``False`` for component resources (they have no cloud counterpart).
+        detail: free-form notes (e.g. ``"drift: versioning suspended outside mlplatform"``).
+    """
+
+    urn: str
+    type: str
+    name: str
+    component: str | None
+    action: Action
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    diff: tuple[str, ...] = ()
+    replace_reasons: tuple[str, ...] = ()
+    custom: bool = True
+    detail: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "component": self.component,
+            "action": self.action.value,
+            "diff": list(self.diff),
+            "replace_reasons": list(self.replace_reasons),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A message for the user about the run (``severity``: info, warning or error), optionally per resource."""
+
+    severity: str
+    message: str
+    urn: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity, "message": self.message, "urn": self.urn}
+
+
+def summarize(changes: list[Change]) -> dict[str, int]:
+    """Count custom resources per action (component resources are bookkeeping, not infrastructure)."""
+    summary = dict.fromkeys(SUMMARY_KEYS, 0)
+    for change in changes:
+        if change.custom and change.action.value in summary:
+            summary[change.action.value] += 1
+    return summary
+
+
+@dataclass
+class Plan:
+    """The changes a preview found, in the order they would be applied."""
+
+    mode: PlanMode
+    env: str
+    blueprint: str | None
+    target: str
+    changes: list[Change] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    previous_blueprint: str | None = None
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return summarize(self.changes)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(change.action.mutating for change in self.changes if change.custom)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``preview --json`` document (DESIGN.md §8)."""
+        return {
+            "format_version": PLAN_FORMAT_VERSION,
+            "mode": self.mode.value,
+            "env": self.env,
+            "blueprint": self.blueprint,
+            "previous_blueprint": self.previous_blueprint,
+            "target": self.target,
+            "summary": self.summary,
+            "changes": [change.as_dict() for change in self.changes if change.custom],
+            "diagnostics": [diagnostic.as_dict() for diagnostic in self.diagnostics],
+            "outputs": self.outputs,
+        }
+
+
+class StepStatus(str, enum.Enum):
+    """How applying one change ended."""
+
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # a dependency failed, or the run was cancelled
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One applied step: the change, how it ended, how long it took, and the error if any."""
+
+    change: Change
+    status: StepStatus
+    seconds: float
+    error: str | None = None
+
+
+@dataclass
+class Result:
+    """What ``up``, ``destroy`` or ``refresh`` did."""
+
+    mode: PlanMode
+    env: str
+    blueprint: str | None
+    target: str
+    steps: list[StepResult] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    api_calls: int = 0
+    mutating_api_calls: int = 0
+    cancelled: bool = False
+    interrupted: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return summarize([step.change for step in self.steps if step.status is StepStatus.OK])
+
+    @property
+    def failed(self) -> list[StepResult]:
+        return [step for step in self.steps if step.status is StepStatus.FAILED]
+
+    @property
+    def skipped(self) -> list[StepResult]:
+        return [step for step in self.steps if step.status is StepStatus.SKIPPED]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": PLAN_FORMAT_VERSION,
+            "mode": self.mode.value,
+            "env": self.env,
+            "blueprint": self.blueprint,
+            "target": self.target,
+            "summary": self.summary,
+            "steps": [
+                {**step.change.as_dict(), "status": step.status.value, "seconds": round(step.seconds, 3),
+                 "error": step.error}
+                for step in self.steps
+                if step.change.custom
+            ],
+            "failed": len(self.failed),
+            "skipped": len(self.skipped),
+            "cancelled": self.cancelled,
+            "interrupted": self.interrupted,
+            "api_calls": self.api_calls,
+            "mutating_api_calls": self.mutating_api_calls,
+            "diagnostics": [diagnostic.as_dict() for diagnostic in self.diagnostics],
+            "outputs": self.outputs,
+        }
