@@ -95,6 +95,12 @@ class EnvNotFoundError(MlplatformError):
     exit_code = EXIT_NOT_FOUND
 
 
+class EmulatorError(MlplatformError):
+    """The local AWS emulator cannot be started, stopped or reached (exit 1)."""
+
+    headline = "local AWS emulator"
+
+
 class CancelledError(MlplatformError):
     """The user declined a confirmation or interrupted the run."""
 
@@ -159,3 +165,25 @@ class Problem:
             "problem": self.problem,
             "allowed": self.allowed,
         }
+
+
+class StateLockedError(MlplatformError):
+    """Another run holds the environment's state lock (or left a lock that cannot be judged stale).
+
+    Args:
+        message: who holds the lock: pid, host, user, command and start time.
+        hint: how to clear it (``mlplatform unlock --env <env>``).
+        holder: the lock file's fields, for ``--json`` output (``None`` when the file is unreadable).
+    """
+
+    headline = "environment locked"
+
+    def __init__(self, message: str, *, hint: str | None = None, holder: dict[str, object] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.holder = holder
+
+
+class StateCorruptError(MlplatformError):
+    """A state file (snapshot, journal or secrets key) cannot be read; the message names the file."""
+
+    headline = "corrupt state"

@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from mlplatform import __version__
 from mlplatform.cli import blueprints as blueprints_cmd
+from mlplatform.cli import emulator as emulator_cmd
 from mlplatform.cli import init as init_cmd
 from mlplatform.cli import validate as validate_cmd
 from mlplatform.errors import EXIT_CANCELLED, EXIT_INTERNAL, MlplatformError
@@ -83,6 +84,7 @@ def root(
 
 
 app.add_typer(blueprints_cmd.app, name="blueprints")
+app.add_typer(emulator_cmd.app, name="emulator")
 app.command("validate")(validate_cmd.validate)
 app.command("init")(init_cmd.init)
 

@@ -197,8 +197,12 @@ class Result:
             "target": self.target,
             "summary": self.summary,
             "steps": [
-                {**step.change.as_dict(), "status": step.status.value, "seconds": round(step.seconds, 3),
-                 "error": step.error}
+                {
+                    **step.change.as_dict(),
+                    "status": step.status.value,
+                    "seconds": round(step.seconds, 3),
+                    "error": step.error,
+                }
                 for step in self.steps
                 if step.change.custom
             ],

@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from mlplatform.engine.embedded import graph
@@ -32,10 +32,10 @@ from mlplatform.engine.embedded.handlers.base import (
     CallCounter,
     EndpointUnreachableError,
     Handler,
-    HandlerError,
     StepContext,
 )
 from mlplatform.engine.embedded.monitor import Registration, provider_urn
+from mlplatform.engine.embedded.state import ResourceState
 from mlplatform.engine.embedded.values import UNKNOWN, contains_unknown, mask, reveal
 from mlplatform.engine.model import Action, Change, Diagnostic, StepResult, StepStatus
 from mlplatform.errors import MlplatformError
@@ -57,33 +57,25 @@ class ProtectedResourceError(MlplatformError):
     exit_code = 4
 
 
-@dataclass
-class Record:
-    """One resource as the engine tracks it (the shape the state store persists)."""
+Record = ResourceState
+"""The engine tracks resources in exactly the shape the state store persists."""
 
-    urn: str
-    type: str
-    id: str
-    inputs: dict[str, Any]
-    outputs: dict[str, Any]
-    parent: str | None = None
-    dependencies: list[str] = field(default_factory=list)
-    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
-    provider: str | None = None
-    protect: bool = False
-    retain_on_delete: bool = False
-    custom: bool = True
-    delete_before_replace: bool = False
 
-    def all_dependencies(self) -> set[str]:
-        deps = set(self.dependencies)
-        for urns in self.property_dependencies.values():
-            deps.update(urns)
-        if self.parent:
-            deps.add(self.parent)
-        if self.provider:
-            deps.add(provider_urn(self.provider))
-        return deps
+def _id(record: ResourceState) -> str:
+    """A recorded resource's id (component resources have none)."""
+    return record.id or ""
+
+
+def dependencies_of(record: ResourceState) -> set[str]:
+    """Everything a recorded resource depends on: explicit and property dependencies, parent, provider."""
+    deps = set(record.dependencies)
+    for urns in record.property_dependencies.values():
+        deps.update(urns)
+    if record.parent:
+        deps.add(record.parent)
+    if record.provider:
+        deps.add(provider_urn(record.provider))
+    return deps
 
 
 Events = Callable[[str, Change, StepStatus | None, float, str | None], None]
@@ -97,10 +89,10 @@ def _no_events(*_: Any) -> None:
 class Journal:
     """What the deployment needs from the state store (a no-op during previews)."""
 
-    def begin(self, op: str, record: Record | None, urn: str, type_: str, detail: dict[str, Any]) -> str:
+    def begin(self, op: str, record: ResourceState | None, urn: str, type_: str, detail: dict[str, Any]) -> str:
         return ""
 
-    def succeed(self, op_id: str, record: Record | None, urn: str) -> None:
+    def succeed(self, op_id: str, record: ResourceState | None, urn: str) -> None:
         return None
 
     def fail(self, op_id: str, error: str) -> None:
@@ -201,8 +193,12 @@ class Deployment:
         ctx = self._context(provider, token)
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             account = ctx.account_id
-            return {"accountId": account, "arn": f"arn:{ctx.partition}:iam::{account}:root", "userId": account,
-                    "id": account}
+            return {
+                "accountId": account,
+                "arn": f"arn:{ctx.partition}:iam::{account}:root",
+                "userId": account,
+                "id": account,
+            }
         if token == "aws:index/getRegion:getRegion":
             return {"name": ctx.region, "region": ctx.region, "id": ctx.region, "endpoint": ""}
         if token == "aws:index/getPartition:getPartition":
@@ -226,7 +222,9 @@ class Deployment:
                 return replace(old, urn=reg.urn)
         return None
 
-    def _record_for(self, reg: Registration, resource_id: str, outputs: dict[str, Any], inputs: dict[str, Any]) -> Record:
+    def _record_for(
+        self, reg: Registration, resource_id: str, outputs: dict[str, Any], inputs: dict[str, Any]
+    ) -> Record:
         return Record(
             urn=reg.urn,
             type=reg.type,
@@ -255,9 +253,18 @@ class Deployment:
         # Providers hold configuration only: no cloud call, never replaced (a changed endpoint is an update).
         changed = diff_keys(old.inputs, reg.inputs) if old else []
         action = Action.CREATE if old is None else (Action.UPDATE if changed else Action.SAME)
-        resource_id = old.id if old else str(uuid.uuid4())
-        change = Change(reg.urn, reg.type, reg.name, None, action, _shown(old.inputs if old else None),
-                        _shown(reg.inputs), tuple(changed), custom=False)
+        resource_id = _id(old) if old else str(uuid.uuid4())
+        change = Change(
+            reg.urn,
+            reg.type,
+            reg.name,
+            None,
+            action,
+            _shown(old.inputs if old else None),
+            _shown(reg.inputs),
+            tuple(changed),
+            custom=False,
+        )
         with self.lock:
             self.changes[reg.urn] = change
             self.records[reg.urn] = self._record_for(reg, resource_id, dict(reg.inputs), dict(reg.inputs))
@@ -300,7 +307,8 @@ class Deployment:
                 olds = dict(old.inputs)
                 detail = "adopted: created by an interrupted run"
         elif live_check and old is not None:
-            live = self._guard(lambda: handler.read(ctx, old.id, reveal(olds)))
+            known = old
+            live = self._guard(lambda: handler.read(ctx, _id(known), reveal(olds)))
             if live is None:
                 detail = "drift: deleted outside mlplatform"
                 old, olds = None, {}
@@ -325,8 +333,20 @@ class Deployment:
         if self.targets is not None and reg.urn not in self.targets:
             if old is None:
                 self._note("warning", "not targeted, so not created; resources that need it are skipped", reg.urn)
-                return self._skip(reg, old, Change(reg.urn, reg.type, reg.name, component_of(reg.urn, news),
-                                                    Action.CREATE, None, _shown(news), custom=True))
+                return self._skip(
+                    reg,
+                    old,
+                    Change(
+                        reg.urn,
+                        reg.type,
+                        reg.name,
+                        component_of(reg.urn, news),
+                        Action.CREATE,
+                        None,
+                        _shown(news),
+                        custom=True,
+                    ),
+                )
             action, changed, reasons = Action.SAME, [], []
 
         change = Change(
@@ -350,11 +370,13 @@ class Deployment:
             return self._predict(handler, change, old, news)
         return self._apply(handler, ctx, reg, change, old, news)
 
-    def _predict(self, handler: Handler, change: Change, old: Record | None, news: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _predict(
+        self, handler: Handler, change: Change, old: Record | None, news: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
         if change.action is Action.SAME and old is not None:
-            return old.id, old.outputs
+            return _id(old), old.outputs
         if change.action is Action.UPDATE and old is not None:
-            return old.id, {**old.outputs, **news}
+            return _id(old), {**old.outputs, **news}
         return "", {**news, **dict.fromkeys(handler.computed, UNKNOWN)}
 
     def _skip(self, reg: Registration, old: Record | None, change: Change) -> tuple[str, dict[str, Any]]:
@@ -364,11 +386,17 @@ class Deployment:
             if old is not None:
                 self.records[reg.urn] = replace(old, urn=reg.urn)
             if not self.preview:
-                self.steps.append(StepResult(change, StepStatus.SKIPPED, 0.0,
-                                             "cancelled" if self.cancelled.is_set() else "a dependency failed"))
+                self.steps.append(
+                    StepResult(
+                        change,
+                        StepStatus.SKIPPED,
+                        0.0,
+                        "cancelled" if self.cancelled.is_set() else "a dependency failed",
+                    )
+                )
         self.events("end", change, StepStatus.SKIPPED, 0.0, None)
         if old is not None:
-            return old.id, old.outputs
+            return _id(old), old.outputs
         return "", {}
 
     def _adopt(self, handler: Handler, ctx: StepContext, reg: Registration, news: dict[str, Any]) -> Record | None:
@@ -381,16 +409,21 @@ class Deployment:
         return self._record_for(reg, resource_id, {**found[1]}, live)
 
     def _apply(
-        self, handler: Handler, ctx: StepContext, reg: Registration, change: Change, old: Record | None,
+        self,
+        handler: Handler,
+        ctx: StepContext,
+        reg: Registration,
+        change: Change,
+        old: Record | None,
         news: dict[str, Any],
     ) -> tuple[str, dict[str, Any]]:
         with self.lock:
             self.changes[reg.urn] = change
         if change.action is Action.SAME and old is not None:
             with self.lock:
-                self.records[reg.urn] = self._record_for(reg, old.id, old.outputs, news)
+                self.records[reg.urn] = self._record_for(reg, _id(old), old.outputs, news)
                 self.steps.append(StepResult(change, StepStatus.OK, 0.0))
-            return old.id, old.outputs
+            return _id(old), old.outputs
         started = time.monotonic()
         self.events("start", change, None, 0.0, None)
         op_id = ""
@@ -402,20 +435,21 @@ class Deployment:
                 )
             revealed = reveal(news)
             physical = handler.physical_name(revealed)
-            op_id = self.journal.begin(change.action.value, old, reg.urn, reg.type,
-                                       {"physical_name": physical, "name": reg.name})
+            op_id = self.journal.begin(
+                change.action.value, old, reg.urn, reg.type, {"physical_name": physical, "name": reg.name}
+            )
             if change.action is Action.CREATE:
                 resource_id, outputs = self._guard(lambda: handler.create(ctx, revealed))
             elif change.action is Action.UPDATE and old is not None:
-                resource_id = old.id
-                outputs = self._guard(lambda: handler.update(ctx, old.id, reveal(old.inputs), revealed, old.outputs))
+                resource_id = _id(old)
+                outputs = self._guard(lambda: handler.update(ctx, _id(old), reveal(old.inputs), revealed, old.outputs))
             else:
                 assert old is not None
                 resource_id, outputs = self._replace(handler, ctx, reg, old, revealed)
             merged = {**outputs, **news}
             record = self._record_for(reg, resource_id, merged, news)
             self.journal.succeed(op_id, record, reg.urn)
-        except Exception as exc:  # noqa: BLE001 - one resource's failure is reported, the run carries on
+        except Exception as exc:
             seconds = time.monotonic() - started
             if isinstance(exc, EndpointUnreachableError):
                 raise
@@ -428,7 +462,7 @@ class Deployment:
                     self.records[reg.urn] = old
                 self.steps.append(StepResult(change, StepStatus.FAILED, seconds, message))
             self.events("end", change, StepStatus.FAILED, seconds, message)
-            return (old.id, old.outputs) if old is not None else ("", {})
+            return (_id(old), old.outputs) if old is not None else ("", {})
         seconds = time.monotonic() - started
         with self.lock:
             self.records[reg.urn] = record
@@ -445,10 +479,11 @@ class Deployment:
         )
         delete_first = reg.delete_before_replace if reg.delete_before_replace is not None else fixed_name
         if delete_first:
-            self._guard(lambda: handler.delete(ctx, old.id, reveal(old.inputs), old.outputs))
-            return self._guard(lambda: handler.create(ctx, revealed))
+            self._guard(lambda: handler.delete(ctx, _id(old), reveal(old.inputs), old.outputs))
+            created: tuple[str, dict[str, Any]] = self._guard(lambda: handler.create(ctx, revealed))
+            return created
         created = self._guard(lambda: handler.create(ctx, revealed))
-        self._guard(lambda: handler.delete(ctx, old.id, reveal(old.inputs), old.outputs))
+        self._guard(lambda: handler.delete(ctx, _id(old), reveal(old.inputs), old.outputs))
         return created
 
     def _guard(self, call: Callable[[], Any]) -> Any:
@@ -474,17 +509,22 @@ class Deployment:
     def orphans(self) -> list[Record]:
         """Resources in state the program did not register (and did not rename), in state order."""
         registered = set(self.records) | set(self.changes)
-        return [
-            record for urn, record in self.previous.items()
-            if urn not in registered and urn not in self.renamed
-        ]
+        return [record for urn, record in self.previous.items() if urn not in registered and urn not in self.renamed]
 
     def plan_deletes(self, records: list[Record]) -> list[Change]:
         """DELETE changes for ``records``, dependents first."""
         order = _reverse_dependency_order(records)
         return [
-            Change(r.urn, r.type, r.urn.rsplit("::", 1)[-1], component_of(r.urn, r.inputs), Action.DELETE,
-                   _shown(r.inputs), None, custom=r.custom and not r.type.startswith(PROVIDER_PREFIX))
+            Change(
+                r.urn,
+                r.type,
+                r.urn.rsplit("::", 1)[-1],
+                component_of(r.urn, r.inputs),
+                Action.DELETE,
+                _shown(r.inputs),
+                None,
+                custom=r.custom and not r.type.startswith(PROVIDER_PREFIX),
+            )
             for r in order
         ]
 
@@ -501,15 +541,17 @@ class Deployment:
             return
         protected = [r for r in records if r.protect and r.custom]
         for record in protected:
-            message = (f"{record.urn.rsplit('::', 1)[-1]} is protected; to delete it set protect: false for this "
-                       "environment and run up first")
+            message = (
+                f"{record.urn.rsplit('::', 1)[-1]} is protected; to delete it set protect: false for this "
+                "environment and run up first"
+            )
             with self.lock:
                 self.steps.append(StepResult(changes[record.urn], StepStatus.FAILED, 0.0, message))
                 self.broken.add(record.urn)
         # Reverse graph: a record may be deleted once every record that depends on it is gone.
         dependents: dict[str, set[str]] = {urn: set() for urn in by_urn}
         for record in records:
-            for dep in record.all_dependencies():
+            for dep in dependencies_of(record):
                 if dep in dependents:
                     dependents[dep].add(record.urn)
 
@@ -521,8 +563,14 @@ class Deployment:
             if not record.custom or record.type.startswith(PROVIDER_PREFIX) or record.retain_on_delete:
                 with self.lock:
                     self.records.pop(urn, None)
-                    self.steps.append(StepResult(change, StepStatus.OK, 0.0,
-                                                 "retained: dropped from state only" if record.retain_on_delete else None))
+                    self.steps.append(
+                        StepResult(
+                            change,
+                            StepStatus.OK,
+                            0.0,
+                            "retained: dropped from state only" if record.retain_on_delete else None,
+                        )
+                    )
                 self.journal.succeed(self.journal.begin("delete", record, urn, record.type, {}), None, urn)
                 return
             handler = self.handlers.get(record.type)
@@ -531,10 +579,11 @@ class Deployment:
             ctx = StepContext(self._context(record.provider, urn), urn, urn.rsplit("::", 1)[-1])
             self.events("start", change, None, 0.0, None)
             started = time.monotonic()
-            op_id = self.journal.begin("delete", record, urn, record.type,
-                                       {"physical_name": handler.physical_name(reveal(record.inputs))})
+            op_id = self.journal.begin(
+                "delete", record, urn, record.type, {"physical_name": handler.physical_name(reveal(record.inputs))}
+            )
             try:
-                self._guard(lambda: handler.delete(ctx, record.id, reveal(record.inputs), record.outputs))
+                self._guard(lambda: handler.delete(ctx, _id(record), reveal(record.inputs), record.outputs))
             except Exception as exc:
                 message = exc.message if isinstance(exc, MlplatformError) else f"{type(exc).__name__}: {exc}"
                 self.journal.fail(op_id, message)
@@ -554,11 +603,64 @@ class Deployment:
         for urn, (result, _) in outcome.items():
             if result is graph.Outcome.SKIPPED:
                 with self.lock:
-                    self.steps.append(StepResult(changes[urn], StepStatus.SKIPPED, 0.0,
-                                                 "cancelled" if self.cancelled.is_set() else "a dependent was not deleted"))
+                    self.steps.append(
+                        StepResult(
+                            changes[urn],
+                            StepStatus.SKIPPED,
+                            0.0,
+                            "cancelled" if self.cancelled.is_set() else "a dependent was not deleted",
+                        )
+                    )
             if result is not graph.Outcome.OK:
                 with self.lock:  # still in state: it was not deleted
                     self.records.setdefault(urn, by_urn[urn])
+
+    def refresh_state(self, records: list[Record], store: Any) -> list[StepResult]:
+        """Read every custom resource's live state and journal it (``mlplatform refresh``).
+
+        A resource that no longer exists leaves state; one changed outside mlplatform keeps its recorded
+        inputs overlaid with the live values, so the next preview shows the update that restores it.
+        """
+        for record in records:
+            if record.type.startswith(PROVIDER_PREFIX):
+                self.contexts[record.urn] = AwsContext(reveal(record.inputs), self.counter)
+        steps: list[StepResult] = []
+        for record in records:
+            if not record.custom or record.type.startswith(PROVIDER_PREFIX):
+                continue
+            handler = self.handlers.get(record.type)
+            if handler is None:
+                raise MissingHandlerError(f"no handler for {record.type}: cannot refresh {record.urn}")
+            ctx = StepContext(self._context(record.provider, record.urn), record.urn, record.urn.rsplit("::", 1)[-1])
+            started = time.monotonic()
+            live: dict[str, Any] | None = self._guard(
+                lambda h=handler, c=ctx, r=record: h.read(c, _id(r), reveal(r.inputs))  # type: ignore[misc]
+            )
+            name = record.urn.rsplit("::", 1)[-1]
+            detail: str | None
+            if live is None:
+                detail = "deleted outside mlplatform: removed from state"
+                store.succeed(store.begin("read", record.urn, record.type, {}), None)
+            else:
+                drifted = [key for key, value in live.items() if reveal(record.inputs.get(key)) != value]
+                detail = f"changed outside mlplatform: {', '.join(drifted)}" if drifted else None
+                if drifted:
+                    updated = replace(record, inputs={**record.inputs, **live})
+                    store.succeed(store.begin("read", record.urn, record.type, {}), updated)
+            change = Change(
+                record.urn,
+                record.type,
+                name,
+                component_of(record.urn, record.inputs),
+                Action.READ,
+                _shown(record.inputs),
+                _shown(live) if live is not None else None,
+                detail=detail,
+            )
+            step = StepResult(change, StepStatus.OK, time.monotonic() - started, None)
+            steps.append(step)
+            self.events("end", change, StepStatus.OK, step.seconds, None)
+        return steps
 
     def plan(self) -> list[Change]:
         """Every change, in registration order (deletes last)."""
@@ -581,7 +683,7 @@ def _reverse_dependency_order(records: list[Record]) -> list[Record]:
         if urn in seen:
             return
         seen.add(urn)
-        for dep in by_urn[urn].all_dependencies():
+        for dep in dependencies_of(by_urn[urn]):
             if dep in by_urn:
                 visit(dep)
         order.append(by_urn[urn])

@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from google.protobuf import empty_pb2
+from google.protobuf import empty_pb2  # type: ignore[import-untyped]
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import resource_pb2
@@ -100,11 +100,11 @@ class _UrnBook:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class EngineMonitor(MockMonitor):  # type: ignore[misc]
+class EngineMonitor(MockMonitor):
     """Adapts the SDK's monitor protocol to a :class:`Registrar`."""
 
     def __init__(self, registrar: Registrar, project: str, stack: str) -> None:
-        super().__init__(None)
+        super().__init__(None)  # type: ignore[arg-type]  # no Mocks: every method that used them is overridden
         self.registrar = registrar
         self.project = project
         self.stack = stack
@@ -168,7 +168,7 @@ class EngineMonitor(MockMonitor):  # type: ignore[misc]
 
     # ---- the protocol ------------------------------------------------------------------------------
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         if request.type == STACK_TYPE and not request.parent:
             urn = f"urn:pulumi:{self.stack}::{self.project}::{STACK_TYPE}::{request.name}"
             self.stack_urn = urn
@@ -179,8 +179,15 @@ class EngineMonitor(MockMonitor):  # type: ignore[misc]
                 "them. Remove the transforms option or deploy with the Pulumi engine."
             )
         if request.HasField("hooks") and any(
-            len(getattr(request.hooks, kind)) for kind in ("before_create", "after_create", "before_update",
-                                                           "after_update", "before_delete", "after_delete")
+            len(getattr(request.hooks, kind))
+            for kind in (
+                "before_create",
+                "after_create",
+                "before_update",
+                "after_update",
+                "before_delete",
+                "after_delete",
+            )
         ):
             raise UnsupportedFeatureError(
                 f"resource {request.name!r} ({request.type}) has resource hooks; the embedded engine does not run "
@@ -213,19 +220,19 @@ class EngineMonitor(MockMonitor):  # type: ignore[misc]
         payload = _sync_await(rpc.serialize_properties(outputs, {}, keep_output_values=False))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=payload)
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         self._ensure_loop()
         outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
         self.registrar.register_outputs(request.urn, dict(outputs))
         return empty_pb2.Empty()
 
-    def ReadResource(self, request: Any) -> Any:  # noqa: N802
+    def ReadResource(self, request: Any) -> Any:
         raise UnsupportedFeatureError(
             f"{request.type}.get({request.name!r}, ...) reads an existing resource; the embedded engine does not "
             "support Resource.get. Pass the values in through the spec, or deploy with the Pulumi engine."
         )
 
-    def Invoke(self, request: Any) -> Any:  # noqa: N802
+    def Invoke(self, request: Any) -> Any:
         if request.tok == "pulumi:pulumi:getResource":
             raise UnsupportedFeatureError("resource lookups by URN are not supported by the embedded engine")
         self._ensure_loop()
@@ -234,17 +241,17 @@ class EngineMonitor(MockMonitor):  # type: ignore[misc]
         payload = _sync_await(rpc.serialize_properties(result, {}))
         return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": payload})
 
-    def RegisterStackTransform(self, request: Any) -> Any:  # noqa: N802
+    def RegisterStackTransform(self, request: Any) -> Any:
         raise UnsupportedFeatureError(
             "the program registers a stack transform (pulumi.runtime.register_resource_transform); the embedded "
             "engine does not run transforms. Deploy with the Pulumi engine, or set the values directly."
         )
 
-    def RegisterStackInvokeTransform(self, request: Any) -> Any:  # noqa: N802
+    def RegisterStackInvokeTransform(self, request: Any) -> Any:
         raise UnsupportedFeatureError("the embedded engine does not run invoke transforms")
 
-    def RegisterResourceHook(self, request: Any) -> Any:  # noqa: N802
+    def RegisterResourceHook(self, request: Any) -> Any:
         raise UnsupportedFeatureError("the embedded engine does not run resource hooks")
 
-    def RegisterErrorHook(self, request: Any) -> Any:  # noqa: N802
+    def RegisterErrorHook(self, request: Any) -> Any:
         raise UnsupportedFeatureError("the embedded engine does not run error hooks")

@@ -82,7 +82,7 @@ def run_program(program: Program, monitor: EngineMonitor, *, preview: bool, para
         contextvars.Context().run(evaluate)
     except MlplatformError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any failure of user code becomes one clear error
+    except Exception as exc:
         cause = _find_cause(exc)
         if cause is not None:
             raise cause from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, StepContext
 from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, same_policy, tag_dict, tag_list
@@ -151,7 +151,9 @@ class BucketVersioningHandler(_BucketConfigHandler):
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         # S3 cannot turn versioning off once on; like the Terraform provider, deleting suspends it.
         try:
-            ctx.aws.client("s3").put_bucket_versioning(Bucket=resource_id, VersioningConfiguration={"Status": "Suspended"})
+            ctx.aws.client("s3").put_bucket_versioning(
+                Bucket=resource_id, VersioningConfiguration={"Status": "Suspended"}
+            )
         except Exception as exc:
             if not is_not_found(exc, "NoSuchBucket"):
                 raise
@@ -204,8 +206,12 @@ class BucketEncryptionHandler(_BucketConfigHandler):
 
 class PublicAccessBlockHandler(_BucketConfigHandler):
     type = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-    _KEYS = {"blockPublicAcls": "BlockPublicAcls", "blockPublicPolicy": "BlockPublicPolicy",
-             "ignorePublicAcls": "IgnorePublicAcls", "restrictPublicBuckets": "RestrictPublicBuckets"}
+    _KEYS: ClassVar[dict[str, str]] = {
+        "blockPublicAcls": "BlockPublicAcls",
+        "blockPublicPolicy": "BlockPublicPolicy",
+        "ignorePublicAcls": "IgnorePublicAcls",
+        "restrictPublicBuckets": "RestrictPublicBuckets",
+    }
 
     def put(self, ctx: StepContext, inputs: dict[str, Any]) -> None:
         config = {aws: bool(inputs.get(key, False)) for key, aws in self._KEYS.items()}
@@ -262,7 +268,10 @@ class BucketLoggingHandler(_BucketConfigHandler):
         ctx.aws.client("s3").put_bucket_logging(
             Bucket=inputs["bucket"],
             BucketLoggingStatus={
-                "LoggingEnabled": {"TargetBucket": inputs["targetBucket"], "TargetPrefix": inputs.get("targetPrefix", "")}
+                "LoggingEnabled": {
+                    "TargetBucket": inputs["targetBucket"],
+                    "TargetPrefix": inputs.get("targetPrefix", ""),
+                }
             },
         )
 
@@ -321,7 +330,9 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
     if rule.get("expiration"):
         item["Expiration"] = {"Days": int(rule["expiration"]["days"])}
     if rule.get("noncurrentVersionExpiration"):
-        item["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(rule["noncurrentVersionExpiration"]["noncurrentDays"])}
+        item["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": int(rule["noncurrentVersionExpiration"]["noncurrentDays"])
+        }
     if rule.get("abortIncompleteMultipartUpload"):
         item["AbortIncompleteMultipartUpload"] = {
             "DaysAfterInitiation": int(rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"])
