@@ -1,0 +1,197 @@
+"""IAM, ECR, CloudWatch (logs, alarms, dashboards, EventBridge) and SNS handlers against the real moto
+server, through the embedded engine; checked independently with boto3.
+
+Each test uses the shapes an MLOps blueprint registers, proves that a second deploy is a zero-call no-op,
+that a refresh of the untouched resources reports no drift, that an out-of-band change is seen and
+repaired, that one in-place update works, and that destroy removes everything.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from mlplatform.engine.embedded.deployment import Deployment
+from mlplatform.engine.model import Action
+from tests.integration.harness import client, deploy, destroy, provider
+
+pytestmark = pytest.mark.integration
+
+ACCOUNT = "123456789012"
+
+
+def _ok(deployment: Deployment) -> Deployment:
+    assert not deployment.broken, [s.error for s in deployment.steps if s.error]
+    return deployment
+
+
+def _changed(deployment: Deployment) -> dict[str, Action]:
+    return {c.name: c.action for c in deployment.plan() if c.custom and c.action is not Action.SAME}
+
+
+def _assert_noop(program: Any, records: dict[str, Any]) -> Deployment:
+    """A second deploy makes no API call at all; a refresh reads but finds no drift and mutates nothing."""
+    second = _ok(deploy(program, records))
+    assert {c.action for c in second.plan() if c.custom} == {Action.SAME}
+    assert second.counter.total == 0 and second.counter.mutating == 0
+    refreshed = _ok(deploy(program, second.records, refresh=True))
+    drift = {c.name: c.detail for c in refreshed.plan() if c.custom and (c.action is not Action.SAME or c.detail)}
+    assert drift == {}
+    assert refreshed.counter.mutating == 0
+    return refreshed
+
+
+# --- IAM -------------------------------------------------------------------------------------------
+
+ASSUME_SAGEMAKER = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def _least_privilege(bucket: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReadArtifacts",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:ListBucket"],
+                    "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                },
+                {
+                    "Sid": "Logs",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}},
+                },
+            ],
+        }
+    )
+
+
+def _iam_program(endpoint: str, *, description: str = "SageMaker execution role", thumbprint: str = "a" * 40) -> None:
+    opts = pulumi.ResourceOptions(provider=provider(endpoint))
+    role = aws.iam.Role(
+        "exec-role",
+        name="mlp-iam-exec",
+        assume_role_policy=json.dumps(ASSUME_SAGEMAKER),
+        description=description,
+        max_session_duration=7200,
+        tags={"managed-by": "mlplatform"},
+        opts=opts,
+    )
+    aws.iam.RolePolicy(
+        "exec-policy", role=role.name, name="least-privilege", policy=_least_privilege("mlp-iam-artifacts"), opts=opts
+    )
+    aws.iam.OpenIdConnectProvider(
+        "github",
+        url="https://token.actions.mlp-iam.example.com",
+        client_id_lists=["sts.amazonaws.com"],
+        thumbprint_lists=[thumbprint],
+        tags={"managed-by": "mlplatform"},
+        opts=opts,
+    )
+    pulumi.export("role_arn", role.arn)
+
+
+def test_iam_role_policy_oidc(endpoint: str) -> None:
+    iam = client(endpoint, "iam")
+    first = _ok(deploy(lambda: _iam_program(endpoint)))
+    role = iam.get_role(RoleName="mlp-iam-exec")["Role"]
+    assert role["AssumeRolePolicyDocument"] == ASSUME_SAGEMAKER
+    assert role["Description"] == "SageMaker execution role" and role["MaxSessionDuration"] == 7200
+    assert {t["Key"]: t["Value"] for t in role["Tags"]} == {"managed-by": "mlplatform"}
+    assert first.stack_outputs["role_arn"] == role["Arn"]
+    inline = iam.get_role_policy(RoleName="mlp-iam-exec", PolicyName="least-privilege")["PolicyDocument"]
+    assert inline == json.loads(_least_privilege("mlp-iam-artifacts"))
+    oidc_arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.mlp-iam.example.com"
+    oidc = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=oidc_arn)
+    assert oidc["ClientIDList"] == ["sts.amazonaws.com"] and oidc["ThumbprintList"] == ["a" * 40]
+    assert {t["Key"]: t["Value"] for t in oidc["Tags"]} == {"managed-by": "mlplatform"}
+    records = {r.urn.rsplit("::", 1)[-1]: r for r in first.records.values()}
+    assert records["exec-policy"].id == "mlp-iam-exec:least-privilege" and records["github"].id == oidc_arn
+    assert records["exec-role"].outputs["uniqueId"] == role["RoleId"]
+
+    refreshed = _assert_noop(lambda: _iam_program(endpoint), first.records)
+
+    # An equivalent document written differently (statements reordered, one-element lists as scalars,
+    # keys reordered) is not drift.
+    doc = json.loads(_least_privilege("mlp-iam-artifacts"))
+    doc["Statement"] = list(reversed(doc["Statement"]))
+    doc["Statement"][0]["Condition"]["StringEquals"]["aws:RequestedRegion"] = ["us-east-1"]
+    doc["Statement"][1]["Action"] = list(reversed(doc["Statement"][1]["Action"]))
+    iam.put_role_policy(
+        RoleName="mlp-iam-exec",
+        PolicyName="least-privilege",
+        PolicyDocument=json.dumps(dict(reversed(list(doc.items())))),
+    )
+    refreshed = _assert_noop(lambda: _iam_program(endpoint), refreshed.records)
+
+    # Drift: the inline policy widened, the description edited and a tag added outside mlplatform.
+    iam.put_role_policy(
+        RoleName="mlp-iam-exec",
+        PolicyName="least-privilege",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+        ),
+    )
+    iam.update_role_description(RoleName="mlp-iam-exec", Description="edited by hand")
+    iam.tag_role(RoleName="mlp-iam-exec", Tags=[{"Key": "owner", "Value": "someone"}])
+    repaired = _ok(deploy(lambda: _iam_program(endpoint), refreshed.records, refresh=True))
+    assert _changed(repaired) == {"exec-role": Action.UPDATE, "exec-policy": Action.UPDATE}
+    role = iam.get_role(RoleName="mlp-iam-exec")["Role"]
+    assert role["Description"] == "SageMaker execution role"
+    assert {t["Key"]: t["Value"] for t in role["Tags"]} == {"managed-by": "mlplatform"}
+    inline = iam.get_role_policy(RoleName="mlp-iam-exec", PolicyName="least-privilege")["PolicyDocument"]
+    assert inline == json.loads(_least_privilege("mlp-iam-artifacts"))
+
+    # In-place updates: the description and the OIDC thumbprint change; nothing is replaced.
+    updated = _ok(deploy(lambda: _iam_program(endpoint, description="v2", thumbprint="b" * 40), repaired.records))
+    assert _changed(updated) == {"exec-role": Action.UPDATE, "github": Action.UPDATE}
+    assert iam.get_role(RoleName="mlp-iam-exec")["Role"]["Description"] == "v2"
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=oidc_arn)["ThumbprintList"] == ["b" * 40]
+    assert updated.records[records["exec-role"].urn].outputs["uniqueId"] == role["RoleId"]
+
+    gone = destroy(updated.records)
+    assert not gone.records, [s.error for s in gone.steps if s.error]
+    assert "mlp-iam-exec" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert oidc_arn not in [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]
+
+
+def _detach_program(endpoint: str, name: str, force: bool) -> None:
+    opts = pulumi.ResourceOptions(provider=provider(endpoint))
+    aws.iam.Role(
+        "role", name=name, assume_role_policy=json.dumps(ASSUME_SAGEMAKER), force_detach_policies=force, opts=opts
+    )
+
+
+@pytest.mark.parametrize("force", [True, False])
+def test_iam_role_delete_with_unmanaged_policies(endpoint: str, force: bool) -> None:
+    """Policies attached outside mlplatform: forceDetachPolicies strips them; without it the delete fails
+    with the API's DeleteConflict, as with Terraform, and the role stays in state."""
+    iam = client(endpoint, "iam")
+    name = f"mlp-iam-detach-{str(force).lower()}"
+    first = _ok(deploy(lambda: _detach_program(endpoint, name, force)))
+    document = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}
+    )
+    policy_arn = iam.create_policy(PolicyName=f"{name}-managed", PolicyDocument=document)["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
+    iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=document)
+    gone = destroy(first.records)
+    names = [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    if force:
+        assert not gone.records and name not in names
+    else:
+        assert gone.records and name in names
+        assert any("DeleteConflict" in (s.error or "") for s in gone.steps)
+        iam.detach_role_policy(RoleName=name, PolicyArn=policy_arn)
+        iam.delete_role_policy(RoleName=name, PolicyName="inline")
+        assert not destroy(gone.records).records
