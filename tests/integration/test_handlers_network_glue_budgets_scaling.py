@@ -1,0 +1,287 @@
+"""EC2/VPC, Glue, Budgets and Application Auto Scaling handlers against the real moto server, through the
+embedded engine; every result is checked independently with boto3.
+
+The network test deploys what a secure MLOps VPC looks like: private subnets in two AZs (no public IPs),
+a private route table, an S3 gateway endpoint and SageMaker API/runtime interface endpoints in a
+security group that admits 443 from the VPC CIDR only, flow logs to CloudWatch Logs, and a default
+security group with no rules at all.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from mlplatform.engine.embedded.deployment import Deployment
+from mlplatform.engine.model import Action
+from tests.integration.harness import client, deploy, destroy, provider
+
+pytestmark = pytest.mark.integration
+
+CIDR = "10.42.0.0/16"
+
+
+def _ok(deployment: Deployment) -> None:
+    assert not deployment.broken, [s.error for s in deployment.steps if s.error]
+
+
+def _noop(program: Any, previous: Deployment) -> Deployment:
+    """A second deploy of the same program: every custom resource SAME and not a single API call."""
+    again = deploy(program, previous.records)
+    _ok(again)
+    assert {c.action for c in again.plan() if c.custom} == {Action.SAME}
+    assert again.counter.mutating == 0 and again.counter.total == 0, again.counter.by_operation
+    return again
+
+
+def _changed(deployment: Deployment) -> dict[str, Action]:
+    return {c.name: c.action for c in deployment.plan() if c.custom and c.action is not Action.SAME}
+
+
+def _tags(items: list[dict[str, str]] | None) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in items or [] if t["Key"] != "mlplatform:urn"}
+
+
+# ---- network ---------------------------------------------------------------------------------------------
+
+
+def _network(endpoint: str, *, team: str = "ml", admin_cidr: str = "10.42.0.0/24") -> None:
+    opts = pulumi.ResourceOptions(provider=provider(endpoint))
+    tags = {"managed-by": "mlplatform", "team": team}
+    vpc = aws.ec2.Vpc(
+        "vpc",
+        cidr_block=CIDR,
+        enable_dns_hostnames=True,
+        enable_dns_support=True,
+        instance_tenancy="default",
+        tags=tags,
+        opts=opts,
+    )
+    aws.ec2.DefaultSecurityGroup("default-sg", vpc_id=vpc.id, tags={"Name": "deny-all"}, opts=opts)
+    table = aws.ec2.RouteTable("private", vpc_id=vpc.id, tags=tags, opts=opts)
+    subnets = []
+    for index, zone in enumerate(("us-east-1a", "us-east-1b")):
+        subnet = aws.ec2.Subnet(
+            f"private-{zone}",
+            vpc_id=vpc.id,
+            cidr_block=f"10.42.{index + 1}.0/24",
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags=tags,
+            opts=opts,
+        )
+        aws.ec2.RouteTableAssociation(f"private-{zone}", subnet_id=subnet.id, route_table_id=table.id, opts=opts)
+        subnets.append(subnet)
+    endpoints_sg = aws.ec2.SecurityGroup(
+        "endpoints",
+        name="mlp-net-endpoints",
+        description="VPC endpoints",
+        vpc_id=vpc.id,
+        revoke_rules_on_delete=True,
+        tags=tags,
+        opts=opts,
+    )
+    aws.vpc.SecurityGroupIngressRule(
+        "https-in",
+        security_group_id=endpoints_sg.id,
+        ip_protocol="tcp",
+        from_port=443,
+        to_port=443,
+        cidr_ipv4=CIDR,
+        description="HTTPS from the VPC",
+        tags={"rule": "https"},
+        opts=opts,
+    )
+    aws.vpc.SecurityGroupEgressRule(
+        "https-out",
+        security_group_id=endpoints_sg.id,
+        ip_protocol="tcp",
+        from_port=443,
+        to_port=443,
+        cidr_ipv4=CIDR,
+        opts=opts,
+    )
+    # A second group with inline rules (the older style some programs use).
+    aws.ec2.SecurityGroup(
+        "admin",
+        description="admin access",
+        vpc_id=vpc.id,
+        tags=tags,
+        ingress=[
+            {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": [admin_cidr], "description": "ssh"}
+        ],
+        egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [CIDR]}],
+        opts=opts,
+    )
+    aws.ec2.VpcEndpoint(
+        "s3",
+        vpc_id=vpc.id,
+        service_name="com.amazonaws.us-east-1.s3",
+        vpc_endpoint_type="Gateway",
+        route_table_ids=[table.id],
+        tags=tags,
+        opts=opts,
+    )
+    for service in ("sagemaker.api", "sagemaker.runtime"):
+        aws.ec2.VpcEndpoint(
+            service,
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.us-east-1.{service}",
+            vpc_endpoint_type="Interface",
+            private_dns_enabled=True,
+            subnet_ids=[s.id for s in subnets],
+            security_group_ids=[endpoints_sg.id],
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sagemaker:*", "Resource": "*"}],
+                }
+            ),
+            tags=tags,
+            opts=opts,
+        )
+    aws.ec2.FlowLog(
+        "flow-log",
+        vpc_id=vpc.id,
+        traffic_type="ALL",
+        log_destination_type="cloud-watch-logs",
+        log_destination="arn:aws:logs:us-east-1:123456789012:log-group:/mlp-net/flow-logs",
+        iam_role_arn="arn:aws:iam::123456789012:role/mlp-net-flow-logs",
+        max_aggregation_interval=60,
+        tags=tags,
+        opts=opts,
+    )
+    pulumi.export("vpc_id", vpc.id)
+    pulumi.export("default_sg", vpc.default_security_group_id)
+    pulumi.export("main_table", vpc.main_route_table_id)
+
+
+def test_secure_vpc(endpoint: str) -> None:
+    ec2 = client(endpoint, "ec2")
+    program = lambda: _network(endpoint)  # noqa: E731
+    first = deploy(program)
+    _ok(first)
+    vpc_id = first.stack_outputs["vpc_id"]
+    vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
+    assert vpc["CidrBlock"] == CIDR and _tags(vpc["Tags"]) == {"managed-by": "mlplatform", "team": "ml"}
+    assert ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"]
+    assert first.stack_outputs["main_table"].startswith("rtb-")
+
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
+    assert sorted(s["AvailabilityZone"] for s in subnets) == ["us-east-1a", "us-east-1b"]
+    assert not any(s["MapPublicIpOnLaunch"] for s in subnets)
+    tables = ec2.describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "association.main", "Values": ["false"]}]
+    )["RouteTables"]
+    private = [t for t in tables if _tags(t["Tags"]).get("managed-by")]
+    assert len(private) == 1
+    assert sorted(a["SubnetId"] for a in private[0]["Associations"]) == sorted(s["SubnetId"] for s in subnets)
+
+    # The default group allows nothing (moto's default group starts with allow-all egress) and is tagged.
+    default = ec2.describe_security_groups(GroupIds=[first.stack_outputs["default_sg"]])["SecurityGroups"][0]
+    assert default["IpPermissions"] == [] and default["IpPermissionsEgress"] == []
+    assert _tags(default["Tags"]) == {"Name": "deny-all"}
+
+    groups = {
+        g["GroupName"]: g
+        for g in ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]
+    }
+    sg = groups["mlp-net-endpoints"]
+    assert sg["IpPermissions"] == [
+        {
+            "IpProtocol": "tcp",
+            "FromPort": 443,
+            "ToPort": 443,
+            "UserIdGroupPairs": [],
+            "IpRanges": [{"CidrIp": CIDR, "Description": "HTTPS from the VPC"}],
+            "Ipv6Ranges": [],
+            "PrefixListIds": [],
+        }
+    ]
+    # AWS's allow-all egress was removed on create; only the explicit 443 egress rule is left.
+    assert [(p["IpProtocol"], p["IpRanges"]) for p in sg["IpPermissionsEgress"]] == [("tcp", [{"CidrIp": CIDR}])]
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [sg["GroupId"]]}])
+    ingress = [r for r in rules["SecurityGroupRules"] if not r["IsEgress"]]
+    assert _tags(ingress[0]["Tags"]) == {"rule": "https"}
+    admin = next(g for name, g in groups.items() if name.startswith("admin-"))
+    assert [(p["FromPort"], p["IpRanges"]) for p in admin["IpPermissions"]] == [
+        (22, [{"CidrIp": "10.42.0.0/24", "Description": "ssh"}])
+    ]
+    assert [(p["IpProtocol"], p["IpRanges"]) for p in admin["IpPermissionsEgress"]] == [("-1", [{"CidrIp": CIDR}])]
+
+    endpoints = {
+        e["ServiceName"]: e
+        for e in ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
+    }
+    assert set(endpoints) == {f"com.amazonaws.us-east-1.{s}" for s in ("s3", "sagemaker.api", "sagemaker.runtime")}
+    gateway = endpoints["com.amazonaws.us-east-1.s3"]
+    assert gateway["VpcEndpointType"] == "Gateway" and gateway["RouteTableIds"] == [private[0]["RouteTableId"]]
+    api = endpoints["com.amazonaws.us-east-1.sagemaker.api"]
+    assert api["VpcEndpointType"] == "Interface" and api["PrivateDnsEnabled"] is True
+    assert sorted(api["SubnetIds"]) == sorted(s["SubnetId"] for s in subnets)
+    assert [g["GroupId"] for g in api["Groups"]] == [sg["GroupId"]]
+    assert json.loads(api["PolicyDocument"])["Statement"][0]["Action"] == "sagemaker:*"
+
+    flows = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])["FlowLogs"]
+    assert len(flows) == 1 and flows[0]["TrafficType"] == "ALL" and flows[0]["MaxAggregationInterval"] == 60
+    assert flows[0]["LogDestinationType"] == "cloud-watch-logs" and _tags(flows[0]["Tags"])["team"] == "ml"
+
+    second = _noop(program, first)
+
+    # Refresh with nothing changed: every read matches the inputs (no false drift), nothing is applied.
+    refreshed = deploy(program, second.records, refresh=True)
+    _ok(refreshed)
+    assert _changed(refreshed) == {}, [(c.name, c.detail) for c in refreshed.plan() if c.detail]
+    assert refreshed.counter.mutating == 0
+
+    # Drift: someone opens the default group and the endpoints group; refresh sees it and up repairs it.
+    ec2.authorize_security_group_ingress(
+        GroupId=default["GroupId"], IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    )
+    https_in = next(r["SecurityGroupRuleId"] for r in ingress)
+    ec2.modify_security_group_rules(
+        GroupId=sg["GroupId"],
+        SecurityGroupRules=[
+            {
+                "SecurityGroupRuleId": https_in,
+                "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIpv4": "0.0.0.0/0"},
+            }
+        ],
+    )
+    ec2.modify_subnet_attribute(SubnetId=subnets[0]["SubnetId"], MapPublicIpOnLaunch={"Value": True})
+    repaired = deploy(program, refreshed.records, refresh=True)
+    _ok(repaired)
+    assert _changed(repaired) == {
+        "default-sg": Action.UPDATE,
+        "https-in": Action.UPDATE,
+        f"private-{subnets[0]['AvailabilityZone']}": Action.UPDATE,
+    }
+    default = ec2.describe_security_groups(GroupIds=[default["GroupId"]])["SecurityGroups"][0]
+    assert default["IpPermissions"] == [] and default["IpPermissionsEgress"] == []
+    rule = ec2.describe_security_group_rules(SecurityGroupRuleIds=[https_in])["SecurityGroupRules"][0]
+    assert rule["CidrIpv4"] == CIDR and rule["Description"] == "HTTPS from the VPC"
+    assert not ec2.describe_subnets(SubnetIds=[subnets[0]["SubnetId"]])["Subnets"][0]["MapPublicIpOnLaunch"]
+
+    # Updates in place: tags everywhere, and the admin group's inline ingress CIDR.
+    updated = deploy(lambda: _network(endpoint, team="platform", admin_cidr="10.42.9.0/24"), repaired.records)
+    _ok(updated)
+    changed = _changed(updated)
+    assert set(changed.values()) == {Action.UPDATE}
+    assert {"vpc", "private", "admin", "endpoints", "s3", "sagemaker.api", "flow-log"} <= set(changed)
+    assert _tags(ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]["Tags"])["team"] == "platform"
+    admin = ec2.describe_security_groups(GroupIds=[admin["GroupId"]])["SecurityGroups"][0]
+    assert [p["IpRanges"] for p in admin["IpPermissions"]] == [[{"CidrIp": "10.42.9.0/24", "Description": "ssh"}]]
+    flow = ec2.describe_flow_logs(FlowLogIds=[flows[0]["FlowLogId"]])["FlowLogs"][0]
+    assert _tags(flow["Tags"])["team"] == "platform"
+    _noop(lambda: _network(endpoint, team="platform", admin_cidr="10.42.9.0/24"), updated)
+
+    gone = destroy(updated.records)
+    assert not gone.records, [s.error for s in gone.steps if s.error]
+    assert not ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"]
+    assert not ec2.describe_flow_logs(FlowLogIds=[flows[0]["FlowLogId"]])["FlowLogs"]
+    live_endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
+    assert all(e["State"].lower() == "deleted" for e in live_endpoints)
