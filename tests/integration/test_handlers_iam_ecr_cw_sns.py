@@ -195,3 +195,109 @@ def test_iam_role_delete_with_unmanaged_policies(endpoint: str, force: bool) -> 
         iam.detach_role_policy(RoleName=name, PolicyArn=policy_arn)
         iam.delete_role_policy(RoleName=name, PolicyName="inline")
         assert not destroy(gone.records).records
+
+
+# --- ECR -------------------------------------------------------------------------------------------
+
+LIFECYCLE = json.dumps(
+    {
+        "rules": [
+            {
+                "rulePriority": 2,
+                "description": "expire untagged",
+                "selection": {
+                    "tagStatus": "untagged",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": 14,
+                },
+                "action": {"type": "expire"},
+            },
+            {
+                "rulePriority": 1,
+                "description": "keep releases",
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPrefixList": ["v", "release"],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 50,
+                },
+                "action": {"type": "expire"},
+            },
+        ]
+    }
+)
+
+
+def _ecr_program(endpoint: str, *, mutability: str = "IMMUTABLE") -> None:
+    opts = pulumi.ResourceOptions(provider=provider(endpoint))
+    key = aws.kms.Key("ecr-key", description="ecr", deletion_window_in_days=7, opts=opts)
+    repo = aws.ecr.Repository(
+        "repo",
+        name="mlp-ecr-training",
+        image_tag_mutability=mutability,
+        image_scanning_configuration={"scan_on_push": True},
+        encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
+        force_delete=True,
+        tags={"managed-by": "mlplatform"},
+        opts=opts,
+    )
+    aws.ecr.LifecyclePolicy("repo-lifecycle", repository=repo.name, policy=LIFECYCLE, opts=opts)
+    pulumi.export("url", repo.repository_url)
+
+
+def test_ecr_repository_and_lifecycle(endpoint: str) -> None:
+    ecr, kms = client(endpoint, "ecr"), client(endpoint, "kms")
+    first = _ok(deploy(lambda: _ecr_program(endpoint)))
+    repo = ecr.describe_repositories(repositoryNames=["mlp-ecr-training"])["repositories"][0]
+    assert repo["imageTagMutability"] == "IMMUTABLE" and repo["imageScanningConfiguration"]["scanOnPush"] is True
+    key_arn = repo["encryptionConfiguration"]["kmsKey"]
+    assert repo["encryptionConfiguration"]["encryptionType"] == "KMS"
+    assert kms.describe_key(KeyId=key_arn)["KeyMetadata"]["Description"] == "ecr"
+    tags = ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"]
+    assert {t["Key"]: t["Value"] for t in tags} == {"managed-by": "mlplatform"}
+    assert first.stack_outputs["url"] == repo["repositoryUri"]
+    policy = ecr.get_lifecycle_policy(repositoryName="mlp-ecr-training")["lifecyclePolicyText"]
+    assert json.loads(policy) == json.loads(LIFECYCLE)
+
+    refreshed = _assert_noop(lambda: _ecr_program(endpoint), first.records)
+
+    # Drift: scanning switched off and tags mutable outside mlplatform; refresh sees it, up repairs it.
+    ecr.put_image_scanning_configuration(
+        repositoryName="mlp-ecr-training", imageScanningConfiguration={"scanOnPush": False}
+    )
+    ecr.put_image_tag_mutability(repositoryName="mlp-ecr-training", imageTagMutability="MUTABLE")
+    repaired = _ok(deploy(lambda: _ecr_program(endpoint), refreshed.records, refresh=True))
+    assert _changed(repaired) == {"repo": Action.UPDATE}
+    repo = ecr.describe_repositories(repositoryNames=["mlp-ecr-training"])["repositories"][0]
+    assert repo["imageTagMutability"] == "IMMUTABLE" and repo["imageScanningConfiguration"]["scanOnPush"] is True
+
+    # A lifecycle policy changed by hand is drift too; its policy is ForceNew (as in Terraform): replaced.
+    ecr.put_lifecycle_policy(
+        repositoryName="mlp-ecr-training",
+        lifecyclePolicyText=json.dumps(
+            {
+                "rules": [
+                    {
+                        "rulePriority": 1,
+                        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
+                        "action": {"type": "expire"},
+                    }
+                ]
+            }
+        ),
+    )
+    restored = _ok(deploy(lambda: _ecr_program(endpoint), repaired.records, refresh=True))
+    assert _changed(restored) == {"repo-lifecycle": Action.REPLACE}
+    policy = ecr.get_lifecycle_policy(repositoryName="mlp-ecr-training")["lifecyclePolicyText"]
+    assert json.loads(policy) == json.loads(LIFECYCLE)
+
+    # An update in place: tag mutability relaxed; the repository (and its images) stay.
+    updated = _ok(deploy(lambda: _ecr_program(endpoint, mutability="MUTABLE"), restored.records))
+    assert _changed(updated) == {"repo": Action.UPDATE}
+    repo2 = ecr.describe_repositories(repositoryNames=["mlp-ecr-training"])["repositories"][0]
+    assert repo2["imageTagMutability"] == "MUTABLE" and repo2["createdAt"] == repo["createdAt"]
+
+    gone = destroy(updated.records)
+    assert not gone.records, [s.error for s in gone.steps if s.error]
+    assert "mlp-ecr-training" not in [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]]
