@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
-from mlplatform.engine.embedded.handlers.base import Handler, StepContext
+from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, same_policy, tag_dict, tag_list
 
 
@@ -344,6 +346,331 @@ def _normalise_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted((json.loads(json.dumps(rule, sort_keys=True)) for rule in rules), key=lambda r: r.get("ID", ""))
 
 
+# The three kinds of notification target: (input key, input ARN key, API list key, API ARN key).
+_NOTIFICATION_TARGETS = (
+    ("topics", "topicArn", "TopicConfigurations", "TopicArn"),
+    ("queues", "queueArn", "QueueConfigurations", "QueueArn"),
+    ("lambdaFunctions", "lambdaFunctionArn", "LambdaFunctionConfigurations", "LambdaFunctionArn"),
+)
+
+
+class BucketNotificationHandler(_BucketConfigHandler):
+    """The bucket's whole notification configuration (one per bucket; id = bucket, as in Terraform).
+
+    ``eventbridge: true`` sends every bucket event to EventBridge's default bus, which is how a rule can
+    start a pipeline when new training data lands; topics, queues and Lambda functions are the older,
+    per-target notifications.
+    """
+
+    type = "aws:s3/bucketNotification:BucketNotification"
+
+    def put(self, ctx: StepContext, inputs: dict[str, Any]) -> None:
+        config: dict[str, Any] = {}
+        for key, arn_key, api_key, api_arn in _NOTIFICATION_TARGETS:
+            items = [_notification_target(item, arn_key, api_arn) for item in inputs.get(key) or []]
+            if items:
+                config[api_key] = items
+        if inputs.get("eventbridge"):
+            config["EventBridgeConfiguration"] = {}
+        ctx.aws.client("s3").put_bucket_notification_configuration(
+            Bucket=inputs["bucket"], NotificationConfiguration=config
+        )
+
+    def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            config = ctx.aws.client("s3").get_bucket_notification_configuration(Bucket=resource_id)
+        except Exception as exc:
+            if is_not_found(exc, "NoSuchBucket"):
+                return None
+            raise
+        live: dict[str, Any] = {}
+        if "eventbridge" in inputs:
+            live["eventbridge"] = "EventBridgeConfiguration" in config
+        for key, arn_key, api_key, api_arn in _NOTIFICATION_TARGETS:
+            got = config.get(api_key) or []
+            if key not in inputs and not got:
+                continue
+            wanted = list(inputs.get(key) or [])
+            # AWS keeps the order it was given; compare item by item in input shape.
+            wanted += [{}] * (len(got) - len(wanted))
+            live[key] = [
+                _notification_item(item, want, arn_key, api_arn) for item, want in zip(got, wanted, strict=False)
+            ]
+        return live
+
+    def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        # There is no delete call: an empty configuration turns every notification off (as Terraform does).
+        try:
+            ctx.aws.client("s3").put_bucket_notification_configuration(Bucket=resource_id, NotificationConfiguration={})
+        except Exception as exc:
+            if not is_not_found(exc, "NoSuchBucket"):
+                raise
+
+
+def _notification_target(item: dict[str, Any], arn_key: str, api_arn: str) -> dict[str, Any]:
+    target: dict[str, Any] = {api_arn: item[arn_key], "Events": list(item.get("events") or [])}
+    if item.get("id"):
+        target["Id"] = item["id"]
+    rules = [
+        {"Name": name, "Value": item[key]}
+        for name, key in (("prefix", "filterPrefix"), ("suffix", "filterSuffix"))
+        if item.get(key)
+    ]
+    if rules:
+        target["Filter"] = {"Key": {"FilterRules": rules}}
+    return target
+
+
+def _notification_item(got: dict[str, Any], want: dict[str, Any], arn_key: str, api_arn: str) -> dict[str, Any]:
+    """One live notification in input shape; the ``id`` AWS generates shows only if the input named one."""
+    rules = {
+        r.get("Name", "").lower(): r.get("Value") for r in got.get("Filter", {}).get("Key", {}).get("FilterRules", [])
+    }
+    events = list(got.get("Events") or [])
+    wanted_events = list(want.get("events") or [])
+    item: dict[str, Any] = {
+        arn_key: got.get(api_arn),
+        # Event order carries no meaning: keep the recorded order when the sets agree.
+        "events": wanted_events if sorted(events) == sorted(wanted_events) else events,
+    }
+    if rules.get("prefix") or "filterPrefix" in want:
+        item["filterPrefix"] = rules.get("prefix", "")
+    if rules.get("suffix") or "filterSuffix" in want:
+        item["filterSuffix"] = rules.get("suffix", "")
+    if "id" in want:
+        item["id"] = got.get("Id")
+    return item
+
+
+class BucketOwnershipControlsHandler(_BucketConfigHandler):
+    """Object ownership (``BucketOwnerEnforced`` turns ACLs off); id = bucket, as in Terraform."""
+
+    type = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+
+    def put(self, ctx: StepContext, inputs: dict[str, Any]) -> None:
+        ownership = (inputs.get("rule") or {}).get("objectOwnership", "BucketOwnerEnforced")
+        ctx.aws.client("s3").put_bucket_ownership_controls(
+            Bucket=inputs["bucket"], OwnershipControls={"Rules": [{"ObjectOwnership": ownership}]}
+        )
+
+    def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            controls = ctx.aws.client("s3").get_bucket_ownership_controls(Bucket=resource_id)["OwnershipControls"]
+        except Exception as exc:
+            if is_not_found(exc, "NoSuchBucket", "OwnershipControlsNotFoundError"):
+                return None
+            raise
+        rules = controls.get("Rules") or [{}]
+        return {"rule": {"objectOwnership": rules[0].get("ObjectOwnership")}}
+
+    def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        try:
+            ctx.aws.client("s3").delete_bucket_ownership_controls(Bucket=resource_id)
+        except Exception as exc:
+            if not is_not_found(exc, "NoSuchBucket", "OwnershipControlsNotFoundError"):
+                raise
+
+
+# Object inputs sent as PutObject headers and read back from HeadObject: input key -> (API name).
+_OBJECT_HEADERS = {
+    "cacheControl": "CacheControl",
+    "contentDisposition": "ContentDisposition",
+    "contentEncoding": "ContentEncoding",
+    "contentLanguage": "ContentLanguage",
+    "contentType": "ContentType",
+}
+_OBJECT_INPUTS = frozenset(
+    {
+        *_OBJECT_HEADERS,
+        "bucket",
+        "key",
+        "content",
+        "contentBase64",
+        "metadata",
+        "serverSideEncryption",
+        "kmsKeyId",
+        "storageClass",
+        "tags",
+        "forceDestroy",
+        "etag",  # only a trigger for re-upload in Terraform; never sent
+    }
+)
+_CONTENT_READ_LIMIT = 1 << 20
+"""Inline content is compared by downloading the object; larger live objects are only reported changed."""
+
+
+class BucketObjectHandler(Handler):
+    """One object with inline content (``content`` or ``contentBase64``), e.g. a small sample model artifact.
+
+    The id is the key, like Terraform's ``aws_s3_object``; the bucket comes from the inputs. Inputs the
+    handler does not implement (``source`` files, ACLs, object lock, ...) fail loudly instead of being
+    silently dropped.
+    """
+
+    type = "aws:s3/bucketObjectv2:BucketObjectv2"
+    service = "s3"
+    replace_on_change = frozenset({"bucket", "key", "region"})
+    name_key = "key"
+    computed = ("arn", "etag", "versionId")
+
+    def _body(self, inputs: dict[str, Any]) -> bytes:
+        if inputs.get("contentBase64") is not None:
+            return base64.b64decode(inputs["contentBase64"])
+        return str(inputs.get("content") or "").encode()
+
+    def _check(self, inputs: dict[str, Any]) -> None:
+        unsupported = sorted(key for key, value in inputs.items() if key not in _OBJECT_INPUTS and value is not None)
+        if unsupported:
+            raise HandlerError(
+                f"the embedded engine's S3 object handler does not support {', '.join(unsupported)}",
+                hint="Give the object's bytes inline with content or contentBase64.",
+            )
+
+    def _outputs(self, ctx: StepContext, inputs: dict[str, Any], etag: str, version: str | None) -> dict[str, Any]:
+        return {
+            "arn": f"arn:{ctx.aws.partition}:s3:::{inputs['bucket']}/{inputs['key']}",
+            "etag": etag.strip('"'),
+            "versionId": version or "",
+            "tagsAll": dict(inputs.get("tags") or {}),
+        }
+
+    def _put(self, ctx: StepContext, inputs: dict[str, Any]) -> dict[str, Any]:
+        self._check(inputs)
+        args: dict[str, Any] = {"Bucket": inputs["bucket"], "Key": inputs["key"], "Body": self._body(inputs)}
+        for key, api in _OBJECT_HEADERS.items():
+            if inputs.get(key):
+                args[api] = inputs[key]
+        if inputs.get("metadata"):
+            args["Metadata"] = dict(inputs["metadata"])
+        if inputs.get("serverSideEncryption"):
+            args["ServerSideEncryption"] = inputs["serverSideEncryption"]
+        if inputs.get("kmsKeyId"):
+            args["SSEKMSKeyId"] = inputs["kmsKeyId"]
+        if inputs.get("storageClass"):
+            args["StorageClass"] = inputs["storageClass"]
+        if inputs.get("tags"):
+            args["Tagging"] = _query(inputs["tags"])
+        response = ctx.aws.client("s3").put_object(**args)
+        return self._outputs(ctx, inputs, response.get("ETag", ""), response.get("VersionId"))
+
+    def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return str(inputs["key"]), self._put(ctx, inputs)
+
+    def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        s3 = ctx.aws.client("s3")
+        bucket = inputs["bucket"]
+        try:
+            head = s3.head_object(Bucket=bucket, Key=resource_id)
+        except Exception as exc:
+            if is_not_found(exc, "NoSuchKey", "NoSuchBucket"):
+                return None
+            raise
+        live: dict[str, Any] = {}
+        for key, api in _OBJECT_HEADERS.items():
+            if key in inputs:
+                live[key] = head.get(api, "")
+        if "metadata" in inputs:
+            wanted = {k.lower(): v for k, v in (inputs.get("metadata") or {}).items()}
+            got = head.get("Metadata") or {}
+            live["metadata"] = inputs["metadata"] if got == wanted else got
+        if "serverSideEncryption" in inputs:
+            live["serverSideEncryption"] = head.get("ServerSideEncryption", "")
+        if "kmsKeyId" in inputs:
+            live["kmsKeyId"] = _same_kms_key(ctx, inputs.get("kmsKeyId"), head.get("SSEKMSKeyId", ""))
+        if "storageClass" in inputs:
+            live["storageClass"] = head.get("StorageClass", "STANDARD")  # HeadObject omits the default
+        if "tags" in inputs:
+            live["tags"] = tag_dict(s3.get_object_tagging(Bucket=bucket, Key=resource_id).get("TagSet"))
+        content_key = "contentBase64" if inputs.get("contentBase64") is not None else "content"
+        if content_key in inputs:
+            live[content_key] = self._live_content(s3, bucket, resource_id, head, inputs, content_key)
+        return live
+
+    def _live_content(
+        self, s3: Any, bucket: str, key: str, head: dict[str, Any], inputs: dict[str, Any], content_key: str
+    ) -> Any:
+        """The object's bytes in the input's encoding; the recorded value when they are unchanged.
+
+        The ETag is no content hash for SSE-KMS objects, so the bytes themselves are compared. A live
+        object far larger than any inline content is reported changed without downloading it.
+        """
+        expected = self._body(inputs)
+        size = int(head.get("ContentLength", -1))
+        if size != len(expected) and size > _CONTENT_READ_LIMIT:
+            return f"<{size} bytes changed outside mlplatform>"
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        if body == expected:
+            return inputs[content_key]
+        if content_key == "contentBase64":
+            return base64.b64encode(body).decode()
+        return body.decode("utf-8", errors="replace")
+
+    def update(
+        self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        changed = {key for key in set(olds) | set(news) if olds.get(key) != news.get(key)}
+        # ``olds`` are the recorded inputs: when nothing differs, the engine is repairing drift found by a
+        # refresh and the whole object is written again.
+        if changed and changed <= {"tags", "forceDestroy"}:
+            # Only the tags (or the delete behaviour) changed: no need to upload the bytes again.
+            s3 = ctx.aws.client("s3")
+            if news.get("tags"):
+                s3.put_object_tagging(
+                    Bucket=news["bucket"], Key=resource_id, Tagging={"TagSet": tag_list(news["tags"])}
+                )
+            elif "tags" in changed:
+                s3.delete_object_tagging(Bucket=news["bucket"], Key=resource_id)
+            return {**outputs, "tagsAll": dict(news.get("tags") or {})}
+        return self._put(ctx, news)
+
+    def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        s3 = ctx.aws.client("s3")
+        bucket = inputs["bucket"]
+        try:
+            if outputs.get("versionId"):
+                # A versioned bucket: like Terraform, remove every version of the key, not just hide it
+                # behind a delete marker; forceDestroy also overrides governance-mode retention.
+                extra = {"BypassGovernanceRetention": True} if inputs.get("forceDestroy") else {}
+                for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=resource_id):
+                    for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                        if item["Key"] == resource_id:
+                            s3.delete_object(Bucket=bucket, Key=resource_id, VersionId=item["VersionId"], **extra)
+            else:
+                s3.delete_object(Bucket=bucket, Key=resource_id)
+        except Exception as exc:
+            if not is_not_found(exc, "NoSuchBucket", "NoSuchKey"):
+                raise
+
+    def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        try:
+            head = ctx.aws.client("s3").head_object(Bucket=inputs["bucket"], Key=inputs["key"])
+        except Exception as exc:
+            if is_not_found(exc, "NoSuchKey", "NoSuchBucket"):
+                return None
+            raise
+        return str(inputs["key"]), self._outputs(ctx, inputs, head.get("ETag", ""), head.get("VersionId"))
+
+
+def _query(tags: dict[str, str]) -> str:
+    """Tags as PutObject's ``Tagging`` header wants them: a URL query string."""
+    return urlencode(sorted(tags.items()))
+
+
+def _same_kms_key(ctx: StepContext, wanted: Any, live: str) -> Any:
+    """S3 reports the key's ARN; inputs may name it by id, ARN or alias. The recorded form when they agree."""
+    wanted = str(wanted or "")
+    if not wanted or wanted == live or live.endswith(f"key/{wanted}"):
+        return wanted
+    if "alias/" in wanted:
+        try:
+            if ctx.aws.client("kms").describe_key(KeyId=wanted)["KeyMetadata"]["Arn"] == live:
+                return wanted
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+    return live
+
+
 HANDLERS: tuple[type[Handler], ...] = (
     BucketHandler,
     BucketVersioningHandler,
@@ -352,4 +679,7 @@ HANDLERS: tuple[type[Handler], ...] = (
     BucketPolicyHandler,
     BucketLoggingHandler,
     BucketLifecycleHandler,
+    BucketNotificationHandler,
+    BucketOwnershipControlsHandler,
+    BucketObjectHandler,
 )
