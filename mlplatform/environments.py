@@ -117,7 +117,10 @@ BUILTIN_LOCAL = EnvironmentFile(
                     ],
                 }
             ]
-        }
+        },
+        # A sample model so that every kind of resource is created, endpoints included: an image in the
+        # platform's own `serving` repository and a tiny artifact uploaded to the artifact bucket.
+        "serving": {"endpoints": [{"name": "demo", "model": {"image": "serving:sample", "model_data_url": "sample"}}]},
     },
 )
 """Used when there is no ``stacks/local.yaml``, so ``mlplatform up`` works in an empty directory."""

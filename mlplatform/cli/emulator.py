@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from mlplatform import emulator, paths
-from mlplatform.cli.options import JsonOpt
+from mlplatform.cli.options import JsonOpt, StateDirOpt
 
 app = typer.Typer(
     help="Run the local AWS emulator (moto, on 127.0.0.1) that the `local` target deploys into.",
     no_args_is_help=True,
 )
 
-# typer inspects these annotations at runtime, so Optional[...] is used instead of `X | None` (Python 3.10).
-StateDirOpt = Annotated[
-    Optional[Path],  # noqa: UP045
-    typer.Option(
-        "--state-dir",
-        file_okay=False,
-        help="Directory for mlplatform's local files (default: $MLPLATFORM_STATE_DIR, else ./.mlplatform).",
-    ),
-]
 PortOpt = Annotated[
     Optional[int],  # noqa: UP045
     typer.Option(

@@ -16,8 +16,10 @@ from typer.core import TyperGroup
 
 from mlplatform import __version__
 from mlplatform.cli import blueprints as blueprints_cmd
+from mlplatform.cli import deploy as deploy_cmd
 from mlplatform.cli import emulator as emulator_cmd
 from mlplatform.cli import init as init_cmd
+from mlplatform.cli import state as state_cmd
 from mlplatform.cli import validate as validate_cmd
 from mlplatform.errors import EXIT_CANCELLED, EXIT_INTERNAL, MlplatformError
 
@@ -78,15 +80,22 @@ def root(
 ) -> None:
     """Infrastructure as code for ML platforms: pick an MLOps maturity blueprint, deploy it per environment.
 
-    Exit codes: 0 ok, 1 error, 2 invalid flags/config/spec, 6 environment not found, 8 cancelled,
-    255 internal error.
+    Exit codes: 0 ok, 1 error, 2 invalid flags/config/spec, 4 resource error, 6 environment not found,
+    7 --expect-no-changes failed, 8 cancelled, 255 internal error.
     """
 
 
 app.add_typer(blueprints_cmd.app, name="blueprints")
 app.add_typer(emulator_cmd.app, name="emulator")
+app.add_typer(state_cmd.app, name="state")
 app.command("validate")(validate_cmd.validate)
 app.command("init")(init_cmd.init)
+app.command("preview")(deploy_cmd.preview)
+app.command("up")(deploy_cmd.up)
+app.command("destroy")(deploy_cmd.destroy)
+app.command("refresh")(deploy_cmd.refresh)
+app.command("outputs")(state_cmd.outputs)
+app.command("unlock")(state_cmd.unlock)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -13,3 +14,11 @@ BLUEPRINT_HELP = "Blueprint to use instead of the one the environment names (lev
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help=ENV_HELP)]
 BlueprintOpt = Annotated[Optional[str], typer.Option("--blueprint", "-b", help=BLUEPRINT_HELP)]  # noqa: UP045
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of text.")]
+StateDirOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--state-dir",
+        file_okay=False,
+        help="Directory for mlplatform's local files (default: $MLPLATFORM_STATE_DIR, else ./.mlplatform).",
+    ),
+]

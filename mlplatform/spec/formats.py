@@ -40,6 +40,10 @@ FEATURE_NAME = fmt(
     r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$", "1-64 letters, digits, '-' and '_', starting and ending alphanumeric"
 )
 S3_PREFIX = fmt(r"^[A-Za-z0-9!_.*'()/-]+/$", "an S3 key prefix ending in '/', such as incoming/")
+MODEL_DATA = fmt(
+    r"^(sample|s3://[a-z0-9.-]{3,63}/.+)$",
+    "an s3:// URL of an object (s3://bucket/path/model.tar.gz) or `sample`",
+)
 S3_URL = fmt(r"^s3://[a-z0-9.-]{3,63}/.+$", "an s3:// URL of an object: s3://bucket/path/model.tar.gz")
 REPOSITORY = fmt(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "a repository as owner/name")
 ENV_NAME = fmt(

@@ -419,10 +419,14 @@ class ModelSpec(SpecModel):
 
     image: str = Field(
         min_length=1,
-        description="Inference container image URI, e.g. `<account>.dkr.ecr.<region>.amazonaws.com/repo:tag`.",
+        description="Inference container image: a full URI (`<account>.dkr.ecr.<region>.amazonaws.com/repo:tag`) "
+        "or `<repository>:<tag>` for one of the platform's own container_registry repositories.",
     )
     model_data_url: str | None = Field(
-        default=None, pattern=formats.S3_URL, description="`s3://` URL of model.tar.gz, if any."
+        default=None,
+        pattern=formats.MODEL_DATA,
+        description="`s3://` URL of model.tar.gz, or `sample` to upload a tiny sample artifact to the artifact "
+        "bucket (for trying the platform locally); none for a model without artifacts.",
     )
 
 
@@ -514,9 +518,7 @@ class AlarmsSpec(SpecModel):
 
     error_rate_5xx_percent: float = Field(default=1.0, gt=0, le=100, description="5XX errors, percent of calls.")
     latency_p99_ms: int = Field(default=1000, gt=0, description="Model latency at the 99th percentile.")
-    drift_violations: int = Field(
-        default=1, gt=0, description="Data-quality violations that count as drift (and trigger retraining)."
-    )
+
 
 
 class QualityMonitoringSpec(SpecModel):

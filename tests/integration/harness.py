@@ -36,10 +36,10 @@ def free_port() -> int:
 
 @contextmanager
 def moto_server() -> Iterator[str]:
-    """Start moto's server on a free loopback port; yield its endpoint; stop it afterwards."""
+    """Start the emulator's server (moto plus mlplatform's patches) on a free loopback port; yield its endpoint."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "mlplatform.emulator_server", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"},
@@ -49,7 +49,7 @@ def moto_server() -> Iterator[str]:
         deadline = time.monotonic() + 20
         while True:
             try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)  # noqa: S310 - loopback only
+                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:

@@ -36,8 +36,8 @@ from mlplatform.engine.embedded.handlers.base import (
 )
 from mlplatform.engine.embedded.monitor import Registration, provider_urn
 from mlplatform.engine.embedded.state import ResourceState
-from mlplatform.engine.embedded.values import UNKNOWN, contains_unknown, mask, reveal
 from mlplatform.engine.model import Action, Change, Diagnostic, StepResult, StepStatus
+from mlplatform.engine.values import UNKNOWN, contains_unknown, mask, reveal
 from mlplatform.errors import MlplatformError
 
 PROVIDER_PREFIX = "pulumi:providers:"
@@ -121,6 +121,10 @@ def diff_keys(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
     return keys
 
 
+_PLAN_ONLY = Handler()
+"""Stands in for a missing handler in an offline plan: no CRUD, outputs beyond the inputs unknown."""
+
+
 class Deployment:
     """Registrar that diffs registrations against state and, unless previewing, applies them.
 
@@ -133,6 +137,8 @@ class Deployment:
         journal: where steps are recorded (pending entry before each mutating call).
         interrupted: URNs with an operation a previous run began but never finished.
         events: progress callback.
+        offline: plan without handlers for types the engine cannot deploy (``mlplatform export``): such
+            resources answer with their inputs and every other output unknown. Preview only.
     """
 
     def __init__(
@@ -147,8 +153,11 @@ class Deployment:
         interrupted: Iterable[str] = (),
         events: Events = _no_events,
         counter: CallCounter | None = None,
+        endpoint_override: str | None = None,
+        offline: bool = False,
     ) -> None:
         self.previous = previous
+        self.offline = offline and preview
         self.handlers = handlers
         self.preview = preview
         self.refresh = refresh
@@ -157,6 +166,7 @@ class Deployment:
         self.interrupted = set(interrupted)
         self.events = events
         self.counter = counter or CallCounter()
+        self.endpoint_override = endpoint_override
 
         self.lock = threading.Lock()
         self.records: dict[str, Record] = {}  # the new state, in registration order
@@ -283,7 +293,7 @@ class Deployment:
         return ctx
 
     def _resource(self, reg: Registration, old: Record | None) -> tuple[str, dict[str, Any]]:
-        handler = self.handlers.get(reg.type)
+        handler = self.handlers.get(reg.type) or (_PLAN_ONLY if self.offline else None)
         if handler is None:
             raise MissingHandlerError(
                 f"the embedded engine has no handler for {reg.type} (resource {reg.name!r}); it cannot deploy "
@@ -368,7 +378,7 @@ class Deployment:
             with self.lock:
                 self.changes[reg.urn] = change
             return self._predict(handler, change, old, news)
-        return self._apply(handler, ctx, reg, change, old, news)
+        return self._apply(handler, ctx, reg, change, old, news, olds)
 
     def _predict(
         self, handler: Handler, change: Change, old: Record | None, news: dict[str, Any]
@@ -416,7 +426,10 @@ class Deployment:
         change: Change,
         old: Record | None,
         news: dict[str, Any],
+        olds: dict[str, Any],
     ) -> tuple[str, dict[str, Any]]:
+        """Apply one change. ``olds`` are the recorded inputs with any live values a refresh read over them,
+        so an update repairs drift: the handler sees what is really there, not what was last applied."""
         with self.lock:
             self.changes[reg.urn] = change
         if change.action is Action.SAME and old is not None:
@@ -442,7 +455,7 @@ class Deployment:
                 resource_id, outputs = self._guard(lambda: handler.create(ctx, revealed))
             elif change.action is Action.UPDATE and old is not None:
                 resource_id = _id(old)
-                outputs = self._guard(lambda: handler.update(ctx, _id(old), reveal(old.inputs), revealed, old.outputs))
+                outputs = self._guard(lambda: handler.update(ctx, _id(old), reveal(olds), revealed, old.outputs))
             else:
                 assert old is not None
                 resource_id, outputs = self._replace(handler, ctx, reg, old, revealed)
@@ -533,7 +546,7 @@ class Deployment:
         by_urn = {record.urn: record for record in records}
         for record in records:
             if record.type.startswith(PROVIDER_PREFIX) and record.urn not in self.contexts:
-                self.contexts[record.urn] = AwsContext(reveal(record.inputs), self.counter)
+                self.contexts[record.urn] = AwsContext(reveal(record.inputs), self.counter, self.endpoint_override)
         changes = {change.urn: change for change in self.plan_deletes(records)}
         with self.lock:
             self.changes.update(changes)
@@ -623,7 +636,7 @@ class Deployment:
         """
         for record in records:
             if record.type.startswith(PROVIDER_PREFIX):
-                self.contexts[record.urn] = AwsContext(reveal(record.inputs), self.counter)
+                self.contexts[record.urn] = AwsContext(reveal(record.inputs), self.counter, self.endpoint_override)
         steps: list[StepResult] = []
         for record in records:
             if not record.custom or record.type.startswith(PROVIDER_PREFIX):

@@ -21,8 +21,8 @@ from mlplatform.engine.embedded.handlers.base import CallCounter
 from mlplatform.engine.embedded.monitor import EngineMonitor
 from mlplatform.engine.embedded.runner import run_program
 from mlplatform.engine.embedded.state import PendingOperation, ResourceState, Snapshot, StateStore
-from mlplatform.engine.embedded.values import UNKNOWN
 from mlplatform.engine.model import Diagnostic, Plan, PlanMode, Result
+from mlplatform.engine.values import UNKNOWN
 
 PROJECT = "mlplatform"
 
@@ -34,7 +34,7 @@ class Stack:
     env: str
     blueprint: str | None
     target: str
-    program: Callable[[], None]
+    program: Callable[[], object]
 
 
 class _StoreJournal(Journal):
@@ -79,10 +79,13 @@ class EmbeddedEngine:
 
     name = "embedded"
 
-    def __init__(self, state_dir: Path, *, parallel: int = 10, events: Events = _no_events) -> None:
+    def __init__(
+        self, state_dir: Path, *, parallel: int = 10, events: Events = _no_events, endpoint: str | None = None
+    ) -> None:
         self.state_dir = state_dir
         self.parallel = max(1, parallel)
         self.events = events
+        self.endpoint = endpoint  # the emulator's current URL: destroy/refresh use it over the recorded one
 
     def store(self, env: str) -> StateStore:
         return StateStore(self.state_dir, env)
@@ -111,6 +114,7 @@ class EmbeddedEngine:
         deployment = Deployment(
             previous=previous,
             handlers=registry(),
+            endpoint_override=self.endpoint,
             preview=True,
             refresh=refresh,
             targets=targets,
@@ -135,7 +139,9 @@ class EmbeddedEngine:
 
     def preview_destroy(self, stack: Stack) -> Plan:
         snapshot = self.snapshot(stack.env)
-        deployment = Deployment(previous=_by_urn(snapshot), handlers=registry(), preview=True)
+        deployment = Deployment(
+            previous=_by_urn(snapshot), handlers=registry(), endpoint_override=self.endpoint, preview=True
+        )
         deployment.delete(list(_by_urn(snapshot).values()), parallel=self.parallel)
         return Plan(
             PlanMode.DESTROY, stack.env, snapshot.blueprint or stack.blueprint, stack.target, deployment.plan(), {}, []
@@ -152,6 +158,7 @@ class EmbeddedEngine:
             deployment = Deployment(
                 previous=previous,
                 handlers=registry(),
+                endpoint_override=self.endpoint,
                 preview=False,
                 refresh=refresh,
                 targets=targets,
@@ -210,6 +217,7 @@ class EmbeddedEngine:
             deployment = Deployment(
                 previous=previous,
                 handlers=registry(),
+                endpoint_override=self.endpoint,
                 preview=False,
                 journal=journal,
                 events=self.events,
@@ -242,7 +250,11 @@ class EmbeddedEngine:
             loaded = store.load()
             counter = CallCounter()
             deployment = Deployment(
-                previous=_by_urn(loaded.snapshot), handlers=registry(), preview=True, counter=counter
+                previous=_by_urn(loaded.snapshot),
+                handlers=registry(),
+                endpoint_override=self.endpoint,
+                preview=True,
+                counter=counter,
             )
             steps = deployment.refresh_state(list(_by_urn(loaded.snapshot).values()), store)
             store.compact()

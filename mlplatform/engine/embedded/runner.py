@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from mlplatform.engine.embedded.monitor import EngineMonitor, UnsupportedFeatureError
 from mlplatform.errors import MlplatformError
 
-Program = Callable[[], None]
+Program = Callable[[], object]
 
 
 class ProgramError(MlplatformError):
@@ -34,6 +34,10 @@ _SDK_FEATURE_MESSAGES = {
     "does not support resource hooks": "resource hooks",
     "does not support state migrations": "state migrations",
 }
+
+
+def _discard(_: object) -> None:
+    """The SDK expects a program returning None; build_platform returns its exports for other callers."""
 
 
 def run_program(program: Program, monitor: EngineMonitor, *, preview: bool, parallel: int) -> None:
@@ -71,7 +75,7 @@ def run_program(program: Program, monitor: EngineMonitor, *, preview: bool, para
         executor = ThreadPoolExecutor(max_workers=max(parallel, 1), thread_name_prefix="mlplatform-register")
         loop.set_default_executor(executor)
         try:
-            loop.run_until_complete(run_in_stack(program))
+            loop.run_until_complete(run_in_stack(lambda: _discard(program())))
         finally:
             executor.shutdown(wait=True)
             loop.close()

@@ -32,6 +32,7 @@ detail (physical name, tags) the engine needs to adopt or clean up what the call
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
 import json
 import os
@@ -39,13 +40,13 @@ import socket
 import sys
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from mlplatform.engine.embedded.values import SECRET_SIG, SIG_KEY
+from mlplatform.engine.values import SECRET_SIG, SIG_KEY
 from mlplatform.errors import StateCorruptError, StateLockedError
 from mlplatform.spec.names import check_env_name
 
@@ -399,9 +400,9 @@ def decode_secrets(value: Any, key: SecretsKey) -> Any:
         StateCorruptError: a ciphertext cannot be decrypted with ``key``.
     """
     if isinstance(value, dict):
-        marker = _secret_marker(value)
-        if marker is not None and "ciphertext" in value:
-            return {**marker, "value": key.decrypt(value["ciphertext"])}
+        decoded = _decode_wrapper(value, key)
+        if decoded is not value:
+            return decoded
         return {
             name: decode_secrets(item, key) if isinstance(item, (dict, list)) else item for name, item in value.items()
         }
@@ -410,10 +411,19 @@ def decode_secrets(value: Any, key: SecretsKey) -> Any:
     return value
 
 
+def _decode_wrapper(value: dict[str, Any], key: SecretsKey) -> dict[str, Any]:
+    """``value`` decrypted if it is an encrypted secret wrapper, else ``value`` itself (a json object hook)."""
+    if "ciphertext" in value:
+        marker = _secret_marker(value)
+        if marker is not None:
+            return {**marker, "value": key.decrypt(value["ciphertext"])}
+    return value
+
+
 def _may_hold_secrets(*raw: bytes | None) -> bool:
     """Whether serialised state could contain a secret wrapper (its marker key is in the text).
 
-    Lets load and compact skip walking every value of a state that has no secrets at all.
+    Lets load and compact skip secret handling entirely for a state that has no secrets.
     """
     return any(chunk is not None and (_SIG_KEY_BYTES in chunk or _SECRET_FLAG_BYTES in chunk) for chunk in raw)
 
@@ -441,8 +451,20 @@ class _Replay:
     stale: int = 0  # entries already contained in the snapshot (crash between replace and truncate)
     complete_length: int = 0  # bytes of the journal up to its last newline
     torn: bool = False
-    secrets: bool = True  # whether any value may be a secret wrapper (False: skip the encode/decode walks)
+    plaintext_secrets: bool = False  # some secret wrapper is stored unencrypted
     warnings: list[str] = field(default_factory=list)
+
+
+class _PlaintextScan:
+    """``json.loads`` object hook that notes whether any secret wrapper is stored in plaintext."""
+
+    def __init__(self) -> None:
+        self.found = False
+
+    def __call__(self, value: dict[str, Any]) -> dict[str, Any]:
+        if "value" in value and _secret_marker(value) is not None:
+            self.found = True
+        return value
 
 
 class StateStore:
@@ -477,6 +499,7 @@ class StateStore:
         self._journal_fd: int | None = None
         self._base: tuple[str, int] | None = None  # (lineage, serial) the journal is being written on
         self._inflight: dict[str, tuple[str, str]] = {}  # op_id -> (op, urn) begun by this store
+        self._loaded_pending: dict[str, tuple[str, str]] = {}  # the same for pending ops seen by load()
         self._fresh_lineage = str(uuid.uuid4())  # lineage of this env if it has no state yet
 
     # ------------------------------------------------------------------------------------------- lock
@@ -646,53 +669,53 @@ class StateStore:
             StateCorruptError: the snapshot or the journal cannot be read (a torn *last* journal line is
                 only a warning), or they do not belong together.
         """
-        replay = self._replay()
+        replay = self._replay(decode=True)
         snapshot = self._to_snapshot(replay)
+        self._loaded_pending = {operation.op_id: (operation.op, operation.urn) for operation in snapshot.pending}
         # Operations this store has begun are in flight, not interrupted.
         interrupted = [operation for operation in snapshot.pending if operation.op_id not in self._inflight]
         return LoadedState(snapshot=snapshot, interrupted=interrupted, warnings=list(replay.warnings))
 
     def _to_snapshot(self, replay: _Replay) -> Snapshot:
-        def decode(value: Any) -> Any:
-            return decode_secrets(value, self.secrets) if replay.secrets else value
-
         try:
             return Snapshot(
                 serial=replay.serial,
                 lineage=replay.lineage,
                 env=self.env,
                 blueprint=replay.blueprint,
-                resources=[
-                    ResourceState.from_dict(decode(resource)) for resource in _dependency_order(replay.resources)
-                ],
-                outputs=decode(replay.outputs),
-                pending=[PendingOperation.from_dict(decode(operation)) for operation in replay.pending.values()],
+                resources=[ResourceState.from_dict(resource) for resource in _dependency_order(replay.resources)],
+                outputs=replay.outputs,
+                pending=[PendingOperation.from_dict(operation) for operation in replay.pending.values()],
                 updated_at=replay.updated_at,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise self._corrupt(self.snapshot_path, f"a resource or pending operation is malformed: {exc}") from exc
 
-    def _replay(self) -> _Replay:
+    def _replay(self, *, decode: bool = False) -> _Replay:
+        """Snapshot + journal folded together, with secrets decrypted if ``decode``, else as on disk."""
         # Journal first, snapshot second: a reader without the lock racing a compaction then sees either
         # old snapshot + journal, or the new snapshot (whose serial makes the old entries stale) — never
         # the old snapshot with an already truncated journal.
         journal = _read_or_none(self.journal_path) or b""
         raw = _read_or_none(self.snapshot_path)
+        if raw is None and self.backup_path.exists():
+            raise StateCorruptError(
+                f"{self.snapshot_path} is missing but {self.backup_path.name} exists: mlplatform never "
+                "leaves state.json missing, so it was deleted. Starting from empty state would create "
+                "every resource a second time.",
+                hint=f"Restore the previous snapshot: cp {self.backup_path} {self.snapshot_path}",
+            )
+        # Secrets are decrypted (or checked for plaintext) by a json object hook during parsing — far
+        # cheaper than walking every value afterwards — and not at all when no marker is in the text.
+        scan = _PlaintextScan()
+        hook: Callable[[dict[str, Any]], Any] | None = None
+        if _may_hold_secrets(raw, journal):
+            hook = functools.partial(_decode_wrapper, key=self.secrets) if decode else scan
         if raw is None:
-            if self.backup_path.exists():
-                raise StateCorruptError(
-                    f"{self.snapshot_path} is missing but {self.backup_path.name} exists: mlplatform never "
-                    "leaves state.json missing, so it was deleted. Starting from empty state would create "
-                    "every resource a second time.",
-                    hint=f"Restore the previous snapshot: cp {self.backup_path} {self.snapshot_path}",
-                )
             replay = _Replay(lineage=self._fresh_lineage, serial=0, snapshot_bytes=None)
-            lineage_known = False
         else:
-            replay = self._parse_snapshot(raw)
-            lineage_known = True
-
-        replay.secrets = _may_hold_secrets(raw, journal)
+            replay = self._parse_snapshot(raw, hook)
+        lineage_known = raw is not None
         lines = journal.split(b"\n")
         tail = lines.pop()  # b"" when the journal ends with a newline, as a complete journal does
         replay.complete_length = len(journal) - len(tail)
@@ -702,7 +725,7 @@ class StateStore:
                 f"{self.journal_path}: ignored an incomplete last entry ({len(tail)} bytes; a run was "
                 "interrupted while writing it, before the operation it describes started or was recorded)."
             )
-        for number, entry in self._parse_journal(lines):
+        for number, entry in self._parse_journal(lines, hook):
             try:
                 if not isinstance(entry, dict):
                     raise ValueError("not a JSON object")
@@ -734,14 +757,15 @@ class StateStore:
                 _apply_entry(replay, entry)
             except (ValueError, KeyError, TypeError) as exc:
                 raise self._corrupt(self.journal_path, f"line {number} is malformed ({exc})", line=number) from exc
+        replay.plaintext_secrets = scan.found
         return replay
 
-    def _parse_journal(self, lines: list[bytes]) -> list[tuple[int, Any]]:
+    def _parse_journal(self, lines: list[bytes], hook: Callable[[dict[str, Any]], Any] | None) -> list[tuple[int, Any]]:
         """(line number, parsed entry) for the non-blank lines."""
         numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
         try:
             # One parse of the whole journal as a JSON array: a third of the time of a loads() per line.
-            entries = json.loads(b"[" + b",".join(line for _, line in numbered) + b"]")
+            entries = json.loads(b"[" + b",".join(line for _, line in numbered) + b"]", object_hook=hook)
         except ValueError:
             entries = None
         if entries is not None and len(entries) == len(numbered):
@@ -750,16 +774,16 @@ class StateStore:
         parsed = []
         for number, line in numbered:
             try:
-                parsed.append((number, json.loads(line)))
+                parsed.append((number, json.loads(line, object_hook=hook)))
             except ValueError as exc:
                 raise self._corrupt(
                     self.journal_path, f"line {number} is not a valid journal entry ({exc})", line=number
                 ) from exc
         return parsed
 
-    def _parse_snapshot(self, raw: bytes) -> _Replay:
+    def _parse_snapshot(self, raw: bytes, hook: Callable[[dict[str, Any]], Any] | None) -> _Replay:
         try:
-            doc = json.loads(raw)
+            doc = json.loads(raw, object_hook=hook)
             if not isinstance(doc, dict):
                 raise ValueError("not a JSON object")
             version = doc["version"]
@@ -767,9 +791,10 @@ class StateStore:
                 raise ValueError(f"format version {version!r}: written by a newer mlplatform")
             if doc["env"] != self.env:
                 raise ValueError(f"it is the state of environment {doc['env']!r}")
-            return _replay_of(doc, raw)
+            replay = _replay_of(doc, raw)
         except (ValueError, KeyError, TypeError) as exc:
             raise self._corrupt(self.snapshot_path, str(exc)) from exc
+        return replay
 
     def _corrupt(self, path: Path, problem: str, *, line: int | None = None) -> StateCorruptError:
         if path == self.snapshot_path:
@@ -860,7 +885,7 @@ class StateStore:
 
     def _operation(self, op_id: str) -> tuple[str, str]:
         with self._append_lock:
-            known = self._inflight.get(op_id)
+            known = self._inflight.get(op_id) or self._loaded_pending.get(op_id)
         if known is not None:
             return known
         pending = self._replay().pending.get(op_id)
@@ -896,6 +921,7 @@ class StateStore:
                 self._inflight[track[0]] = (track[1], track[2])
             if done is not None:
                 self._inflight.pop(done, None)
+                self._loaded_pending.pop(done, None)
 
     def _open_journal(self) -> int:
         """The journal's append descriptor; on first use, repair the tail and learn the base serial."""
@@ -972,32 +998,36 @@ class StateStore:
                 "pending": list(replay.pending.values()),
                 "resources": resources,
             }
-            if replay.secrets:
-                # Wrappers still in plaintext (written while the opt-in was on) are encrypted now.
-                doc = encode_secrets(doc, None if self.plaintext_secrets else self.secrets)
+            if replay.plaintext_secrets and not self.plaintext_secrets:
+                # Written while the opt-in was on (it is off now): encrypt them before they are rewritten.
+                doc = encode_secrets(doc, self.secrets)
             for leftover in self.dir.glob(".state.json.*.tmp"):  # also matches .state.json.bak.*.tmp
                 leftover.unlink(missing_ok=True)  # from a compaction that crashed; we hold the lock
             tmp = self.dir / f".state.json.{uuid.uuid4().hex}.tmp"
-            _write_new_file(tmp, _dump_snapshot(doc))
+            data = _dump_snapshot(doc)
+            _write_new_file(tmp, data)
             if replay.snapshot_bytes is not None:
                 # The backup is the previous file itself, hard-linked: no copy to write and fsync, and
                 # it is exactly the bytes that were on disk.
                 backup_tmp = self.dir / f".state.json.bak.{uuid.uuid4().hex}.tmp"
                 os.link(self.snapshot_path, backup_tmp)
                 os.replace(backup_tmp, self.backup_path)
+                # After a compaction that crashed between these two renames, the backup already is a link
+                # to state.json, and rename() between two links of one file does nothing: drop the temp.
+                backup_tmp.unlink(missing_ok=True)
             os.replace(tmp, self.snapshot_path)
             _fsync_dir(self.dir)
             # From here the snapshot contains every entry; a crash before the truncation below leaves
             # entries with the old serial, which load() skips.
-            self._open_journal()
-            fd = self._journal_fd
-            assert fd is not None
-            os.ftruncate(fd, 0)
-            os.fsync(fd)
+            if self._journal_fd is None:
+                self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, _FILE_MODE)
+            os.ftruncate(self._journal_fd, 0)
+            os.fsync(self._journal_fd)
             self._base = (replay.lineage, replay.serial + 1)
-            written = _replay_of(doc, None)
-            written.secrets = replay.secrets
-            return self._to_snapshot(written)
+            # What was written, read back with secrets decrypted (a parse with the decoding hook is
+            # cheaper than walking the document).
+            hook = functools.partial(_decode_wrapper, key=self.secrets) if _may_hold_secrets(data) else None
+            return self._to_snapshot(_replay_of(json.loads(data, object_hook=hook), None))
 
 
 # ------------------------------------------------------------------------------------------------ helpers

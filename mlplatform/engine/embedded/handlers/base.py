@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from mlplatform.errors import MlplatformError
 
-READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Query", "Batch_Get", "Select")
+READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Query", "BatchGet", "Select")
 
 
 class HandlerError(MlplatformError):
@@ -61,9 +61,14 @@ class AwsContext:
     sessions are not, so client creation is serialised).
     """
 
-    def __init__(self, provider_inputs: dict[str, Any], counter: CallCounter) -> None:
+    def __init__(
+        self, provider_inputs: dict[str, Any], counter: CallCounter, endpoint_override: str | None = None
+    ) -> None:
         self.region: str = provider_inputs.get("region") or "us-east-1"
         self.endpoints = _endpoints(provider_inputs.get("endpoints"))
+        if endpoint_override:
+            # The emulator may have moved to another port since the state was written (destroy, refresh).
+            self.endpoints = dict.fromkeys(self.endpoints, endpoint_override)
         self.access_key = provider_inputs.get("accessKey")
         self.secret_key = provider_inputs.get("secretKey")
         self.path_style = _truthy(provider_inputs.get("s3UsePathStyle"))
@@ -95,7 +100,8 @@ class AwsContext:
                 s3={"addressing_style": "path"} if self.path_style else None,
                 max_pool_connections=50,
             )
-            endpoint = self.endpoints.get(service) or self.endpoints.get(_ENDPOINT_ALIASES.get(service, service))
+            keys = (service, *_ENDPOINT_ALIASES.get(service, ()))
+            endpoint = next((self.endpoints[key] for key in keys if key in self.endpoints), None)
             client = self._session.client(service, endpoint_url=endpoint, config=config)
             client.meta.events.register("before-call.*.*", self.counter)
             self._clients[service] = client
@@ -115,7 +121,13 @@ class AwsContext:
         return self.endpoints.get(service)
 
 
-_ENDPOINT_ALIASES = {"sagemaker-runtime": "sagemakerruntime", "logs": "cloudwatchlogs", "events": "cloudwatchevents"}
+# boto3 service name -> the provider's ``endpoints`` keys that configure it (pulumi-aws accepts several).
+_ENDPOINT_ALIASES: dict[str, tuple[str, ...]] = {
+    "sagemaker-runtime": ("sagemakerruntime",),
+    "logs": ("cloudwatchlogs",),
+    "events": ("eventbridge", "cloudwatchevents"),
+    "application-autoscaling": ("appautoscaling", "applicationautoscaling"),
+}
 
 
 def _endpoints(raw: Any) -> dict[str, str]:

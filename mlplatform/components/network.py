@@ -1,0 +1,220 @@
+"""Network: a private VPC with VPC endpoints instead of an internet route, and flow logs."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from mlplatform.components.common import Platform, assume_role_policy, child, policy, statement
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    """Settings of the VPC.
+
+    Attributes:
+        cidr_block: IPv4 range of the VPC.
+        availability_zones: how many availability zones get a private subnet each.
+        interface_endpoints: services reached through interface endpoints (``sagemaker.api``, ...); an S3
+            gateway endpoint is always created.
+        flow_logs: record flow logs to a KMS-encrypted log group.
+        kms_key_arn: the platform key (flow-log group).
+        log_retention_days: retention of the flow-log group.
+    """
+
+    kms_key_arn: pulumi.Input[str]
+    cidr_block: str = "10.20.0.0/16"
+    availability_zones: int = 2
+    interface_endpoints: Sequence[str] = field(default_factory=lambda: ("sagemaker.api", "sagemaker.runtime"))
+    flow_logs: bool = True
+    log_retention_days: int = 365
+
+
+def subnet_cidrs(cidr_block: str, count: int) -> list[str]:
+    """``count`` equal private subnets carved from the start of ``cidr_block`` (room left for more)."""
+    network = ipaddress.ip_network(cidr_block)
+    # Split into 8 (at least 2 more bits than needed for 6 AZs would be wasteful at /28): /16 -> /19 subnets.
+    new_prefix = min(network.prefixlen + 3, 28)
+    return [str(subnet) for subnet in list(network.subnets(new_prefix=new_prefix))[:count]]
+
+
+class Network(pulumi.ComponentResource):
+    """A VPC with private subnets only: no internet gateway, no NAT, no public IPs.
+
+    AWS services are reached through an S3 gateway endpoint and interface endpoints that admit HTTPS from
+    the VPC only. The default security group is emptied (it allows nothing), workloads get their own
+    group that may only talk HTTPS inside the VPC, and flow logs go to an encrypted log group.
+    """
+
+    vpc_id: pulumi.Output[str]
+    subnet_ids: list[pulumi.Output[str]]
+    workload_security_group_id: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: NetworkArgs, platform: Platform, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlplatform:network:Network", name, {}, opts)
+        tags = platform.tags_for("network")
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr_block,
+            enable_dns_hostnames=True,  # interface endpoints' private DNS needs both
+            enable_dns_support=True,
+            tags={**tags, "Name": platform.name},
+            opts=child(self),
+        )
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], tags=tags, opts=child(self)
+        )
+        routes = aws.ec2.RouteTable(
+            f"{name}-private-routes", vpc_id=vpc.id, tags={**tags, "Name": f"{platform.name}-private"}, opts=child(self)
+        )
+        self.subnet_ids = []
+        for index, cidr in enumerate(subnet_cidrs(args.cidr_block, args.availability_zones)):
+            zone = f"{platform.region}{'abcdef'[index]}"
+            subnet = aws.ec2.Subnet(
+                f"{name}-private-{index}",
+                vpc_id=vpc.id,
+                cidr_block=cidr,
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={**tags, "Name": f"{platform.name}-private-{zone}"},
+                opts=child(self),
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{index}-routes", subnet_id=subnet.id, route_table_id=routes.id, opts=child(self)
+            )
+            self.subnet_ids.append(subnet.id)
+
+        endpoints_sg = aws.ec2.SecurityGroup(
+            f"{name}-endpoints-sg",
+            name=f"{platform.name}-vpc-endpoints",
+            description="VPC interface endpoints: HTTPS from inside the VPC only",
+            vpc_id=vpc.id,
+            tags=tags,
+            opts=child(self),
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-endpoints-https-in",
+            security_group_id=endpoints_sg.id,
+            description="HTTPS from the VPC",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=args.cidr_block,
+            tags=tags,
+            opts=child(self),
+        )
+        workload_sg = aws.ec2.SecurityGroup(
+            f"{name}-workload-sg",
+            name=f"{platform.name}-workloads",
+            description="SageMaker jobs, notebooks and endpoints: HTTPS within the VPC only",
+            vpc_id=vpc.id,
+            tags=tags,
+            opts=child(self),
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-workload-https-out",
+            security_group_id=workload_sg.id,
+            description="HTTPS to VPC endpoints",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=args.cidr_block,
+            tags=tags,
+            opts=child(self),
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-workload-peers-in",
+            security_group_id=workload_sg.id,
+            description="Distributed training between the platform's own workloads",
+            ip_protocol="tcp",
+            from_port=0,
+            to_port=65535,
+            referenced_security_group_id=workload_sg.id,
+            tags=tags,
+            opts=child(self),
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-workload-peers-out",
+            security_group_id=workload_sg.id,
+            description="Distributed training between the platform's own workloads",
+            ip_protocol="tcp",
+            from_port=0,
+            to_port=65535,
+            referenced_security_group_id=workload_sg.id,
+            tags=tags,
+            opts=child(self),
+        )
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{platform.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[routes.id],
+            tags=tags,
+            opts=child(self),
+        )
+        for service in args.interface_endpoints:
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service.replace('.', '-')}",
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{platform.region}.{service}",
+                vpc_endpoint_type="Interface",
+                subnet_ids=self.subnet_ids,
+                security_group_ids=[endpoints_sg.id],
+                private_dns_enabled=True,
+                tags=tags,
+                opts=child(self),
+            )
+        if args.flow_logs:
+            group = aws.cloudwatch.LogGroup(
+                f"{name}-flow-logs",
+                name=f"/mlplatform/{platform.name}/vpc-flow-logs",
+                retention_in_days=args.log_retention_days,
+                kms_key_id=args.kms_key_arn,
+                tags=tags,
+                opts=child(self),
+            )
+            role = aws.iam.Role(
+                f"{name}-flow-logs-role",
+                name=f"{platform.name}-vpc-flow-logs",
+                assume_role_policy=assume_role_policy(
+                    "vpc-flow-logs.amazonaws.com", source_account=platform.account_id
+                ),
+                tags=tags,
+                opts=child(self),
+            )
+            aws.iam.RolePolicy(
+                f"{name}-flow-logs-policy",
+                role=role.name,
+                name="deliver-flow-logs",
+                policy=policy(
+                    statement(
+                        "DeliverFlowLogs",
+                        ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        [group.arn, pulumi.Output.concat(group.arn, ":*")],
+                    )
+                ),
+                opts=child(self),
+            )
+            aws.ec2.FlowLog(
+                f"{name}-flow-log",
+                vpc_id=vpc.id,
+                traffic_type="ALL",
+                log_destination_type="cloud-watch-logs",
+                log_destination=group.arn,
+                iam_role_arn=role.arn,
+                max_aggregation_interval=60,
+                tags=tags,
+                opts=child(self),
+            )
+        self.vpc_id = vpc.id
+        self.workload_security_group_id = workload_sg.id
+        self.register_outputs(
+            {"vpc_id": vpc.id, "subnet_ids": self.subnet_ids, "workload_security_group_id": workload_sg.id}
+        )

@@ -1,0 +1,206 @@
+"""Storage: the artifact store (artifact bucket + access-log bucket) and the secure bucket it is built from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from mlplatform.components.common import Platform, child, policy, statement, tls_only_statement
+
+
+@dataclass(frozen=True)
+class SecureBucketArgs:
+    """One S3 bucket with the platform's baseline.
+
+    Attributes:
+        component: the ``mlplatform:component`` tag value.
+        role: what the bucket is for; part of its physical name (``<platform>-<role>-<account>``).
+        kms_key_arn: encrypt objects with this KMS key; ``None`` uses SSE-S3 (AES-256), which is what
+            AWS requires of a server-access-log target bucket.
+        log_bucket: send server access logs to this bucket (under ``log_prefix``); ``None`` for none.
+        log_prefix: prefix of this bucket's access logs in ``log_bucket``.
+        noncurrent_version_expiration_days: delete replaced object versions after this many days.
+        expiration_days: delete objects after this many days; ``None`` keeps them.
+        extra_policy_statements: statements added to the bucket policy (the TLS-only deny is always there).
+        receives_access_logs: grant the S3 logging service write access (for an access-log bucket).
+    """
+
+    component: str
+    role: str
+    kms_key_arn: pulumi.Input[str] | None = None
+    log_bucket: pulumi.Input[str] | None = None
+    log_prefix: str = ""
+    noncurrent_version_expiration_days: int = 90
+    expiration_days: int | None = None
+    extra_policy_statements: Sequence[dict[str, Any]] = field(default_factory=tuple)
+    receives_access_logs: bool = False
+
+
+class SecureBucket(pulumi.ComponentResource):
+    """An S3 bucket that is private, versioned, encrypted, TLS-only, logged, lifecycled and evented.
+
+    Built from pulumi-aws v7's separate resources (versioning, encryption, public-access block,
+    ownership controls, policy, logging, lifecycle, notification) rather than the deprecated inline
+    arguments, so each setting is its own diffable resource, as in Terraform.
+    """
+
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: SecureBucketArgs, platform: Platform, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlplatform:storage:SecureBucket", name, {}, opts)
+        bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket=platform.global_name(args.role),
+            # Never empty a bucket on delete unless the environment says its data is disposable.
+            force_destroy=platform.allow_destroy_data,
+            tags=platform.tags_for(args.component),
+            opts=child(self, protect=platform.protect),
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},  # ACLs off: the policy alone decides access
+            opts=child(self),
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child(self),
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child(self)
+        )
+        default: dict[str, Any] = (
+            {"sse_algorithm": "aws:kms", "kms_master_key_id": args.kms_key_arn}
+            if args.kms_key_arn is not None
+            else {"sse_algorithm": "AES256"}
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": default, "bucket_key_enabled": True}],
+            opts=child(self),
+        )
+        statements = [tls_only_statement(bucket.arn), *args.extra_policy_statements]
+        if args.receives_access_logs:
+            statements.append(
+                statement(
+                    "S3ServerAccessLogsDelivery",
+                    ["s3:PutObject"],
+                    [pulumi.Output.concat(bucket.arn, "/*")],
+                    principal={"Service": "logging.s3.amazonaws.com"},
+                    condition={"StringEquals": {"aws:SourceAccount": platform.account}}
+                    if platform.account_id
+                    else None,
+                )
+            )
+        aws.s3.BucketPolicy(
+            f"{name}-policy",
+            bucket=bucket.id,
+            policy=policy(*statements),
+            # A policy put while the public-access block is still being applied can be refused.
+            opts=child(self, depends_on=[public_access]),
+        )
+        if args.log_bucket is not None:
+            aws.s3.BucketLogging(
+                f"{name}-logging",
+                bucket=bucket.id,
+                target_bucket=args.log_bucket,
+                target_prefix=args.log_prefix,
+                opts=child(self),
+            )
+        rule: dict[str, Any] = {
+            "id": "baseline",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_expiration_days},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+        }
+        if args.expiration_days is not None:
+            rule["expiration"] = {"days": args.expiration_days}
+        aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket.id, rules=[rule], opts=child(self))
+        # Every object event goes to EventBridge: the pipelines' new-data trigger and any audit rule use it.
+        aws.s3.BucketNotification(f"{name}-events", bucket=bucket.id, eventbridge=True, opts=child(self))
+
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.register_outputs({"bucket_name": bucket.bucket, "bucket_arn": bucket.arn})
+
+
+@dataclass(frozen=True)
+class ArtifactStoreArgs:
+    """Settings of the artifact store.
+
+    Attributes:
+        kms_key_arn: the platform key; the artifact bucket is encrypted with it.
+        access_logging: log every request to the artifact bucket into a separate access-log bucket.
+        noncurrent_version_expiration_days: delete replaced object versions after this many days.
+        log_retention_days: delete access-log objects after this many days.
+    """
+
+    kms_key_arn: pulumi.Input[str]
+    access_logging: bool = True
+    noncurrent_version_expiration_days: int = 90
+    log_retention_days: int = 365
+
+
+class ArtifactStore(pulumi.ComponentResource):
+    """The artifact bucket (datasets, model artifacts, pipeline outputs, captured data) and its access logs."""
+
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    log_bucket_name: pulumi.Output[str] | None
+
+    def __init__(
+        self, name: str, args: ArtifactStoreArgs, platform: Platform, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlplatform:storage:ArtifactStore", name, {}, opts)
+        log_bucket: SecureBucket | None = None
+        if args.access_logging:
+            log_bucket = SecureBucket(
+                f"{name}-logs",
+                SecureBucketArgs(
+                    component="artifact_store",
+                    role="access-logs",
+                    kms_key_arn=None,  # S3 server access logging delivers only to SSE-S3 buckets
+                    expiration_days=args.log_retention_days,
+                    noncurrent_version_expiration_days=30,
+                    receives_access_logs=True,
+                ),
+                platform,
+                opts=child(self),
+            )
+        artifacts = SecureBucket(
+            f"{name}-artifacts",
+            SecureBucketArgs(
+                component="artifact_store",
+                role="artifacts",
+                kms_key_arn=args.kms_key_arn,
+                log_bucket=log_bucket.bucket_name if log_bucket else None,
+                log_prefix="artifacts/",
+                noncurrent_version_expiration_days=args.noncurrent_version_expiration_days,
+            ),
+            platform,
+            opts=child(self),
+        )
+        self.bucket_name = artifacts.bucket_name
+        self.bucket_arn = artifacts.bucket_arn
+        self.log_bucket_name = log_bucket.bucket_name if log_bucket else None
+        self.register_outputs(
+            {
+                "bucket_name": artifacts.bucket_name,
+                "bucket_arn": artifacts.bucket_arn,
+                "log_bucket_name": self.log_bucket_name,
+            }
+        )

@@ -1,0 +1,128 @@
+"""Open an environment for engine commands: resolve its spec, pick its engine, build its program.
+
+The one road from "``--env dev --blueprint level2``" to an engine and a :class:`Stack` (DESIGN.md §4 steps
+1-2), shared by ``preview``, ``up``, ``destroy``, ``refresh`` and ``outputs``:
+
+* an environment without a ``stacks/`` file remembers the blueprint it was last deployed with, so a
+  command without ``--blueprint`` never silently falls back to the default and plans to delete half
+  the platform;
+* target ``local`` makes sure the emulator runs and points the program's provider at it;
+* target ``aws`` needs the Pulumi engine, which is not available in this release.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlplatform import environments
+from mlplatform.engine.embedded.deployment import Events, _no_events
+from mlplatform.engine.embedded.engine import EmbeddedEngine, Stack
+from mlplatform.environments import ResolvedEnvironment
+from mlplatform.errors import MlplatformError
+from mlplatform.spec.models import EMULATOR_ACCOUNT_ID
+from mlplatform.spec.names import check_env_name
+
+SESSION_FILE = "emulator-session"
+
+
+class EngineUnavailableError(MlplatformError):
+    """The environment's target needs an engine that cannot run here."""
+
+    headline = "engine not available"
+
+
+@dataclass
+class Workspace:
+    """An environment ready for an engine command."""
+
+    resolved: ResolvedEnvironment
+    engine: EmbeddedEngine
+    stack: Stack
+    endpoint: str | None
+    emulator_restarted: bool = False
+
+    @property
+    def previous_blueprint(self) -> str | None:
+        return self.engine.remembered_blueprint(self.resolved.env)
+
+    def remember_emulator_session(self) -> None:
+        """Note which emulator process the environment was deployed into (see :func:`open_workspace`)."""
+        if self.endpoint is None:
+            return
+        from mlplatform import emulator
+
+        status = emulator.status(self.engine.state_dir)
+        path = self.engine.state_dir / "stacks" / self.resolved.env / SESSION_FILE
+        if status.running and path.parent.is_dir():
+            path.write_text(_session_id(status.pid, status.started_at), encoding="utf-8")
+
+
+def _session_id(pid: int | None, started_at: str | None) -> str:
+    return f"{pid}:{started_at}"
+
+
+def remembered_blueprint(env: str, state_dir: Path) -> str | None:
+    """The blueprint ``env`` was last deployed with, when it has state (no emulator, no program)."""
+    return EmbeddedEngine(state_dir).remembered_blueprint(check_env_name(env))
+
+
+def open_workspace(
+    env: str,
+    blueprint: str | None,
+    state_dir: Path,
+    *,
+    parallel: int = 10,
+    events: Events = _no_events,
+    start_emulator: bool = True,
+) -> Workspace:
+    """Resolve ``env`` and prepare its engine and program.
+
+    Args:
+        env: the environment name.
+        blueprint: ``--blueprint``; ``None`` uses the env file's, or for an env without a file the one it was
+            last deployed with.
+        state_dir: where state and the emulator's records live.
+        parallel: how many resources the engine applies at once.
+        events: progress callback.
+        start_emulator: start the emulator if it is not running (target local).
+
+    Raises:
+        ConfigError, EnvNotFoundError: from resolving the environment.
+        EngineUnavailableError: target aws (the Pulumi engine is not part of this release).
+        EmulatorError: the emulator cannot be started or reached.
+    """
+    check_env_name(env)
+    if blueprint is None and not environments.env_file_path(env).is_file():
+        blueprint = remembered_blueprint(env, state_dir)
+    resolved = environments.resolve(env, blueprint)
+    spec = resolved.spec
+    if spec.target != "local":
+        raise EngineUnavailableError(
+            f"environment {env!r} has target aws, which deploys through the Pulumi engine (Automation API and the "
+            "Pulumi CLI); that engine is not part of this release.",
+            hint="Use `mlplatform validate` and `mlplatform export` for aws environments for now, and the local "
+            "target (`--env local`) to deploy.",
+        )
+    from mlplatform import emulator
+
+    endpoint: str | None
+    if start_emulator:
+        info = emulator.ensure_running(state_dir)
+        endpoint = info.endpoint
+        session = _session_id(info.pid, info.started_at)
+    else:
+        status = emulator.status(state_dir)
+        endpoint = status.endpoint if status.running else None
+        session = _session_id(status.pid, status.started_at)
+        if endpoint is None:
+            emulator.check_reachable("http://127.0.0.1:4566")  # raises with "how to start it"
+    engine = EmbeddedEngine(state_dir, parallel=parallel, events=events, endpoint=endpoint)
+    recorded = state_dir / "stacks" / env / SESSION_FILE
+    restarted = recorded.is_file() and recorded.read_text(encoding="utf-8").strip() != session
+
+    from mlplatform.program import TargetSettings, build_platform
+
+    settings = TargetSettings(region=spec.region, endpoint=endpoint, account_id=EMULATOR_ACCOUNT_ID)
+    stack = Stack(env=env, blueprint=spec.blueprint, target=spec.target, program=lambda: build_platform(spec, settings))
+    return Workspace(resolved, engine, stack, endpoint, emulator_restarted=restarted)
