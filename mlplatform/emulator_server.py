@@ -8,7 +8,7 @@ calls :func:`apply_patches` and then hands over to ``moto.server.main``.
 Each patch fills one gap of the pinned moto release (pyproject pins ``moto[server]==5.2.5``), says which,
 and only *adds* what moto lacks: when a newer moto implements the operation itself, moto's version wins
 and the patch is a no-op. Each patch has an integration test that shows the gap on plain moto and the
-fix through this server (tests/integration/test_emulator.py).
+fix through this server (tests/integration/test_emulator.py, tests/integration/test_emulator_patches.py).
 """
 
 from __future__ import annotations
@@ -26,6 +26,13 @@ PATCHED_MOTO_VERSION = "5.2.5"
 def apply_patches() -> None:
     """Apply every patch to moto's backends and responses in this process. Safe to call twice."""
     _add_sagemaker_delete_model_package_group()
+    _fix_sagemaker_tags()
+    _add_sagemaker_feature_group_lifecycle()
+    _add_sagemaker_update_endpoint()
+    _add_sagemaker_notebook_instance_settings()
+    _add_sagemaker_update_domain()
+    _add_sagemaker_monitoring_schedules()
+    _keep_sagemaker_model_network_isolation()
 
 
 def _add_sagemaker_delete_model_package_group() -> None:
@@ -63,6 +70,509 @@ def _add_sagemaker_delete_model_package_group() -> None:
 
     _add_missing(SageMakerModelBackend, delete_model_package_group=delete_model_package_group)
     _add_missing(SageMakerResponse, delete_model_package_group=handle_delete_model_package_group)
+
+
+def _fix_sagemaker_tags() -> None:
+    """SageMaker ``AddTags``/``ListTags``/``DeleteTags``: overwrite, every taggable ARN, errors instead of 500s.
+
+    Three faults of moto 5.2.5's ``SageMakerModelBackend`` tag methods:
+
+    - ``AddTags`` appends: adding ``{"k": "new"}`` to a resource tagged ``{"k": "old"}`` leaves *both* pairs,
+      where AWS overwrites the value (a tag update of an existing key never converges).
+    - ``_get_resource_from_arn`` knows no ``feature-group`` (moto keys feature groups by ARN, not name) and
+      no ``monitoring-schedule`` ARNs: tagging them answers HTTP 500.
+    - An ARN of a resource that does not exist answers HTTP 500 (``'NoneType' object has no attribute
+      'tags'``) instead of AWS's ``ValidationException``.
+
+    The wrappers keep moto's own methods for everything else, so a moto release that fixes these is unharmed.
+    """
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    if getattr(SageMakerModelBackend, "_mlplatform_tags_fixed", False):
+        return
+    original_lookup = SageMakerModelBackend._get_resource_from_arn
+    original_add = SageMakerModelBackend.add_tags
+
+    def get_resource_from_arn(self: Any, arn: str) -> Any:
+        kind, _, name = arn.split(":")[-1].partition("/")
+        resource: Any
+        if kind == "feature-group":
+            resource = next(
+                (g for g in self.feature_groups.values() if g.feature_group_name.lower() == name.lower()), None
+            )
+        elif kind == "monitoring-schedule":
+            resource = _monitoring_schedules(self).get(name)
+        else:
+            resource = original_lookup(self, arn)
+        if resource is None:
+            raise ValidationError(message=f"Could not find resource {arn}.")
+        if getattr(resource, "tags", None) is None:  # some moto objects store tags=None when created without
+            resource.tags = []
+        return resource
+
+    def add_tags(self: Any, arn: str, tags: list[dict[str, str]]) -> list[dict[str, str]]:
+        resource = self._get_resource_from_arn(arn)
+        keys = {tag["Key"] for tag in tags}
+        resource.tags = [tag for tag in resource.tags if tag["Key"] not in keys]
+        result: list[dict[str, str]] = original_add(self, arn, tags)
+        return result
+
+    SageMakerModelBackend._get_resource_from_arn = get_resource_from_arn  # type: ignore[method-assign]
+    SageMakerModelBackend.add_tags = add_tags  # type: ignore[method-assign]
+    SageMakerModelBackend._mlplatform_tags_fixed = True  # type: ignore[attr-defined]
+
+
+def _add_sagemaker_feature_group_lifecycle() -> None:
+    """SageMaker feature groups: ``DeleteFeatureGroup``, not-found errors, and the settings moto drops.
+
+    moto 5.2.5 implements only Create/DescribeFeatureGroup, and those partly:
+
+    - no ``DeleteFeatureGroup`` (HTTP 500, ``NotImplementedError``): a feature group can never be destroyed;
+    - ``DescribeFeatureGroup`` of an unknown name raises ``KeyError`` (HTTP 500) instead of AWS's
+      ``ResourceNotFound``, so "already gone" cannot be told from a server fault;
+    - ``CreateFeatureGroup`` drops ``OnlineStoreConfig`` and ``Description`` and overwrites the requested
+      ``OfflineStoreConfig.DataCatalogConfig`` with a generated one, so ``Describe`` reports a different feature
+      group from the one created (every refresh would show drift).
+
+    Applied only while moto's ``FeatureGroup`` has no ``online_store_config`` of its own.
+    """
+    import copy
+    import inspect
+
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.sagemaker.exceptions import ResourceNotFound
+    from moto.sagemaker.models import FeatureGroup, SageMakerModelBackend
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def find_feature_group(self: Any, name: str) -> Any:
+        key = name.rsplit("/", 1)[-1].lower()  # a name or an ARN; moto stores the lower-cased name in the ARN
+        for group in self.feature_groups.values():
+            if group.feature_group_name.lower() == key:
+                return group
+        raise ResourceNotFound(message=f"Resource Not Found: FeatureGroup {name} does not exist.")
+
+    def delete_feature_group(self: Any, feature_group_name: str) -> None:
+        group = find_feature_group(self, feature_group_name)
+        del self.feature_groups[group.arn]
+
+    def handle_delete_feature_group(self: Any) -> ActionResult:
+        self.sagemaker_backend.delete_feature_group(self._get_param("FeatureGroupName"))
+        return EmptyResult()
+
+    _add_missing(SageMakerModelBackend, delete_feature_group=delete_feature_group)
+    _add_missing(SageMakerResponse, delete_feature_group=handle_delete_feature_group)
+
+    if "online_store_config" in inspect.signature(FeatureGroup.__init__).parameters or getattr(
+        SageMakerResponse, "_mlplatform_feature_group_settings", False
+    ):
+        return
+    original_create = SageMakerResponse.create_feature_group
+
+    def create_feature_group(self: Any) -> ActionResult:
+        # moto's FeatureGroup rewrites the request's OfflineStoreConfig in place: keep the requested catalog first.
+        requested = copy.deepcopy((self._get_param("OfflineStoreConfig") or {}).get("DataCatalogConfig"))
+        result = original_create(self)
+        group = find_feature_group(self.sagemaker_backend, self._get_param("FeatureGroupName"))
+        group.online_store_config = self._get_param("OnlineStoreConfig")
+        group.description = self._get_param("Description")
+        if requested and group.offline_store_config:
+            group.offline_store_config["DataCatalogConfig"] = requested
+        group.tags = group.tags or []
+        return result
+
+    def describe_feature_group(self: Any) -> ActionResult:
+        group = find_feature_group(self.sagemaker_backend, self._get_param("FeatureGroupName"))
+        described = group.describe()
+        for key, value in (
+            ("OnlineStoreConfig", getattr(group, "online_store_config", None)),
+            ("Description", getattr(group, "description", None)),
+        ):
+            if value is not None:
+                described[key] = value
+        return ActionResult(described)
+
+    SageMakerResponse.create_feature_group = create_feature_group  # type: ignore[method-assign]
+    SageMakerResponse.describe_feature_group = describe_feature_group  # type: ignore[method-assign]
+    SageMakerResponse._mlplatform_feature_group_settings = True  # type: ignore[attr-defined]
+
+
+def _add_sagemaker_update_endpoint() -> None:
+    """SageMaker ``UpdateEndpoint`` (moto 5.2.5 answers HTTP 500, ``NotImplementedError``).
+
+    Without it an endpoint can only be pointed at a new endpoint configuration by deleting and recreating
+    it, which on AWS means downtime; the blue/green update is the point of ``UpdateEndpoint``. moto deploys
+    instantly, so the endpoint is ``InService`` on the new configuration when the call returns.
+    """
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+    from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def update_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str) -> Any:
+        self.describe_endpoint(endpoint_name)  # AWS's ValidationException "Could not find endpoint …"
+        config = self.describe_endpoint_config(endpoint_config_name)  # … and "Could not find endpoint configuration"
+        endpoint: FakeEndpoint = self.endpoints[endpoint_name]
+        endpoint.endpoint_config_name = endpoint_config_name
+        endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+        endpoint.data_capture_config = config["DataCaptureConfig"]
+        endpoint.endpoint_status = "InService"
+        endpoint.last_modified_time = utcnow()
+        return endpoint
+
+    def handle_update_endpoint(self: Any) -> ActionResult:
+        endpoint = self.sagemaker_backend.update_endpoint(
+            self._get_param("EndpointName"), self._get_param("EndpointConfigName")
+        )
+        return ActionResult({"EndpointArn": endpoint.arn})
+
+    _add_missing(SageMakerModelBackend, update_endpoint=update_endpoint)
+    _add_missing(SageMakerResponse, update_endpoint=handle_update_endpoint)
+
+
+_NOTEBOOK_UPDATABLE = {
+    # UpdateNotebookInstance parameter -> moto attribute
+    "InstanceType": "instance_type",
+    "RoleArn": "role_arn",
+    "VolumeSizeInGB": "volume_size_in_gb",
+    "RootAccess": "root_access",
+    "LifecycleConfigName": "lifecycle_config_name",
+    "DefaultCodeRepository": "default_code_repository",
+    "AdditionalCodeRepositories": "additional_code_repositories",
+    "AcceleratorTypes": "accelerator_types",
+    "PlatformIdentifier": "platform_identifier",
+    "InstanceMetadataServiceConfiguration": "instance_metadata_service_configuration",
+}
+
+
+def _add_sagemaker_notebook_instance_settings() -> None:
+    """SageMaker notebook instances: ``UpdateNotebookInstance``, and two settings moto drops.
+
+    moto 5.2.5 has no ``UpdateNotebookInstance`` (HTTP 500, ``NotImplementedError``), and its
+    ``CreateNotebookInstance`` ignores ``PlatformIdentifier`` and ``InstanceMetadataServiceConfiguration``
+    (IMDSv2-only is a security setting), so ``Describe`` never reports them. Like AWS, an update is only
+    accepted while the instance is ``Stopped``.
+    """
+    import inspect
+
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.core.utils import utcnow
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import FakeSagemakerNotebookInstance, SageMakerModelBackend
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def update_notebook_instance(self: Any, notebook_instance_name: str, **changes: Any) -> None:
+        notebook = self.get_notebook_instance(notebook_instance_name)
+        if notebook.status != "Stopped":
+            raise ValidationError(
+                message=f"Status ({notebook.status}) not in ([Stopped]). Unable to transition to (Updating) for "
+                f"Notebook Instance ({notebook.arn})."
+            )
+        if "volume_size_in_gb" in changes:
+            notebook.validate_volume_size_in_gb(changes["volume_size_in_gb"])
+        if "instance_type" in changes:
+            notebook.validate_instance_type(changes["instance_type"])
+        for attribute, value in changes.items():
+            setattr(notebook, attribute, value)
+        notebook.last_modified_time = utcnow()
+
+    def handle_update_notebook_instance(self: Any) -> EmptyResult:
+        changes = {
+            attribute: self._get_param(param)
+            for param, attribute in _NOTEBOOK_UPDATABLE.items()
+            if self._get_param(param) is not None
+        }
+        for flag, attribute in (
+            ("DisassociateLifecycleConfig", "lifecycle_config_name"),
+            ("DisassociateDefaultCodeRepository", "default_code_repository"),
+            ("DisassociateAdditionalCodeRepositories", "additional_code_repositories"),
+            ("DisassociateAcceleratorTypes", "accelerator_types"),
+        ):
+            if self._get_param(flag):
+                changes[attribute] = None
+        self.sagemaker_backend.update_notebook_instance(self._get_param("NotebookInstanceName"), **changes)
+        return EmptyResult()
+
+    _add_missing(SageMakerModelBackend, update_notebook_instance=update_notebook_instance)
+    _add_missing(SageMakerResponse, update_notebook_instance=handle_update_notebook_instance)
+
+    if "platform_identifier" in inspect.signature(FakeSagemakerNotebookInstance.__init__).parameters or getattr(
+        FakeSagemakerNotebookInstance, "_mlplatform_settings", False
+    ):
+        return
+    original_create = SageMakerResponse.create_notebook_instance
+    original_to_dict = FakeSagemakerNotebookInstance.to_dict
+
+    def create_notebook_instance(self: Any) -> ActionResult:
+        result = original_create(self)
+        notebook = self.sagemaker_backend.get_notebook_instance(self._get_param("NotebookInstanceName"))
+        notebook.platform_identifier = self._get_param("PlatformIdentifier")
+        notebook.instance_metadata_service_configuration = self._get_param("InstanceMetadataServiceConfiguration")
+        return result
+
+    def to_dict(self: Any) -> dict[str, Any]:
+        described: dict[str, Any] = original_to_dict(self)
+        described["PlatformIdentifier"] = getattr(self, "platform_identifier", None)
+        described["InstanceMetadataServiceConfiguration"] = getattr(
+            self, "instance_metadata_service_configuration", None
+        )
+        return described
+
+    SageMakerResponse.create_notebook_instance = create_notebook_instance  # type: ignore[method-assign]
+    FakeSagemakerNotebookInstance.to_dict = to_dict  # type: ignore[method-assign]
+    FakeSagemakerNotebookInstance._mlplatform_settings = True  # type: ignore[attr-defined]
+
+
+def _add_sagemaker_update_domain() -> None:
+    """SageMaker ``UpdateDomain`` (moto 5.2.5 answers HTTP 500, ``NotImplementedError``).
+
+    Without it a change of the domain's default user settings (execution role, security groups) or network
+    access type could only be applied by deleting the domain, which on AWS deletes every user's home
+    directory. Top-level keys of ``DefaultUserSettings``/``DefaultSpaceSettings`` given replace the stored ones,
+    keys not given are kept, as AWS does.
+    """
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+    from moto.sagemaker.exceptions import ResourceNotFound
+    from moto.sagemaker.models import SageMakerModelBackend
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def update_domain(self: Any, domain_id: str, **changes: Any) -> str:
+        domain = self.domains.get(domain_id)
+        if domain is None:
+            raise ResourceNotFound(message=f"Domain {domain_id} does not exist.")
+        for attribute in ("default_user_settings", "default_space_settings"):
+            if changes.get(attribute) is not None:
+                setattr(domain, attribute, {**(getattr(domain, attribute) or {}), **changes[attribute]})
+        for attribute in ("subnet_ids", "app_network_access_type", "app_security_group_management"):
+            if changes.get(attribute) is not None:
+                setattr(domain, attribute, changes[attribute])
+        domain.last_modified_time = utcnow()
+        return str(domain.arn)
+
+    def handle_update_domain(self: Any) -> ActionResult:
+        arn = self.sagemaker_backend.update_domain(
+            self._get_param("DomainId"),
+            default_user_settings=self._get_param("DefaultUserSettings"),
+            default_space_settings=self._get_param("DefaultSpaceSettings"),
+            subnet_ids=self._get_param("SubnetIds"),
+            app_network_access_type=self._get_param("AppNetworkAccessType"),
+            app_security_group_management=self._get_param("AppSecurityGroupManagement"),
+        )
+        return ActionResult({"DomainArn": arn})
+
+    _add_missing(SageMakerModelBackend, update_domain=update_domain)
+    _add_missing(SageMakerResponse, update_domain=handle_update_domain)
+
+
+def _monitoring_schedules(backend: Any) -> dict[str, Any]:
+    """The backend's monitoring schedules by name (created on first use: moto's backend has no such field)."""
+    schedules: dict[str, Any] = backend.__dict__.setdefault("monitoring_schedules", {})
+    return schedules
+
+
+_MONITORING_DEFINITIONS = {
+    # MonitoringType -> the backend's job definitions of that type
+    "DataQuality": "data_quality_job_definitions",
+    "ModelQuality": "model_quality_job_definitions",
+    "ModelBias": "model_bias_job_definitions",
+    "ModelExplainability": "model_explainability_job_definitions",
+}
+
+
+def _add_sagemaker_monitoring_schedules() -> None:
+    """SageMaker ``Create/Describe/Update/Delete/ListMonitoringSchedules`` (moto 5.2.5 has none: HTTP 500).
+
+    moto implements the monitoring job definitions but not the schedules that run them, so data- and
+    model-quality monitoring cannot be deployed at all. Schedules are stored per backend with AWS's request
+    and response shapes; a schedule naming a job definition checks that it exists (AWS answers
+    ``ValidationException`` otherwise) and takes its endpoint from the definition's input. No monitoring
+    job ever runs: the status is ``Scheduled``, as on AWS before the first execution.
+    """
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.core.utils import utcnow
+    from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound, ValidationError
+    from moto.sagemaker.models import SageMakerModelBackend
+    from moto.sagemaker.responses import SageMakerResponse
+    from moto.sagemaker.utils import arn_formatter
+
+    class MonitoringSchedule:
+        def __init__(self, backend: Any, name: str, config: dict[str, Any], tags: list[dict[str, str]]) -> None:
+            self.name = name
+            self.arn = arn_formatter("monitoring-schedule", name, backend.account_id, backend.region_name)
+            self.tags = list(tags or [])
+            self.creation_time = utcnow()
+            self.configure(backend, config)
+
+        def configure(self, backend: Any, config: dict[str, Any]) -> None:
+            self.config = config
+            self.type = config.get("MonitoringType") or "DataQuality"
+            self.endpoint_name = None
+            name = config.get("MonitoringJobDefinitionName")
+            if name:
+                definitions = getattr(backend, _MONITORING_DEFINITIONS.get(self.type, ""), None)
+                if definitions is None or name not in definitions:
+                    raise ValidationError(message=f"Could not find {self.type} job definition '{name}'.")
+                job_input = next(
+                    (value for key, value in vars(definitions[name]).items() if key.endswith("_job_input")), None
+                )
+                self.endpoint_name = ((job_input or {}).get("EndpointInput") or {}).get("EndpointName")
+            else:
+                inputs = (config.get("MonitoringJobDefinition") or {}).get("MonitoringInputs") or []
+                self.endpoint_name = next(
+                    (i["EndpointInput"].get("EndpointName") for i in inputs if i.get("EndpointInput")), None
+                )
+            self.last_modified_time = utcnow()
+
+        def summary(self) -> dict[str, Any]:
+            return {
+                "MonitoringScheduleName": self.name,
+                "MonitoringScheduleArn": self.arn,
+                "CreationTime": self.creation_time,
+                "LastModifiedTime": self.last_modified_time,
+                "MonitoringScheduleStatus": "Scheduled",
+                "EndpointName": self.endpoint_name,
+                "MonitoringJobDefinitionName": self.config.get("MonitoringJobDefinitionName"),
+                "MonitoringType": self.type,
+            }
+
+        def describe(self) -> dict[str, Any]:
+            summary = self.summary()
+            del summary["MonitoringJobDefinitionName"]
+            return {**summary, "MonitoringScheduleConfig": self.config}
+
+    def get(backend: Any, name: str) -> Any:
+        schedule = _monitoring_schedules(backend).get(name)
+        if schedule is None:
+            raise ResourceNotFound(message=f"Could not find monitoring schedule '{name}'.")
+        return schedule
+
+    def create_monitoring_schedule(self: Any, name: str, config: dict[str, Any], tags: Any) -> str:
+        schedules = _monitoring_schedules(self)
+        if name in schedules:
+            raise ResourceInUseException(message=f"Monitoring schedule {name} already exists.")
+        schedule = MonitoringSchedule(self, name, config, tags)
+        schedules[name] = schedule
+        return schedule.arn
+
+    def describe_monitoring_schedule(self: Any, name: str) -> dict[str, Any]:
+        described: dict[str, Any] = get(self, name).describe()
+        return described
+
+    def update_monitoring_schedule(self: Any, name: str, config: dict[str, Any]) -> str:
+        schedule = get(self, name)
+        schedule.configure(self, config)
+        return str(schedule.arn)
+
+    def delete_monitoring_schedule(self: Any, name: str) -> None:
+        get(self, name)
+        del _monitoring_schedules(self)[name]
+
+    def list_monitoring_schedules(self: Any, **filters: Any) -> list[dict[str, Any]]:
+        found = []
+        for schedule in _monitoring_schedules(self).values():
+            summary = schedule.summary()
+            if filters.get("EndpointName") and summary["EndpointName"] != filters["EndpointName"]:
+                continue
+            if filters.get("NameContains") and filters["NameContains"] not in schedule.name:
+                continue
+            if filters.get("MonitoringJobDefinitionName") and (
+                summary["MonitoringJobDefinitionName"] != filters["MonitoringJobDefinitionName"]
+            ):
+                continue
+            if filters.get("MonitoringTypeEquals") and schedule.type != filters["MonitoringTypeEquals"]:
+                continue
+            if filters.get("StatusEquals") and filters["StatusEquals"] != "Scheduled":
+                continue
+            found.append(summary)
+        sort_key = {"Name": "MonitoringScheduleName", "Status": "MonitoringScheduleStatus"}.get(
+            filters.get("SortBy") or "", "CreationTime"
+        )
+        found.sort(key=lambda item: item[sort_key], reverse=(filters.get("SortOrder") or "Descending") == "Descending")
+        return found
+
+    def handle_create(self: Any) -> ActionResult:
+        arn = self.sagemaker_backend.create_monitoring_schedule(
+            self._get_param("MonitoringScheduleName"),
+            self._get_param("MonitoringScheduleConfig"),
+            self._get_param("Tags"),
+        )
+        return ActionResult({"MonitoringScheduleArn": arn})
+
+    def handle_describe(self: Any) -> ActionResult:
+        return ActionResult(
+            self.sagemaker_backend.describe_monitoring_schedule(self._get_param("MonitoringScheduleName"))
+        )
+
+    def handle_update(self: Any) -> ActionResult:
+        arn = self.sagemaker_backend.update_monitoring_schedule(
+            self._get_param("MonitoringScheduleName"), self._get_param("MonitoringScheduleConfig")
+        )
+        return ActionResult({"MonitoringScheduleArn": arn})
+
+    def handle_delete(self: Any) -> EmptyResult:
+        self.sagemaker_backend.delete_monitoring_schedule(self._get_param("MonitoringScheduleName"))
+        return EmptyResult()
+
+    def handle_list(self: Any) -> ActionResult:
+        keys = ("EndpointName", "SortBy", "SortOrder", "NameContains", "StatusEquals",
+                "MonitoringJobDefinitionName", "MonitoringTypeEquals")  # fmt: skip
+        found = self.sagemaker_backend.list_monitoring_schedules(**{key: self._get_param(key) for key in keys})
+        # NextToken is the index of the next summary: the list is rebuilt per call, in a stable order.
+        start = int(self._get_param("NextToken") or 0)
+        size = int(self._get_param("MaxResults") or 100)
+        page = found[start : start + size]
+        result: dict[str, Any] = {"MonitoringScheduleSummaries": page}
+        if start + size < len(found):
+            result["NextToken"] = str(start + size)
+        return ActionResult(result)
+
+    _add_missing(
+        SageMakerModelBackend,
+        create_monitoring_schedule=create_monitoring_schedule,
+        describe_monitoring_schedule=describe_monitoring_schedule,
+        update_monitoring_schedule=update_monitoring_schedule,
+        delete_monitoring_schedule=delete_monitoring_schedule,
+        list_monitoring_schedules=list_monitoring_schedules,
+    )
+    _add_missing(
+        SageMakerResponse,
+        create_monitoring_schedule=handle_create,
+        describe_monitoring_schedule=handle_describe,
+        update_monitoring_schedule=handle_update,
+        delete_monitoring_schedule=handle_delete,
+        list_monitoring_schedules=handle_list,
+    )
+
+
+def _keep_sagemaker_model_network_isolation() -> None:
+    """SageMaker ``CreateModel`` ignores ``EnableNetworkIsolation`` in moto 5.2.5.
+
+    moto's ``Model`` hard-codes ``enable_network_isolation = False`` and its ``CreateModel`` handler never reads
+    the parameter, so ``DescribeModel`` reports a network-isolated model as not isolated (a security setting
+    that silently disappears, and drift on every refresh). Applied only while moto's ``Model`` takes no
+    ``enable_network_isolation`` argument.
+    """
+    import inspect
+
+    from moto.core.responses import ActionResult
+    from moto.sagemaker.models import Model
+    from moto.sagemaker.responses import SageMakerResponse
+
+    if "enable_network_isolation" in inspect.signature(Model.__init__).parameters or getattr(
+        SageMakerResponse, "_mlplatform_network_isolation", False
+    ):
+        return
+    original_create = SageMakerResponse.create_model
+
+    def create_model(self: Any) -> ActionResult:
+        result = original_create(self)
+        model = self.sagemaker_backend.describe_model(self._get_param("ModelName"))
+        model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
+        return result
+
+    SageMakerResponse.create_model = create_model  # type: ignore[method-assign]
+    SageMakerResponse._mlplatform_network_isolation = True  # type: ignore[attr-defined]
 
 
 def _add_missing(cls: type, **methods: Callable[..., Any]) -> None:
