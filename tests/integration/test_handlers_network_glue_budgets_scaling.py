@@ -285,3 +285,273 @@ def test_secure_vpc(endpoint: str) -> None:
     assert not ec2.describe_flow_logs(FlowLogIds=[flows[0]["FlowLogId"]])["FlowLogs"]
     live_endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
     assert all(e["State"].lower() == "deleted" for e in live_endpoints)
+
+
+# ---- glue ----------------------------------------------------------------------------------------------
+
+
+def _glue(endpoint: str, *, description: str = "feature tables") -> None:
+    opts = pulumi.ResourceOptions(provider=provider(endpoint))
+    key = "arn:aws:kms:us-east-1:123456789012:key/mlp-glue"
+    aws.glue.CatalogDatabase(
+        "features", name="mlp_glue_features", description=description, tags={"managed-by": "mlplatform"}, opts=opts
+    )
+    aws.glue.DataCatalogEncryptionSettings(
+        "catalog-encryption",
+        data_catalog_encryption_settings={
+            "encryption_at_rest": {"catalog_encryption_mode": "SSE-KMS", "sse_aws_kms_key_id": key},
+            "connection_password_encryption": {"return_connection_password_encrypted": True, "aws_kms_key_id": key},
+        },
+        opts=opts,
+    )
+
+
+def test_glue_database_and_catalog_encryption(endpoint: str) -> None:
+    glue = client(endpoint, "glue")
+    arn = "arn:aws:glue:us-east-1:123456789012:database/mlp_glue_features"
+    first = deploy(lambda: _glue(endpoint))
+    _ok(first)
+    database = glue.get_database(Name="mlp_glue_features")["Database"]
+    assert database["Description"] == "feature tables"
+    assert glue.get_tags(ResourceArn=arn)["Tags"] == {"managed-by": "mlplatform"}
+    settings = glue.get_data_catalog_encryption_settings()["DataCatalogEncryptionSettings"]
+    assert settings["EncryptionAtRest"]["CatalogEncryptionMode"] == "SSE-KMS"
+    assert settings["ConnectionPasswordEncryption"]["ReturnConnectionPasswordEncrypted"] is True
+    records = {r.type: r for r in first.records.values()}
+    database_record = records["aws:glue/catalogDatabase:CatalogDatabase"]
+    assert database_record.outputs["arn"] == arn
+
+    second = _noop(lambda: _glue(endpoint), first)
+    refreshed = deploy(lambda: _glue(endpoint), second.records, refresh=True)
+    _ok(refreshed)
+    assert _changed(refreshed) == {}
+
+    # Drift on both: description and tags changed, catalog encryption switched off behind mlplatform's back.
+    glue.update_database(Name="mlp_glue_features", DatabaseInput={"Name": "mlp_glue_features", "Description": "x"})
+    glue.tag_resource(ResourceArn=arn, TagsToAdd={"rogue": "1"})
+    glue.put_data_catalog_encryption_settings(
+        DataCatalogEncryptionSettings={
+            "EncryptionAtRest": {"CatalogEncryptionMode": "DISABLED"},
+            "ConnectionPasswordEncryption": {"ReturnConnectionPasswordEncrypted": False},
+        }
+    )
+    repaired = deploy(lambda: _glue(endpoint), refreshed.records, refresh=True)
+    _ok(repaired)
+    assert _changed(repaired) == {"features": Action.UPDATE, "catalog-encryption": Action.UPDATE}
+    assert glue.get_database(Name="mlp_glue_features")["Database"]["Description"] == "feature tables"
+    assert glue.get_tags(ResourceArn=arn)["Tags"] == {"managed-by": "mlplatform"}
+    settings = glue.get_data_catalog_encryption_settings()["DataCatalogEncryptionSettings"]
+    assert settings["EncryptionAtRest"]["CatalogEncryptionMode"] == "SSE-KMS"
+
+    updated = deploy(lambda: _glue(endpoint, description="features v2"), repaired.records)
+    _ok(updated)
+    assert _changed(updated) == {"features": Action.UPDATE}
+    assert glue.get_database(Name="mlp_glue_features")["Database"]["Description"] == "features v2"
+
+    gone = destroy(updated.records)
+    assert not gone.records, [s.error for s in gone.steps if s.error]
+    assert "mlp_glue_features" not in [d["Name"] for d in glue.get_databases()["DatabaseList"]]
+    settings = glue.get_data_catalog_encryption_settings()["DataCatalogEncryptionSettings"]
+    assert settings["EncryptionAtRest"]["CatalogEncryptionMode"] == "DISABLED"
+    assert settings["ConnectionPasswordEncryption"]["ReturnConnectionPasswordEncrypted"] is False
+
+
+# ---- budgets -------------------------------------------------------------------------------------------
+
+
+def _budget(endpoint: str, *, thresholds: tuple[float, ...] = (80.0,)) -> None:
+    opts = pulumi.ResourceOptions(provider=provider(endpoint))
+    # No tags: moto 5.2.5 ignores CreateBudget's ResourceTags and lacks ListTagsForResource.
+    aws.budgets.Budget(
+        "monthly",
+        name="mlp-budget-monthly",
+        budget_type="COST",
+        limit_amount="500",
+        limit_unit="USD",
+        time_unit="MONTHLY",
+        account_id="123456789012",
+        notifications=[
+            {
+                "comparison_operator": "GREATER_THAN",
+                "threshold": t,
+                "threshold_type": "PERCENTAGE",
+                "notification_type": "ACTUAL",
+                "subscriber_email_addresses": ["ml-team@example.com"],
+            }
+            for t in thresholds
+        ],
+        opts=opts,
+    )
+
+
+def _notifications(budgets: Any) -> list[tuple[str, float]]:
+    answer = budgets.describe_notifications_for_budget(AccountId="123456789012", BudgetName="mlp-budget-monthly")
+    return sorted((n["NotificationType"], n["Threshold"]) for n in answer["Notifications"])
+
+
+def test_budget(endpoint: str) -> None:
+    budgets = client(endpoint, "budgets")
+    first = deploy(lambda: _budget(endpoint))
+    _ok(first)
+    budget = budgets.describe_budget(AccountId="123456789012", BudgetName="mlp-budget-monthly")["Budget"]
+    assert float(budget["BudgetLimit"]["Amount"]) == 500 and budget["BudgetLimit"]["Unit"] == "USD"
+    assert budget["TimeUnit"] == "MONTHLY" and budget["BudgetType"] == "COST"
+    assert _notifications(budgets) == [("ACTUAL", 80.0)]
+    assert [r.id for r in first.records.values() if r.type == "aws:budgets/budget:Budget"] == [
+        "123456789012:mlp-budget-monthly"
+    ]
+
+    second = _noop(lambda: _budget(endpoint), first)
+
+    # Update in place: a second notification is added with CreateNotification, the first one is kept.
+    updated = deploy(lambda: _budget(endpoint, thresholds=(80.0, 100.0)), second.records)
+    _ok(updated)
+    assert _changed(updated) == {"monthly": Action.UPDATE}
+    assert _notifications(budgets) == [("ACTUAL", 80.0), ("ACTUAL", 100.0)]
+    back = deploy(lambda: _budget(endpoint), updated.records)
+    _ok(back)
+    assert _notifications(budgets) == [("ACTUAL", 80.0)]
+
+    gone = destroy(back.records)
+    assert not gone.records, [s.error for s in gone.steps if s.error]
+    names = [b["BudgetName"] for b in budgets.describe_budgets(AccountId="123456789012").get("Budgets", [])]
+    assert "mlp-budget-monthly" not in names
+
+
+def test_budget_refresh_repairs_a_deleted_notification(endpoint: str) -> None:
+    # With the notification gone, reading the budget needs no DescribeSubscribersForNotification call.
+    budgets = client(endpoint, "budgets")
+    program = lambda: _budget(endpoint, thresholds=(90.0,))  # noqa: E731
+    first = deploy(program)
+    _ok(first)
+    try:
+        budgets.delete_notification(
+            AccountId="123456789012",
+            BudgetName="mlp-budget-monthly",
+            Notification={
+                "NotificationType": "ACTUAL",
+                "ComparisonOperator": "GREATER_THAN",
+                "Threshold": 90.0,
+                "ThresholdType": "PERCENTAGE",
+            },
+        )
+        repaired = deploy(program, first.records, refresh=True)
+        _ok(repaired)
+        assert _changed(repaired) == {"monthly": Action.UPDATE}
+        assert _notifications(budgets) == [("ACTUAL", 90.0)]
+    finally:
+        destroy(first.records)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="moto 5.2.5 has no DescribeSubscribersForNotification (HTTP 500), which reading a budget's "
+    "notifications needs; remove this mark when the emulator serves it",
+)
+def test_budget_refresh_without_drift(endpoint: str) -> None:
+    program = lambda: _budget(endpoint, thresholds=(95.0,))  # noqa: E731
+    first = deploy(program)
+    _ok(first)
+    try:
+        refreshed = deploy(program, first.records, refresh=True)
+        _ok(refreshed)
+        assert _changed(refreshed) == {}
+    finally:
+        destroy(first.records)
+
+
+# ---- application auto scaling ----------------------------------------------------------------------------
+
+
+def _scaling(endpoint: str, *, max_capacity: int = 4, target_value: float = 70.0) -> None:
+    opts = pulumi.ResourceOptions(provider=provider(endpoint))
+    # moto validates only the namespace and dimension enums, not that the endpoint exists, so a fake
+    # endpoint's variant serves as the resource. No tags: moto 5.2.5 ignores them and lacks ListTagsForResource.
+    target = aws.appautoscaling.Target(
+        "variant",
+        service_namespace="sagemaker",
+        resource_id="endpoint/mlp-scaling-ep/variant/AllTraffic",
+        scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+        min_capacity=1,
+        max_capacity=max_capacity,
+        role_arn="arn:aws:iam::123456789012:role/mlp-scaling",
+        opts=opts,
+    )
+    aws.appautoscaling.Policy(
+        "invocations",
+        name="mlp-scaling-invocations",
+        policy_type="TargetTrackingScaling",
+        resource_id=target.resource_id,
+        scalable_dimension=target.scalable_dimension,
+        service_namespace=target.service_namespace,
+        target_tracking_scaling_policy_configuration={
+            "target_value": target_value,
+            "predefined_metric_specification": {"predefined_metric_type": "SageMakerVariantInvocationsPerInstance"},
+            "scale_in_cooldown": 300,
+            "scale_out_cooldown": 60,
+        },
+        opts=opts,
+    )
+
+
+def test_scaling_target_and_policy(endpoint: str) -> None:
+    scaling = client(endpoint, "application-autoscaling")
+    resource = "endpoint/mlp-scaling-ep/variant/AllTraffic"
+
+    def target() -> dict[str, Any]:
+        found = scaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])
+        return found["ScalableTargets"][0] if found["ScalableTargets"] else {}
+
+    def policy() -> dict[str, Any]:
+        found = scaling.describe_scaling_policies(
+            ServiceNamespace="sagemaker", ResourceId=resource, PolicyNames=["mlp-scaling-invocations"]
+        )
+        return found["ScalingPolicies"][0] if found["ScalingPolicies"] else {}
+
+    first = deploy(lambda: _scaling(endpoint))
+    _ok(first)
+    assert (target()["MinCapacity"], target()["MaxCapacity"]) == (1, 4)
+    config = policy()["TargetTrackingScalingPolicyConfiguration"]
+    assert config["TargetValue"] == 70.0 and config["ScaleInCooldown"] == 300 and config["ScaleOutCooldown"] == 60
+    assert config["PredefinedMetricSpecification"] == {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}
+    records = {r.type: r for r in first.records.values()}
+    assert records["aws:appautoscaling/target:Target"].id == resource
+    assert records["aws:appautoscaling/policy:Policy"].outputs["arn"] == policy()["PolicyARN"]
+
+    second = _noop(lambda: _scaling(endpoint), first)
+    refreshed = deploy(lambda: _scaling(endpoint), second.records, refresh=True)
+    _ok(refreshed)
+    assert _changed(refreshed) == {}
+
+    # Drift: capacity and the policy's target changed outside mlplatform.
+    scaling.register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=resource,
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        MaxCapacity=9,
+    )
+    scaling.put_scaling_policy(
+        PolicyName="mlp-scaling-invocations",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource,
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 10.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+        },
+    )
+    repaired = deploy(lambda: _scaling(endpoint), refreshed.records, refresh=True)
+    _ok(repaired)
+    assert _changed(repaired) == {"variant": Action.UPDATE, "invocations": Action.UPDATE}
+    assert target()["MaxCapacity"] == 4 and policy()["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 70
+
+    updated = deploy(lambda: _scaling(endpoint, max_capacity=6, target_value=100.0), repaired.records)
+    _ok(updated)
+    assert _changed(updated) == {"variant": Action.UPDATE, "invocations": Action.UPDATE}
+    assert target()["MaxCapacity"] == 6
+    assert policy()["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 100.0
+
+    gone = destroy(updated.records)
+    assert not gone.records, [s.error for s in gone.steps if s.error]
+    assert target() == {} and policy() == {}

@@ -1,0 +1,256 @@
+"""Application Auto Scaling: scalable targets and scaling policies (pulumi-aws v7 ``aws.appautoscaling``).
+
+Both APIs are upserts (``RegisterScalableTarget``, ``PutScalingPolicy``), so update repeats the call
+with the new values; the identity (namespace, resource, dimension, policy name) forces a replacement.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
+from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found
+
+
+def _target_key(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ServiceNamespace": inputs["serviceNamespace"],
+        "ResourceId": inputs["resourceId"],
+        "ScalableDimension": inputs["scalableDimension"],
+    }
+
+
+class TargetHandler(Handler):
+    """``aws.appautoscaling.Target``; the id is the resource id (e.g. ``endpoint/<name>/variant/<variant>``),
+    as in the Terraform provider."""
+
+    type = "aws:appautoscaling/target:Target"
+    service = "application-autoscaling"
+    replace_on_change = frozenset({"resourceId", "scalableDimension", "serviceNamespace", "region"})
+    computed = ("arn", "roleArn")
+
+    def _register(self, ctx: StepContext, inputs: dict[str, Any], *, tags: bool) -> str:
+        args: dict[str, Any] = {
+            **_target_key(inputs),
+            "MinCapacity": int(inputs["minCapacity"]),
+            "MaxCapacity": int(inputs["maxCapacity"]),
+        }
+        if inputs.get("roleArn"):
+            args["RoleARN"] = inputs["roleArn"]
+        suspended = inputs.get("suspendedState")
+        if suspended:
+            args["SuspendedState"] = {
+                "DynamicScalingInSuspended": bool(suspended.get("dynamicScalingInSuspended", False)),
+                "DynamicScalingOutSuspended": bool(suspended.get("dynamicScalingOutSuspended", False)),
+                "ScheduledScalingSuspended": bool(suspended.get("scheduledScalingSuspended", False)),
+            }
+        if tags and inputs.get("tags"):
+            args["Tags"] = dict(inputs["tags"])
+        answer = ctx.aws.client("application-autoscaling").register_scalable_target(**args)
+        return str(answer.get("ScalableTargetARN") or "")
+
+    def _describe(self, ctx: StepContext, inputs: dict[str, Any], resource_id: str) -> dict[str, Any] | None:
+        answer = ctx.aws.client("application-autoscaling").describe_scalable_targets(
+            ServiceNamespace=inputs["serviceNamespace"],
+            ResourceIds=[resource_id],
+            ScalableDimension=inputs["scalableDimension"],
+        )
+        for target in answer.get("ScalableTargets", []):
+            if (
+                target.get("ResourceId") == resource_id
+                and target.get("ScalableDimension") == inputs["scalableDimension"]
+            ):
+                return dict(target)
+        return None
+
+    def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        arn = self._register(ctx, inputs, tags=True)
+        target = self._describe(ctx, inputs, inputs["resourceId"]) or {}
+        return inputs["resourceId"], self._outputs(arn or target.get("ScalableTargetARN"), target, inputs)
+
+    @staticmethod
+    def _outputs(arn: str | None, target: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "arn": arn,
+            "roleArn": target.get("RoleARN") or inputs.get("roleArn"),
+            "tagsAll": dict(inputs.get("tags") or {}),
+        }
+
+    def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        target = self._describe(ctx, inputs, resource_id)
+        if target is None:
+            return None
+        live: dict[str, Any] = {
+            "minCapacity": target.get("MinCapacity"),
+            "maxCapacity": target.get("MaxCapacity"),
+            "roleArn": target.get("RoleARN"),
+        }
+        live = {key: value for key, value in live.items() if key in inputs}
+        if "tags" in inputs and target.get("ScalableTargetARN"):
+            answer = ctx.aws.client("application-autoscaling").list_tags_for_resource(
+                ResourceARN=target["ScalableTargetARN"]
+            )
+            live["tags"] = dict(answer.get("Tags") or {})
+        return live
+
+    def update(
+        self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        client = ctx.aws.client("application-autoscaling")
+        target = self._describe(ctx, news, resource_id)
+        if target is None:
+            raise HandlerError(f"scalable target {resource_id} no longer exists")
+        if (
+            target.get("MinCapacity") != int(news["minCapacity"])
+            or target.get("MaxCapacity") != int(news["maxCapacity"])
+            or (news.get("roleArn") and target.get("RoleARN") != news["roleArn"])
+            or news.get("suspendedState") != olds.get("suspendedState")
+        ):
+            self._register(ctx, news, tags=False)
+        arn = target.get("ScalableTargetARN") or outputs.get("arn")
+        if (olds.get("tags") or news.get("tags")) and arn:
+            current = dict(client.list_tags_for_resource(ResourceARN=arn).get("Tags") or {})
+            wanted = news.get("tags") or {}
+            stale = [key for key in current if key not in wanted]
+            if stale:
+                client.untag_resource(ResourceARN=arn, TagKeys=stale)
+            changed = {key: value for key, value in wanted.items() if current.get(key) != value}
+            if changed:
+                client.tag_resource(ResourceARN=arn, Tags=changed)
+        return {**outputs, **self._outputs(arn, target, news)}
+
+    def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        try:
+            ctx.aws.client("application-autoscaling").deregister_scalable_target(
+                **{**_target_key(inputs), "ResourceId": resource_id}
+            )
+        except Exception as exc:
+            if not is_not_found(exc, "ObjectNotFoundException"):
+                raise
+
+    def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        target = self._describe(ctx, inputs, inputs["resourceId"])
+        if target is None:
+            return None
+        return inputs["resourceId"], self._outputs(target.get("ScalableTargetARN"), target, inputs)
+
+
+# ---- scaling policies ------------------------------------------------------------------------------------
+
+_METRIC_KEYS = (("predefinedMetricType", "PredefinedMetricType"), ("resourceLabel", "ResourceLabel"))
+_TRACKING_KEYS = (
+    ("targetValue", "TargetValue", float),
+    ("scaleInCooldown", "ScaleInCooldown", int),
+    ("scaleOutCooldown", "ScaleOutCooldown", int),
+    ("disableScaleIn", "DisableScaleIn", bool),
+)
+
+
+def _tracking(config: dict[str, Any]) -> dict[str, Any]:
+    """``targetTrackingScalingPolicyConfiguration`` (input shape) -> the API's shape."""
+    if config.get("customizedMetricSpecification"):
+        raise HandlerError("customizedMetricSpecification is not supported by the embedded engine")
+    api: dict[str, Any] = {}
+    for key, arg, cast in _TRACKING_KEYS:
+        if config.get(key) is not None:
+            api[arg] = cast(config[key])
+    metric = config.get("predefinedMetricSpecification")
+    if metric:
+        api["PredefinedMetricSpecification"] = {arg: metric[key] for key, arg in _METRIC_KEYS if metric.get(key)}
+    return api
+
+
+def _tracking_inputs(api: dict[str, Any]) -> dict[str, Any]:
+    """The API's target tracking configuration in input shape (how drift is shown)."""
+    config: dict[str, Any] = {key: api[arg] for key, arg, _ in _TRACKING_KEYS if arg in api}
+    metric = api.get("PredefinedMetricSpecification")
+    if metric:
+        config["predefinedMetricSpecification"] = {key: metric[arg] for key, arg in _METRIC_KEYS if arg in metric}
+    return config
+
+
+class PolicyHandler(Handler):
+    """``aws.appautoscaling.Policy`` (target tracking); the id is the policy name, as in the Terraform provider."""
+
+    type = "aws:appautoscaling/policy:Policy"
+    service = "application-autoscaling"
+    replace_on_change = frozenset({"name", "resourceId", "scalableDimension", "serviceNamespace", "region"})
+    name_key = "name"
+    computed = ("arn", "alarmArns", "name")
+
+    def _put(self, ctx: StepContext, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        policy_type = inputs.get("policyType") or "StepScaling"
+        if policy_type != "TargetTrackingScaling":
+            raise HandlerError(
+                f"policyType {policy_type} is not supported by the embedded engine (only TargetTrackingScaling)"
+            )
+        args: dict[str, Any] = {
+            **_target_key(inputs),
+            "PolicyName": name,
+            "PolicyType": policy_type,
+            "TargetTrackingScalingPolicyConfiguration": _tracking(
+                inputs.get("targetTrackingScalingPolicyConfiguration") or {}
+            ),
+        }
+        answer = ctx.aws.client("application-autoscaling").put_scaling_policy(**args)
+        return {
+            "arn": answer.get("PolicyARN"),
+            "alarmArns": [alarm["AlarmARN"] for alarm in answer.get("Alarms", [])],
+            "name": name,
+        }
+
+    def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        name = inputs.get("name") or auto_name(ctx.name, max_length=255, lowercase=False)
+        return name, self._put(ctx, name, inputs)
+
+    def _describe(self, ctx: StepContext, name: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        answer = ctx.aws.client("application-autoscaling").describe_scaling_policies(
+            **_target_key(inputs), PolicyNames=[name]
+        )
+        for policy in answer.get("ScalingPolicies", []):
+            if policy.get("PolicyName") == name:
+                return dict(policy)
+        return None
+
+    def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        policy = self._describe(ctx, resource_id, inputs)
+        if policy is None:
+            return None
+        live: dict[str, Any] = {"policyType": policy.get("PolicyType")}
+        if "targetTrackingScalingPolicyConfiguration" in inputs:
+            wanted = inputs["targetTrackingScalingPolicyConfiguration"] or {}
+            api = dict(policy.get("TargetTrackingScalingPolicyConfiguration") or {})
+            # Compare only what the program sets: AWS fills in defaults (e.g. DisableScaleIn false).
+            compared = {key: api[key] for key in _tracking(wanted) if key in api}
+            same = compared == _tracking(wanted)
+            live["targetTrackingScalingPolicyConfiguration"] = wanted if same else _tracking_inputs(api)
+        return {key: value for key, value in live.items() if key in inputs}
+
+    def update(
+        self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {**outputs, **self._put(ctx, resource_id, news)}
+
+    def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        try:
+            ctx.aws.client("application-autoscaling").delete_scaling_policy(
+                **_target_key(inputs), PolicyName=resource_id
+            )
+        except Exception as exc:
+            if not is_not_found(exc, "ObjectNotFoundException"):
+                raise
+
+    def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        if not inputs.get("name"):
+            return None
+        policy = self._describe(ctx, inputs["name"], inputs)
+        if policy is None:
+            return None
+        return inputs["name"], {
+            "arn": policy.get("PolicyARN"),
+            "alarmArns": [alarm["AlarmARN"] for alarm in policy.get("Alarms", [])],
+            "name": inputs["name"],
+        }
+
+
+HANDLERS: tuple[type[Handler], ...] = (TargetHandler, PolicyHandler)

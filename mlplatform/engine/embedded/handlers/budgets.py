@@ -1,0 +1,275 @@
+"""AWS Budgets: cost budgets with e-mail/SNS notifications (pulumi-aws v7 ``aws.budgets.Budget``).
+
+Like the Terraform provider, the budget is created first and each notification is added with
+``CreateNotification``; a notification is identified by its type, operator, threshold and threshold
+type, so changing any of those (or its subscribers) deletes it and creates the new one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
+from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, tag_dict, tag_list
+
+_UNSUPPORTED = (
+    "costFilters",
+    "costTypes",
+    "plannedLimits",
+    "autoAdjustData",
+    "filterExpression",
+    "metrics",
+    "billingViewArn",
+    "timePeriodStart",
+    "timePeriodEnd",
+)
+
+NotificationKey = tuple[str, str, float, str]
+
+
+def _split_id(resource_id: str) -> tuple[str, str]:
+    account, _, name = resource_id.partition(":")
+    return account, name
+
+
+def _notification(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "NotificationType": item["notificationType"],
+        "ComparisonOperator": item["comparisonOperator"],
+        "Threshold": float(item["threshold"]),
+        "ThresholdType": item.get("thresholdType") or "PERCENTAGE",
+    }
+
+
+def _key(notification: dict[str, Any]) -> NotificationKey:
+    return (
+        str(notification["NotificationType"]),
+        str(notification["ComparisonOperator"]),
+        float(notification["Threshold"]),
+        str(notification.get("ThresholdType") or "PERCENTAGE"),
+    )
+
+
+def _subscribers(item: dict[str, Any]) -> list[dict[str, str]]:
+    emails = [{"SubscriptionType": "EMAIL", "Address": a} for a in item.get("subscriberEmailAddresses") or []]
+    topics = [{"SubscriptionType": "SNS", "Address": a} for a in item.get("subscriberSnsTopicArns") or []]
+    return emails + topics
+
+
+def _subscriber_set(subscribers: list[dict[str, str]]) -> frozenset[tuple[str, str]]:
+    return frozenset((s["SubscriptionType"], s["Address"]) for s in subscribers)
+
+
+def _wanted(inputs: dict[str, Any]) -> dict[NotificationKey, frozenset[tuple[str, str]]]:
+    return {_key(_notification(n)): _subscriber_set(_subscribers(n)) for n in inputs.get("notifications") or []}
+
+
+def _same_amount(a: Any, b: Any) -> bool:
+    try:
+        return Decimal(str(a)) == Decimal(str(b))
+    except (InvalidOperation, ValueError):
+        return bool(a == b)
+
+
+class BudgetHandler(Handler):
+    """``aws.budgets.Budget``; the id is ``<accountId>:<name>``, as in the Terraform provider."""
+
+    type = "aws:budgets/budget:Budget"
+    service = "budgets"
+    replace_on_change = frozenset({"name", "namePrefix", "accountId"})
+    name_key = "name"
+    computed = ("arn", "name", "accountId")
+
+    def _outputs(self, ctx: StepContext, account: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "arn": f"arn:{ctx.aws.partition}:budgets::{account}:budget/{name}",
+            "name": name,
+            "accountId": account,
+            "tagsAll": dict(inputs.get("tags") or {}),
+        }
+
+    @staticmethod
+    def _budget(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        budget: dict[str, Any] = {
+            "BudgetName": name,
+            "BudgetType": inputs["budgetType"],
+            "TimeUnit": inputs["timeUnit"],
+        }
+        if inputs.get("limitAmount") is not None:
+            budget["BudgetLimit"] = {"Amount": str(inputs["limitAmount"]), "Unit": inputs.get("limitUnit") or "USD"}
+        return budget
+
+    def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        unsupported = [key for key in _UNSUPPORTED if inputs.get(key)]
+        if unsupported:
+            raise HandlerError(f"the embedded engine does not support {', '.join(unsupported)} on budgets")
+        budgets = ctx.aws.client("budgets")
+        account = str(inputs.get("accountId") or ctx.aws.account_id)
+        if inputs.get("name"):
+            name = str(inputs["name"])
+        elif inputs.get("namePrefix"):
+            name = f"{inputs['namePrefix']}{secrets.token_hex(4)[:7]}"
+        else:
+            name = auto_name(ctx.name, max_length=100, lowercase=False)
+        args: dict[str, Any] = {"AccountId": account, "Budget": self._budget(name, inputs)}
+        if inputs.get("tags"):
+            args["ResourceTags"] = tag_list(inputs["tags"])
+        budgets.create_budget(**args)
+        for item in inputs.get("notifications") or []:
+            budgets.create_notification(
+                AccountId=account, BudgetName=name, Notification=_notification(item), Subscribers=_subscribers(item)
+            )
+        return f"{account}:{name}", self._outputs(ctx, account, name, inputs)
+
+    def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        budgets = ctx.aws.client("budgets")
+        account, name = _split_id(resource_id)
+        try:
+            budget = budgets.describe_budget(AccountId=account, BudgetName=name)["Budget"]
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        limit = budget.get("BudgetLimit") or {}
+        live: dict[str, Any] = {
+            "budgetType": budget.get("BudgetType"),
+            "timeUnit": budget.get("TimeUnit"),
+            # AWS answers "100.0" for "100": report the recorded spelling when the amounts agree.
+            "limitAmount": inputs.get("limitAmount")
+            if _same_amount(limit.get("Amount"), inputs.get("limitAmount"))
+            else limit.get("Amount"),
+            "limitUnit": limit.get("Unit"),
+        }
+        live = {key: value for key, value in live.items() if key in inputs}
+        if "notifications" in inputs:
+            current = self._live_notifications(ctx, account, name, with_subscribers=True)
+            if current == _wanted(inputs):
+                live["notifications"] = inputs["notifications"]
+            else:
+                live["notifications"] = [_shown(key, subscribers) for key, subscribers in sorted(current.items())]
+        if "tags" in inputs:
+            arn = self._outputs(ctx, account, name, inputs)["arn"]
+            live["tags"] = tag_dict(budgets.list_tags_for_resource(ResourceARN=arn).get("ResourceTags"))
+        return live
+
+    def _live_notifications(
+        self, ctx: StepContext, account: str, name: str, *, with_subscribers: bool
+    ) -> dict[NotificationKey, frozenset[tuple[str, str]]]:
+        budgets = ctx.aws.client("budgets")
+        found: dict[NotificationKey, frozenset[tuple[str, str]]] = {}
+        for page in budgets.get_paginator("describe_notifications_for_budget").paginate(
+            AccountId=account, BudgetName=name
+        ):
+            for notification in page.get("Notifications", []):
+                subscribers: frozenset[tuple[str, str]] = frozenset()
+                if with_subscribers:
+                    answer = budgets.describe_subscribers_for_notification(
+                        AccountId=account, BudgetName=name, Notification=notification
+                    )
+                    subscribers = _subscriber_set(answer.get("Subscribers", []))
+                found[_key(notification)] = subscribers
+        return found
+
+    def update(
+        self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        budgets = ctx.aws.client("budgets")
+        account, name = _split_id(resource_id)
+        budget = budgets.describe_budget(AccountId=account, BudgetName=name)["Budget"]
+        limit = budget.get("BudgetLimit") or {}
+        if (
+            budget.get("BudgetType") != news["budgetType"]
+            or budget.get("TimeUnit") != news["timeUnit"]
+            or not _same_amount(limit.get("Amount"), news.get("limitAmount"))
+            or (news.get("limitUnit") and limit.get("Unit") != news["limitUnit"])
+        ):
+            budgets.update_budget(AccountId=account, NewBudget=self._budget(name, news))
+        self._converge_notifications(ctx, account, name, olds, news)
+        self._converge_tags(ctx, account, name, olds, news)
+        return {**outputs, **self._outputs(ctx, account, name, news)}
+
+    def _converge_notifications(
+        self, ctx: StepContext, account: str, name: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> None:
+        """Delete notifications that are gone or whose subscribers changed, create the missing ones.
+
+        The live notification set is read; subscribers are compared with the recorded inputs, which
+        saves a DescribeSubscribersForNotification call per notification.
+        """
+        budgets = ctx.aws.client("budgets")
+        live = set(self._live_notifications(ctx, account, name, with_subscribers=False))
+        recorded, wanted = _wanted(olds), _wanted(news)
+        by_key = {_key(_notification(n)): n for n in news.get("notifications") or []}
+        for key in sorted(live):
+            if key not in wanted or recorded.get(key) != wanted[key]:
+                fields = ("NotificationType", "ComparisonOperator", "Threshold", "ThresholdType")
+                notification = dict(zip(fields, key, strict=True))
+                try:
+                    budgets.delete_notification(AccountId=account, BudgetName=name, Notification=notification)
+                except Exception as exc:
+                    if not is_not_found(exc):
+                        raise
+                live.discard(key)
+        for key in sorted(wanted):
+            if key not in live:
+                item = by_key[key]
+                budgets.create_notification(
+                    AccountId=account,
+                    BudgetName=name,
+                    Notification=_notification(item),
+                    Subscribers=_subscribers(item),
+                )
+
+    def _converge_tags(
+        self, ctx: StepContext, account: str, name: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> None:
+        if not olds.get("tags") and not news.get("tags"):
+            return  # tags never managed: no tagging call (budgets created without tags have none)
+        budgets = ctx.aws.client("budgets")
+        arn = self._outputs(ctx, account, name, news)["arn"]
+        current = tag_dict(budgets.list_tags_for_resource(ResourceARN=arn).get("ResourceTags"))
+        wanted = news.get("tags") or {}
+        stale = [key for key in current if key not in wanted]
+        if stale:
+            budgets.untag_resource(ResourceARN=arn, ResourceTagKeys=stale)
+        changed = {key: value for key, value in wanted.items() if current.get(key) != value}
+        if changed:
+            budgets.tag_resource(ResourceARN=arn, ResourceTags=tag_list(changed))
+
+    def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        account, name = _split_id(resource_id)
+        try:
+            ctx.aws.client("budgets").delete_budget(AccountId=account, BudgetName=name)
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+
+    def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        if not inputs.get("name"):
+            return None
+        account = str(inputs.get("accountId") or ctx.aws.account_id)
+        try:
+            ctx.aws.client("budgets").describe_budget(AccountId=account, BudgetName=inputs["name"])
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        return f"{account}:{inputs['name']}", self._outputs(ctx, account, inputs["name"], inputs)
+
+
+def _shown(key: NotificationKey, subscribers: frozenset[tuple[str, str]]) -> dict[str, Any]:
+    """A live notification in input shape (how drift is shown)."""
+    notification_type, operator, threshold, threshold_type = key
+    return {
+        "notificationType": notification_type,
+        "comparisonOperator": operator,
+        "threshold": threshold,
+        "thresholdType": threshold_type,
+        "subscriberEmailAddresses": sorted(a for kind, a in subscribers if kind == "EMAIL"),
+        "subscriberSnsTopicArns": sorted(a for kind, a in subscribers if kind == "SNS"),
+    }
+
+
+HANDLERS: tuple[type[Handler], ...] = (BudgetHandler,)
