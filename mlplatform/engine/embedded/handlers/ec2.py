@@ -4,9 +4,9 @@ EC2 resources have no user-chosen physical name (security groups aside), so ever
 resource with ``URN_TAG`` in the ``TagSpecifications`` of the create call itself — there is no window
 in which an interrupted run leaves an untagged resource behind — and ``find`` looks for that tag.
 
-Updates converge on the *live* resource (read, then change what differs) rather than on the recorded
-old inputs: after ``refresh`` reports drift the engine hands ``update`` the recorded inputs, which equal
-the new ones, and a diff of old against new would repair nothing.
+Updates converge on the *live* resource (read, then change what differs) rather than diffing old
+against new inputs: rules and tags are sets that AWS may have changed in ways the old inputs do not
+record, and a retried update after a partial failure must still finish the job.
 """
 
 from __future__ import annotations
