@@ -301,3 +301,249 @@ def test_ecr_repository_and_lifecycle(endpoint: str) -> None:
     gone = destroy(updated.records)
     assert not gone.records, [s.error for s in gone.steps if s.error]
     assert "mlp-ecr-training" not in [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]]
+
+
+# --- CloudWatch (logs, alarms, dashboards, EventBridge) and SNS ---------------------------------------
+
+MODEL_STATE_PATTERN = {
+    "source": ["aws.sagemaker"],
+    "detail-type": ["SageMaker Model Package State Change"],
+    "detail": {"ModelPackageGroupName": ["mlp-cw-models"], "ModelApprovalStatus": ["Approved"]},
+}
+DASHBOARD = {
+    "widgets": [
+        {
+            "type": "metric",
+            "x": 0,
+            "y": 0,
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "metrics": [["AWS/SageMaker", "ModelLatency", "EndpointName", "mlp-cw"]],
+                "period": 300,
+                "stat": "Average",
+                "region": "us-east-1",
+                "title": "Latency",
+            },
+        }
+    ]
+}
+PIPELINE_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/mlp-cw-train"
+
+
+def _topic_policy(arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AllowEventsAndAlarms",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["events.amazonaws.com", "cloudwatch.amazonaws.com"]},
+                    "Action": "sns:Publish",
+                    "Resource": arn,
+                }
+            ],
+        }
+    )
+
+
+def _cw_program(endpoint: str, *, retention: int = 365, threshold: float = 500.0) -> None:
+    opts = pulumi.ResourceOptions(provider=provider(endpoint))
+    tags = {"managed-by": "mlplatform"}
+    key = aws.kms.Key("cw-key", description="monitoring", deletion_window_in_days=7, opts=opts)
+    topic = aws.sns.Topic(
+        "alerts", name="mlp-cw-alerts", display_name="ML alerts", kms_master_key_id=key.arn, tags=tags, opts=opts
+    )
+    aws.sns.TopicPolicy("alerts-policy", arn=topic.arn, policy=topic.arn.apply(_topic_policy), opts=opts)
+    aws.cloudwatch.LogGroup(
+        "endpoint-logs",
+        name="/aws/sagemaker/Endpoints/mlp-cw",
+        retention_in_days=retention,
+        kms_key_id=key.arn,
+        tags=tags,
+        opts=opts,
+    )
+    aws.cloudwatch.MetricAlarm(
+        "latency",
+        name="mlp-cw-latency",
+        alarm_description="p50 model latency too high",
+        comparison_operator="GreaterThanThreshold",
+        evaluation_periods=3,
+        datapoints_to_alarm=2,
+        metric_name="ModelLatency",
+        namespace="AWS/SageMaker",
+        period=300,
+        statistic="Average",
+        threshold=threshold,
+        dimensions={"EndpointName": "mlp-cw", "VariantName": "AllTraffic"},
+        alarm_actions=[topic.arn],
+        ok_actions=[topic.arn],
+        treat_missing_data="notBreaching",
+        tags=tags,
+        opts=opts,
+    )
+    aws.cloudwatch.Dashboard("dashboard", dashboard_name="mlp-cw", dashboard_body=json.dumps(DASHBOARD), opts=opts)
+    approved = aws.cloudwatch.EventRule(
+        "model-approved",
+        name="mlp-cw-model-approved",
+        description="model package approved",
+        event_pattern=json.dumps(MODEL_STATE_PATTERN),
+        tags=tags,
+        opts=opts,
+    )
+    aws.cloudwatch.EventTarget("model-approved-sns", rule=approved.name, target_id="notify", arn=topic.arn, opts=opts)
+    role = aws.iam.Role(
+        "scheduler-role",
+        name="mlp-cw-scheduler",
+        assume_role_policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+        opts=opts,
+    )
+    schedule = aws.cloudwatch.EventRule(
+        "retrain", name="mlp-cw-retrain", schedule_expression="rate(7 days)", state="ENABLED", tags=tags, opts=opts
+    )
+    aws.cloudwatch.EventTarget(
+        "retrain-pipeline",
+        rule=schedule.name,
+        target_id="pipeline",
+        arn=PIPELINE_ARN,
+        role_arn=role.arn,
+        sagemaker_pipeline_target={
+            "pipeline_parameter_lists": [{"name": "TrainingInstanceType", "value": "ml.m5.xlarge"}]
+        },
+        opts=opts,
+    )
+
+
+def test_cloudwatch_and_sns(endpoint: str) -> None:
+    logs, cw, events, sns = (client(endpoint, s) for s in ("logs", "cloudwatch", "events", "sns"))
+    first = _ok(deploy(lambda: _cw_program(endpoint)))
+    records = {r.urn.rsplit("::", 1)[-1]: r for r in first.records.values()}
+    topic_arn = f"arn:aws:sns:us-east-1:{ACCOUNT}:mlp-cw-alerts"
+    key_arn = records["cw-key"].outputs["arn"]
+    assert records["alerts"].id == topic_arn and records["alerts-policy"].id == topic_arn
+    assert records["model-approved-sns"].id == "mlp-cw-model-approved-notify"
+    assert (
+        records["latency"].id == "mlp-cw-latency" and records["endpoint-logs"].id == "/aws/sagemaker/Endpoints/mlp-cw"
+    )
+    assert records["endpoint-logs"].outputs["arn"].endswith(":log-group:/aws/sagemaker/Endpoints/mlp-cw")
+
+    attributes = sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]
+    assert attributes["DisplayName"] == "ML alerts" and attributes["KmsMasterKeyId"] == key_arn
+    assert json.loads(attributes["Policy"]) == json.loads(_topic_policy(topic_arn))
+    assert {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=topic_arn)["Tags"]} == {
+        "managed-by": "mlplatform"
+    }
+    group = logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/mlp-cw")["logGroups"][0]
+    assert group["retentionInDays"] == 365 and group["kmsKeyId"] == key_arn
+    assert logs.list_tags_for_resource(resourceArn=records["endpoint-logs"].outputs["arn"])["tags"] == {
+        "managed-by": "mlplatform"
+    }
+    alarm = cw.describe_alarms(AlarmNames=["mlp-cw-latency"])["MetricAlarms"][0]
+    assert alarm["AlarmActions"] == [topic_arn] and alarm["OKActions"] == [topic_arn]
+    assert alarm["Threshold"] == 500.0 and alarm["EvaluationPeriods"] == 3 and alarm["DatapointsToAlarm"] == 2
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+        "EndpointName": "mlp-cw",
+        "VariantName": "AllTraffic",
+    }
+    assert cw.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"] == [
+        {"Key": "managed-by", "Value": "mlplatform"}
+    ]
+    assert json.loads(cw.get_dashboard(DashboardName="mlp-cw")["DashboardBody"]) == DASHBOARD
+    rule = events.describe_rule(Name="mlp-cw-model-approved")
+    assert json.loads(rule["EventPattern"]) == MODEL_STATE_PATTERN and rule["State"] == "ENABLED"
+    assert events.list_targets_by_rule(Rule="mlp-cw-model-approved")["Targets"] == [{"Id": "notify", "Arn": topic_arn}]
+    assert events.describe_rule(Name="mlp-cw-retrain")["ScheduleExpression"] == "rate(7 days)"
+    (target,) = events.list_targets_by_rule(Rule="mlp-cw-retrain")["Targets"]
+    assert target["Arn"] == PIPELINE_ARN and target["RoleArn"] == records["scheduler-role"].outputs["arn"]
+    assert target["SageMakerPipelineParameters"] == {
+        "PipelineParameterList": [{"Name": "TrainingInstanceType", "Value": "ml.m5.xlarge"}]
+    }
+
+    refreshed = _assert_noop(lambda: _cw_program(endpoint), first.records)
+
+    # Drift on every type: each is seen by refresh and repaired by the same up.
+    logs.put_retention_policy(logGroupName="/aws/sagemaker/Endpoints/mlp-cw", retentionInDays=7)
+    cw.put_metric_alarm(
+        AlarmName="mlp-cw-latency",
+        ComparisonOperator="GreaterThanThreshold",
+        EvaluationPeriods=1,
+        MetricName="ModelLatency",
+        Namespace="AWS/SageMaker",
+        Period=60,
+        Statistic="Average",
+        Threshold=1e9,
+        AlarmActions=[],
+    )
+    cw.put_dashboard(DashboardName="mlp-cw", DashboardBody=json.dumps({"widgets": []}))
+    events.disable_rule(Name="mlp-cw-model-approved")
+    events.put_targets(
+        Rule="mlp-cw-retrain",
+        Targets=[
+            {
+                **target,
+                "SageMakerPipelineParameters": {
+                    "PipelineParameterList": [{"Name": "TrainingInstanceType", "Value": "ml.p4d.24xlarge"}]
+                },
+            }
+        ],
+    )
+    sns.set_topic_attributes(TopicArn=topic_arn, AttributeName="DisplayName", AttributeValue="hijacked")
+    sns.set_topic_attributes(
+        TopicArn=topic_arn,
+        AttributeName="Policy",
+        AttributeValue=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sns:*", "Resource": topic_arn}],
+            }
+        ),
+    )
+    repaired = _ok(deploy(lambda: _cw_program(endpoint), refreshed.records, refresh=True))
+    assert _changed(repaired) == dict.fromkeys(
+        ["endpoint-logs", "latency", "dashboard", "model-approved", "retrain-pipeline", "alerts", "alerts-policy"],
+        Action.UPDATE,
+    )
+    assert (
+        logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/mlp-cw")["logGroups"][0][
+            "retentionInDays"
+        ]
+        == 365
+    )
+    alarm = cw.describe_alarms(AlarmNames=["mlp-cw-latency"])["MetricAlarms"][0]
+    assert alarm["Threshold"] == 500.0 and alarm["AlarmActions"] == [topic_arn] and alarm["Period"] == 300
+    assert json.loads(cw.get_dashboard(DashboardName="mlp-cw")["DashboardBody"]) == DASHBOARD
+    assert events.describe_rule(Name="mlp-cw-model-approved")["State"] == "ENABLED"
+    (target,) = events.list_targets_by_rule(Rule="mlp-cw-retrain")["Targets"]
+    assert target["SageMakerPipelineParameters"]["PipelineParameterList"][0]["Value"] == "ml.m5.xlarge"
+    attributes = sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]
+    assert attributes["DisplayName"] == "ML alerts"
+    assert json.loads(attributes["Policy"]) == json.loads(_topic_policy(topic_arn))
+    _assert_noop(lambda: _cw_program(endpoint), repaired.records)
+
+    # Updates in place: a longer retention and a new alarm threshold.
+    updated = _ok(deploy(lambda: _cw_program(endpoint, retention=731, threshold=750.0), repaired.records))
+    assert _changed(updated) == {"endpoint-logs": Action.UPDATE, "latency": Action.UPDATE}
+    assert (
+        logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/mlp-cw")["logGroups"][0][
+            "retentionInDays"
+        ]
+        == 731
+    )
+    assert cw.describe_alarms(AlarmNames=["mlp-cw-latency"])["MetricAlarms"][0]["Threshold"] == 750.0
+
+    gone = destroy(updated.records)
+    assert not gone.records, [s.error for s in gone.steps if s.error]
+    assert not logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/mlp-cw")["logGroups"]
+    assert not cw.describe_alarms(AlarmNames=["mlp-cw-latency"])["MetricAlarms"]
+    assert "mlp-cw" not in [d["DashboardName"] for d in cw.list_dashboards()["DashboardEntries"]]
+    assert not [r for r in events.list_rules(NamePrefix="mlp-cw-")["Rules"]]
+    assert topic_arn not in [t["TopicArn"] for t in sns.list_topics()["Topics"]]

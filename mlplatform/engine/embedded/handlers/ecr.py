@@ -7,7 +7,6 @@ from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, StepContext
 from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, tag_dict, tag_list
-from mlplatform.engine.embedded.handlers.iam import current
 
 
 def _repo_outputs(repo: dict[str, Any], tags: dict[str, str] | None) -> dict[str, Any]:
@@ -93,7 +92,6 @@ class RepositoryHandler(Handler):
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
         ecr = ctx.aws.client("ecr")
-        olds = current(self, ctx, resource_id, olds, news)
         if (olds.get("imageTagMutability") or "MUTABLE") != (news.get("imageTagMutability") or "MUTABLE"):
             ecr.put_image_tag_mutability(
                 repositoryName=resource_id, imageTagMutability=news.get("imageTagMutability") or "MUTABLE"

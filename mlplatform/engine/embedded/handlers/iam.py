@@ -84,17 +84,6 @@ def live_policy(live: Any, wanted: Any) -> Any:
     return live if isinstance(live, str) else json.dumps(live)
 
 
-def current(
-    handler: Handler, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any]
-) -> dict[str, Any]:
-    """What an update diffs against: the recorded inputs overlaid with a fresh read of the live resource.
-
-    After a refresh finds drift the engine passes the *recorded* inputs as ``olds``, which then equal the
-    news for the drifted keys; diffing against live values is what actually repairs the drift.
-    """
-    return {**olds, **(handler.read(ctx, resource_id, news) or {})}
-
-
 def _role_outputs(role: dict[str, Any], tags: dict[str, str] | None) -> dict[str, Any]:
     created: Any = role.get("CreateDate")
     return {
@@ -170,7 +159,6 @@ class RoleHandler(Handler):
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
         iam = ctx.aws.client("iam")
-        olds = current(self, ctx, resource_id, olds, news)
         if not equivalent_policy(olds.get("assumeRolePolicy"), news.get("assumeRolePolicy")):
             iam.update_assume_role_policy(RoleName=resource_id, PolicyDocument=_text(news["assumeRolePolicy"]))
         if (olds.get("description") or "") != (news.get("description") or ""):
@@ -321,7 +309,6 @@ class OpenIdConnectProviderHandler(Handler):
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
         iam = ctx.aws.client("iam")
-        olds = current(self, ctx, resource_id, olds, news)
         new_thumbs = list(news.get("thumbprintLists") or [])
         # The API refuses an empty thumbprint list on update (Terraform skips it the same way).
         if new_thumbs and list(olds.get("thumbprintLists") or []) != new_thumbs:
