@@ -547,3 +547,50 @@ def test_cloudwatch_and_sns(endpoint: str) -> None:
     assert "mlp-cw" not in [d["DashboardName"] for d in cw.list_dashboards()["DashboardEntries"]]
     assert not [r for r in events.list_rules(NamePrefix="mlp-cw-")["Rules"]]
     assert topic_arn not in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+
+
+# --- Adoption after an interrupted run ---------------------------------------------------------------
+
+
+def _adopting(program: Any, interrupted: list[str]) -> Deployment:
+    """A run whose state lost every resource of ``program`` while the journal shows their operations begun."""
+    from mlplatform.engine.embedded.handlers import registry
+    from mlplatform.engine.embedded.monitor import EngineMonitor
+    from mlplatform.engine.embedded.runner import run_program
+
+    deployment = Deployment(previous={}, handlers=registry(), preview=False, interrupted=interrupted)
+    run_program(program, EngineMonitor(deployment, "mlplatform", "test"), preview=False, parallel=10)
+    return deployment
+
+
+def _adoption_program(endpoint: str) -> None:
+    _iam_program(endpoint)
+    _cw_program(endpoint)
+    opts = pulumi.ResourceOptions(provider=provider(endpoint))
+    aws.sns.Topic("unnamed-topic", tags={"managed-by": "mlplatform"}, opts=opts)  # found by its URN tag
+    aws.ecr.Repository("adopted-repo", name="mlp-adopt-repo", opts=opts)
+
+
+def test_interrupted_run_adopts_instead_of_duplicating(endpoint: str) -> None:
+    sns = client(endpoint, "sns")
+    first = _ok(deploy(lambda: _adoption_program(endpoint)))
+    topics = sorted(t["TopicArn"] for t in sns.list_topics()["Topics"])
+    adopted = _ok(_adopting(lambda: _adoption_program(endpoint), list(first.records)))
+    by_name = {c.name: c for c in adopted.plan() if c.custom}
+    # Resources with a name or URN tag are adopted (their reads match, so nothing changes); config-style
+    # resources (policies, targets, dashboard) have no find and are simply put again, which converges.
+    upserted = {"exec-policy", "alerts-policy", "dashboard", "model-approved-sns", "retrain-pipeline"}
+    for name, change in by_name.items():
+        if change.type.startswith("aws:kms/"):
+            continue  # not this module's handlers
+        if name in upserted:
+            assert change.action is Action.CREATE, name
+        else:
+            assert change.detail == "adopted: created by an interrupted run", name
+            assert change.action is Action.SAME, (name, change.action, change.detail)
+    for urn, record in first.records.items():
+        if not record.type.startswith("pulumi:providers:"):
+            assert adopted.records[urn].id == record.id, urn
+    assert sorted(t["TopicArn"] for t in sns.list_topics()["Topics"]) == topics
+    assert _changed(deploy(lambda: _adoption_program(endpoint), adopted.records, refresh=True)) == {}
+    assert not destroy(adopted.records).records

@@ -90,7 +90,7 @@ class LogGroupHandler(Handler):
         group = self._describe(ctx, resource_id)
         if group is None:
             return None
-        live: dict[str, Any] = {}
+        live: dict[str, Any] = {"name": resource_id} if "name" in inputs else {}
         _report(live, inputs, "retentionInDays", int(group.get("retentionInDays") or 0), 0)
         _report_text(live, inputs, "kmsKeyId", group.get("kmsKeyId"))
         arn = self._outputs(ctx, resource_id, inputs)["arn"]
@@ -209,7 +209,7 @@ class MetricAlarmHandler(Handler):
         alarm = self._describe(ctx, resource_id)
         if alarm is None:
             return None
-        live: dict[str, Any] = {}
+        live: dict[str, Any] = {"name": alarm["AlarmName"]} if "name" in inputs else {}
         for key, (api, default, convert) in _ALARM_FIELDS.items():
             value = alarm.get(api)
             _report(live, inputs, key, convert(value) if value is not None else default, default)
@@ -360,7 +360,9 @@ class EventRuleHandler(Handler):
         rule = self._describe(ctx, resource_id.rsplit("/", 1)[-1], inputs)
         if rule is None:
             return None
-        live: dict[str, Any] = {}
+        live: dict[str, Any] = {"name": rule["Name"]} if "name" in inputs else {}
+        if "eventBusName" in inputs:
+            live["eventBusName"] = inputs["eventBusName"]  # the rule was found on that bus
         pattern = rule.get("EventPattern")
         wanted = inputs.get("eventPattern")
         if pattern or wanted:

@@ -63,6 +63,8 @@ class RepositoryHandler(Handler):
         if repo is None:
             return None
         live: dict[str, Any] = {"imageTagMutability": repo.get("imageTagMutability", "MUTABLE")}
+        if "name" in inputs:
+            live["name"] = repo["repositoryName"]  # identity keys too, so an adopted repository is not "renamed"
         if "imageTagMutability" not in inputs and live["imageTagMutability"] == "MUTABLE":
             del live["imageTagMutability"]
         scan = bool(repo.get("imageScanningConfiguration", {}).get("scanOnPush", False))

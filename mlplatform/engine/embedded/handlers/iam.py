@@ -141,6 +141,8 @@ class RoleHandler(Handler):
         live: dict[str, Any] = {
             "assumeRolePolicy": live_policy(role.get("AssumeRolePolicyDocument"), inputs.get("assumeRolePolicy")),
         }
+        if "name" in inputs:
+            live["name"] = role["RoleName"]  # identity keys too, so an adopted role is not "renamed"
         # Keys the inputs leave out are reported only when they moved off their default, so setting e.g.
         # a description outside mlplatform is drift but an untouched default is not.
         observed = {

@@ -90,7 +90,7 @@ class TopicHandler(Handler):
         attributes = _attributes(ctx, resource_id)
         if attributes is None:
             return None
-        live: dict[str, Any] = {}
+        live: dict[str, Any] = {"name": resource_id.rsplit(":", 1)[-1]} if "name" in inputs else {}
         for key in ("displayName", "kmsMasterKeyId"):
             value = attributes.get(self._ATTRIBUTES[key]) or ""
             if value:
