@@ -428,7 +428,8 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
                 permissions_boundary_arn=spec.identity.permissions_boundary_arn,
             ),
             platform,
-            opts,
+            # Its artifact bucket logs into the access-log bucket, which must be ready to receive logs.
+            pulumi.ResourceOptions(providers=[provider], depends_on=[store]),
         )
         exports["deploy_role_arn"] = cicd.deploy_role_arn
         if cicd.pipeline_name is not None:

@@ -192,7 +192,8 @@ class ArtifactStore(pulumi.ComponentResource):
                 noncurrent_version_expiration_days=args.noncurrent_version_expiration_days,
             ),
             platform,
-            opts=child(self),
+            # S3 refuses to enable access logging until the log bucket's policy admits the logging service.
+            opts=child(self, depends_on=[log_bucket] if log_bucket else None),
         )
         self.bucket_name = artifacts.bucket_name
         self.bucket_arn = artifacts.bucket_arn
