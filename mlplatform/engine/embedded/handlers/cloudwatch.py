@@ -65,6 +65,10 @@ class LogGroupHandler(Handler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         logs = ctx.aws.client("logs")
+        if inputs.get("deletionProtectionEnabled"):
+            raise HandlerError(
+                f"log group {ctx.name!r}: deletionProtectionEnabled not supported by the embedded engine"
+            )
         name = inputs.get("name") or auto_name(inputs.get("namePrefix") or ctx.name, max_length=512, lowercase=False)
         args: dict[str, Any] = {"logGroupName": name}
         if inputs.get("kmsKeyId"):

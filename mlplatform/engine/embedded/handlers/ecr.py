@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlplatform.engine.embedded.handlers.base import Handler, StepContext
+from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, tag_dict, tag_list
 
 
@@ -30,6 +30,10 @@ class RepositoryHandler(Handler):
     computed = ("arn", "registryId", "repositoryUrl")
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        if inputs.get("imageTagMutabilityExclusionFilters"):
+            raise HandlerError(
+                f"repository {ctx.name!r}: imageTagMutabilityExclusionFilters not supported by the embedded engine"
+            )
         name = inputs.get("name") or auto_name(ctx.name, max_length=256)
         args: dict[str, Any] = {
             "repositoryName": name,

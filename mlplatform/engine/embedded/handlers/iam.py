@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlplatform.engine.embedded.handlers.base import Handler, StepContext
+from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, tag_dict, tag_list
 
 _LISTY = ("Action", "NotAction", "Resource", "NotResource")
@@ -109,6 +109,13 @@ class RoleHandler(Handler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         iam = ctx.aws.client("iam")
+        # The deprecated in-role policy arguments are not implemented: refuse rather than silently drop them.
+        unsupported = [key for key in ("inlinePolicies", "managedPolicyArns") if inputs.get(key)]
+        if unsupported:
+            raise HandlerError(
+                f"role {ctx.name!r}: {', '.join(unsupported)} not supported by the embedded engine; "
+                "use RolePolicy / RolePolicyAttachment resources"
+            )
         name = inputs.get("name") or auto_name(inputs.get("namePrefix") or ctx.name, max_length=64, lowercase=False)
         args: dict[str, Any] = {
             "RoleName": name,
