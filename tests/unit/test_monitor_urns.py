@@ -216,11 +216,6 @@ def test_alias_from_the_root_stack_matches_a_resource_moved_into_a_component() -
     assert deployment.renamed == {old: change.urn}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="monitor.py: children do not inherit their parent's aliases (Pulumi's engine multiplies them out "
-    "when the SDK sends alias specs), so renaming a component with an alias recreates all its children",
-)
 def test_children_inherit_the_alias_of_a_renamed_component() -> None:
     old_box = f"{PREFIX}my:mod:Box::oldbox"
     old_child = f"{PREFIX}my:mod:Box${BUCKET}::oldbox-data"

@@ -97,6 +97,7 @@ class _UrnBook:
     """Qualified types by URN, to build children's URNs the way the real engine does."""
 
     qualified: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # every alias URN computed, by URN
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -126,7 +127,15 @@ class EngineMonitor(MockMonitor):
             self._urns.qualified[urn] = qualified
         return urn
 
-    def _alias_urns(self, request: Any, parent: str) -> tuple[str, ...]:
+    def _qualify(self, parent: str, type_: str) -> str:
+        """A type qualified by its parent's type chain (none under the root stack or without a parent)."""
+        if not parent or parent == self.stack_urn:
+            return type_
+        with self._urns.lock:
+            parent_type = self._urns.qualified.get(parent) or parent.split("::")[2]
+        return type_ if parent_type == STACK_TYPE else f"{parent_type}${type_}"
+
+    def _alias_urns(self, request: Any, parent: str, urn: str) -> tuple[str, ...]:
         urns = list(request.aliasURNs)
         for alias in request.aliases:
             if alias.urn:
@@ -136,15 +145,39 @@ class EngineMonitor(MockMonitor):
             name = spec.name or request.name
             type_ = spec.type or request.type
             alias_parent = "" if spec.noParent else (spec.parentUrn or parent)
-            qualified = type_
-            if alias_parent and alias_parent != self.stack_urn:
-                with self._urns.lock:
-                    parent_type = self._urns.qualified.get(alias_parent) or alias_parent.split("::")[2]
-                qualified = f"{parent_type}${type_}"
             stack = spec.stack or self.stack
             project = spec.project or self.project
-            urns.append(f"urn:pulumi:{stack}::{project}::{qualified}::{name}")
-        return tuple(urns)
+            urns.append(f"urn:pulumi:{stack}::{project}::{self._qualify(alias_parent, type_)}::{name}")
+        # The SDK sends alias specs and leaves the children of an aliased parent to the engine (it no longer
+        # computes inherited aliases itself when the monitor takes specs). Like Pulumi's step generator
+        # (generateAliases / inheritedChildAlias), multiply every alias the parent has out over this resource,
+        # its own aliases included; otherwise renaming a component recreates every child. Where Pulumi keys
+        # this on the one alias that matched state, the monitor cannot see state, so it uses all of them
+        # (a candidate only ever matches by exact URN, so the extra ones are inert).
+        with self._urns.lock:
+            parent_aliases = self._urns.aliases.get(parent, ()) if parent else ()
+        if parent_aliases:
+            parent_name = parent.split("::", 3)[3]
+            own = [(request.type, request.name)] + [
+                (alias.split("::", 3)[2].rsplit("$", 1)[-1], alias.split("::", 3)[3])
+                for alias in urns
+                if alias.count("::") >= 3
+            ]
+            for parent_alias in parent_aliases:
+                if parent_alias.count("::") < 3:
+                    continue  # not a URN: can match nothing, so has nothing to pass on
+                stack_part, project, qualified, alias_parent_name = parent_alias.split("::", 3)
+                prefix = f"{stack_part}::{project}::" + ("" if qualified == STACK_TYPE else f"{qualified}$")
+                for child_type, child_name in own:
+                    # A child named "<parent name>-x" follows the parent's rename: "<old parent name>-x".
+                    if child_name.startswith(parent_name):
+                        urns.append(f"{prefix}{child_type}::{alias_parent_name}{child_name[len(parent_name) :]}")
+                    # The unchanged name under the old parent too (a name that only happens to share the prefix).
+                    urns.append(f"{prefix}{child_type}::{child_name}")
+        unique = tuple(dict.fromkeys(alias for alias in urns if alias != urn))
+        with self._urns.lock:
+            self._urns.aliases[urn] = unique
+        return unique
 
     # ---- event loops in SDK executor threads --------------------------------------------------------
 
@@ -212,7 +245,7 @@ class EngineMonitor(MockMonitor):
             ignore_changes=tuple(request.ignoreChanges),
             replace_on_changes=tuple(request.replaceOnChanges),
             delete_before_replace=bool(request.deleteBeforeReplace) if request.deleteBeforeReplaceDefined else None,
-            aliases=self._alias_urns(request, parent),
+            aliases=self._alias_urns(request, parent, urn),
             import_id=request.importId or None,
             deleted_with=request.deletedWith or None,
         )
