@@ -342,6 +342,7 @@ class Deployment:
             if old is None:
                 self._note("warning", "not targeted, so not created; resources that need it are skipped", reg.urn)
                 return self._skip(
+                    handler,
                     reg,
                     old,
                     Change(
@@ -374,7 +375,7 @@ class Deployment:
         )
         blocked = reg.all_dependencies & self.broken
         if blocked or self.cancelled.is_set():
-            return self._skip(reg, old, change)
+            return self._skip(handler, reg, old, change)
         if self.preview:
             with self.lock:
                 self.changes[reg.urn] = change
@@ -397,9 +398,13 @@ class Deployment:
             return _id(old), old.outputs
         if change.action is Action.UPDATE and old is not None:
             return _id(old), {**old.outputs, **news}
-        return "", {**news, **dict.fromkeys(handler.computed, UNKNOWN)}
+        # Computed outputs are unknown until the cloud answers, unless the program set them itself
+        # (a fixed bucket name is known in the preview).
+        return "", {**dict.fromkeys(handler.computed, UNKNOWN), **news}
 
-    def _skip(self, reg: Registration, old: Record | None, change: Change) -> tuple[str, dict[str, Any]]:
+    def _skip(
+        self, handler: Handler, reg: Registration, old: Record | None, change: Change
+    ) -> tuple[str, dict[str, Any]]:
         with self.lock:
             self.changes[reg.urn] = change
             self.broken.add(reg.urn)
@@ -417,7 +422,18 @@ class Deployment:
         self.events("end", change, StepStatus.SKIPPED, 0.0, None)
         if old is not None:
             return _id(old), old.outputs
-        return "", {}
+        return "", self._placeholders(handler, reg.inputs)
+
+    def _placeholders(self, handler: Handler, news: dict[str, Any]) -> dict[str, Any]:
+        """Outputs of a resource that does not exist (it failed or was skipped).
+
+        In a preview they are unknown. During an apply the SDK turns unknowns and missing outputs into
+        ``None`` and then drops ``None`` inputs *together with their dependency edges*, so a dependent
+        would no longer look like one and would be sent to AWS with a missing ARN. Empty strings keep
+        the edges, so :meth:`_resource` sees the broken dependency and skips the dependent too.
+        """
+        filler: Any = UNKNOWN if self.preview else ""
+        return {**dict.fromkeys(handler.computed, filler), "id": filler, **news}
 
     def _adopt(self, handler: Handler, ctx: StepContext, reg: Registration, news: dict[str, Any]) -> Record | None:
         found = self._guard(lambda: handler.find(ctx, reveal(news)))
@@ -426,7 +442,9 @@ class Deployment:
         resource_id, _ = found
         live = self._guard(lambda: handler.read(ctx, resource_id, reveal(news))) or {}
         self._note("warning", f"adopted {reg.name!r} ({resource_id}), created by an interrupted run", reg.urn)
-        return self._record_for(reg, resource_id, {**found[1]}, live)
+        # Keys read() does not report are taken as the program asks: an adopted resource must not look
+        # changed (or worse, need a replacement) just because read() cannot observe a key.
+        return self._record_for(reg, resource_id, {**found[1]}, {**news, **live})
 
     def _apply(
         self,
@@ -485,7 +503,7 @@ class Deployment:
                     self.records[reg.urn] = old
                 self.steps.append(StepResult(change, StepStatus.FAILED, seconds, message))
             self.events("end", change, StepStatus.FAILED, seconds, message)
-            return (_id(old), old.outputs) if old is not None else ("", {})
+            return (_id(old), old.outputs) if old is not None else ("", self._placeholders(handler, news))
         seconds = time.monotonic() - started
         with self.lock:
             self.records[reg.urn] = record

@@ -77,8 +77,19 @@ class KeyHandler(Handler):
         return {**outputs, "tagsAll": dict(news.get("tags") or {})}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        kms = ctx.aws.client("kms")
         try:
-            ctx.aws.client("kms").schedule_key_deletion(
+            # KMS cannot delete a key at once: it waits out the deletion window. Untag it first, so a key
+            # that is no longer part of the platform stops showing up in tag-based inventories and cost
+            # reports (a key pending deletion can no longer be untagged).
+            tags = kms.list_resource_tags(KeyId=resource_id).get("Tags", [])
+            if tags:
+                kms.untag_resource(KeyId=resource_id, TagKeys=[t["TagKey"] for t in tags])
+        except Exception as exc:
+            if not (is_not_found(exc) or "pending deletion" in str(exc).lower()):
+                raise
+        try:
+            kms.schedule_key_deletion(
                 KeyId=resource_id, PendingWindowInDays=int(inputs.get("deletionWindowInDays") or 30)
             )
         except Exception as exc:
