@@ -342,3 +342,244 @@ def test_monitoring_schedules_through_the_emulator(endpoint: str) -> None:
         sm.describe_monitoring_schedule(MonitoringScheduleName="ms-fixed")
     assert _code(missing) == "ResourceNotFound"
     assert sm.list_monitoring_schedules(EndpointName="ms-fixed-endpoint")["MonitoringScheduleSummaries"] == []
+
+
+# --- budgets -------------------------------------------------------------------------------------------
+
+
+def _client(url: str, service: str) -> Any:
+    return boto3.client(
+        service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+        aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )  # fmt: skip
+
+
+ACCOUNT = "123456789012"
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:alarms"
+NOTIFICATION = {"NotificationType": "ACTUAL", "ComparisonOperator": "GREATER_THAN", "Threshold": 80.0,
+                "ThresholdType": "PERCENTAGE"}  # fmt: skip
+
+
+def _create_budget(budgets: Any, name: str) -> str:
+    budgets.create_budget(
+        AccountId=ACCOUNT,
+        Budget={"BudgetName": name, "BudgetType": "COST", "TimeUnit": "MONTHLY",
+                "BudgetLimit": {"Amount": "100", "Unit": "USD"}, "CostFilters": {"TagKeyValue": ["user:env$dev"]}},
+        NotificationsWithSubscribers=[{"Notification": NOTIFICATION,
+                                       "Subscribers": [{"SubscriptionType": "SNS", "Address": TOPIC}]}],
+        ResourceTags=[{"Key": "team", "Value": "ml"}],
+    )  # fmt: skip
+    return f"arn:aws:budgets::{ACCOUNT}:budget/{name}"
+
+
+def test_budgets_on_plain_moto(plain: str) -> None:
+    budgets = _client(plain, "budgets")
+    arn = _create_budget(budgets, "budget-plain")
+    new_budget = {"BudgetName": "budget-plain", "BudgetType": "COST", "TimeUnit": "MONTHLY",
+                  "BudgetLimit": {"Amount": "200", "Unit": "USD"}}  # fmt: skip
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("describe_subscribers_for_notification",
+         {"AccountId": ACCOUNT, "BudgetName": "budget-plain", "Notification": NOTIFICATION}),
+        ("update_budget", {"AccountId": ACCOUNT, "NewBudget": new_budget}),
+        ("list_tags_for_resource", {"ResourceARN": arn}),
+        ("tag_resource", {"ResourceARN": arn, "ResourceTags": [{"Key": "k", "Value": "v"}]}),
+        ("untag_resource", {"ResourceARN": arn, "ResourceTagKeys": ["team"]}),
+    ]  # fmt: skip
+    for operation, args in calls:
+        with pytest.raises(ClientError) as caught:
+            getattr(budgets, operation)(**args)
+        assert _status(caught) == 500, operation
+
+
+def test_budgets_through_the_emulator(endpoint: str) -> None:
+    budgets = _client(endpoint, "budgets")
+    arn = _create_budget(budgets, "budget-fixed")
+    # The four identifying fields select the notification (ThresholdType defaults to PERCENTAGE).
+    short = {key: value for key, value in NOTIFICATION.items() if key != "ThresholdType"}
+    answer = budgets.describe_subscribers_for_notification(AccountId=ACCOUNT, BudgetName="budget-fixed",
+                                                           Notification=short)  # fmt: skip
+    assert answer["Subscribers"] == [{"SubscriptionType": "SNS", "Address": TOPIC}]
+    with pytest.raises(ClientError) as unknown_notification:
+        budgets.describe_subscribers_for_notification(
+            AccountId=ACCOUNT, BudgetName="budget-fixed", Notification={**NOTIFICATION, "Threshold": 99.0}
+        )
+    assert _code(unknown_notification) == "NotFoundException"
+
+    # Tags given at creation, then added/overwritten and removed.
+    assert budgets.list_tags_for_resource(ResourceARN=arn)["ResourceTags"] == [{"Key": "team", "Value": "ml"}]
+    budgets.tag_resource(
+        ResourceARN=arn, ResourceTags=[{"Key": "team", "Value": "data"}, {"Key": "env", "Value": "dev"}]
+    )
+    budgets.untag_resource(ResourceARN=arn, ResourceTagKeys=["env"])
+    assert budgets.list_tags_for_resource(ResourceARN=arn)["ResourceTags"] == [{"Key": "team", "Value": "data"}]
+
+    before = budgets.describe_budget(AccountId=ACCOUNT, BudgetName="budget-fixed")["Budget"]
+    assert before["CostFilters"] == {"TagKeyValue": ["user:env$dev"]}
+    budgets.update_budget(
+        AccountId=ACCOUNT,
+        NewBudget={"BudgetName": "budget-fixed", "BudgetType": "COST", "TimeUnit": "MONTHLY",
+                   "BudgetLimit": {"Amount": "250", "Unit": "USD"}, "CostFilters": {"TagKeyValue": ["user:env$prod"]}},
+    )  # fmt: skip
+    after = budgets.describe_budget(AccountId=ACCOUNT, BudgetName="budget-fixed")["Budget"]
+    assert after["BudgetLimit"] == {"Amount": "250", "Unit": "USD"}
+    assert after["CostFilters"] == {"TagKeyValue": ["user:env$prod"]}
+    assert after["TimePeriod"] == before["TimePeriod"]
+    # Notifications (and their subscribers) survive the update.
+    assert budgets.describe_notifications_for_budget(AccountId=ACCOUNT, BudgetName="budget-fixed")["Notifications"]
+    with pytest.raises(ClientError) as missing:
+        budgets.update_budget(AccountId=ACCOUNT, NewBudget={**after, "BudgetName": "no-such-budget"})
+    assert _code(missing) == "NotFoundException"
+
+    budgets.delete_budget(AccountId=ACCOUNT, BudgetName="budget-fixed")
+    with pytest.raises(ClientError) as gone:
+        budgets.list_tags_for_resource(ResourceARN=arn)
+    assert _code(gone) == "NotFoundException"
+
+
+# --- application auto scaling --------------------------------------------------------------------------
+
+
+def _register(scaling: Any, resource: str, **extra: Any) -> str:
+    arn = scaling.register_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        MinCapacity=1, MaxCapacity=2, **extra,
+    )["ScalableTargetARN"]  # fmt: skip
+    return str(arn)
+
+
+def test_scaling_tags_on_plain_moto(plain: str) -> None:
+    scaling = _client(plain, "application-autoscaling")
+    arn = _register(scaling, "endpoint/tags-plain/variant/AllTraffic", Tags={"team": "ml"})
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("list_tags_for_resource", {"ResourceARN": arn}),
+        ("tag_resource", {"ResourceARN": arn, "Tags": {"k": "v"}}),
+        ("untag_resource", {"ResourceARN": arn, "TagKeys": ["team"]}),
+    ]
+    for operation, args in calls:
+        with pytest.raises(ClientError) as caught:
+            getattr(scaling, operation)(**args)
+        assert _status(caught) == 500, operation
+
+
+def test_scaling_tags_through_the_emulator(endpoint: str) -> None:
+    scaling = _client(endpoint, "application-autoscaling")
+    resource = "endpoint/tags-fixed/variant/AllTraffic"
+    arn = _register(scaling, resource, Tags={"team": "ml"})
+    assert arn.startswith(f"arn:aws:application-autoscaling:us-east-1:{ACCOUNT}:scalable-target/")
+    described = scaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])
+    assert described["ScalableTargets"][0]["ScalableTargetARN"] == arn
+    assert scaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"team": "ml"}
+    scaling.tag_resource(ResourceARN=arn, Tags={"team": "data", "env": "dev"})
+    scaling.untag_resource(ResourceARN=arn, TagKeys=["env"])
+    assert scaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"team": "data"}
+    # Re-registering (an update) keeps the target, its ARN and its tags.
+    assert _register(scaling, resource) == arn
+    assert scaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"team": "data"}
+    scaling.deregister_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource,
+                                       ScalableDimension="sagemaker:variant:DesiredInstanceCount")  # fmt: skip
+    with pytest.raises(ClientError) as gone:
+        scaling.list_tags_for_resource(ResourceARN=arn)
+    assert _code(gone) == "ResourceNotFoundException"
+
+
+# --- codebuild -----------------------------------------------------------------------------------------
+
+ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"}
+BUILD_ROLE = f"arn:aws:iam::{ACCOUNT}:role/build"
+
+
+def _create_project(codebuild: Any, name: str, **extra: Any) -> dict[str, Any]:
+    args = {"name": name, "source": {"type": "S3", "location": "bucket/source.zip"},
+            "artifacts": {"type": "NO_ARTIFACTS"}, "environment": ENVIRONMENT, "serviceRole": BUILD_ROLE,
+            **extra}  # fmt: skip
+    project: dict[str, Any] = codebuild.create_project(**args)["project"]
+    return project
+
+
+def test_codebuild_on_plain_moto(plain: str) -> None:
+    codebuild = _client(plain, "codebuild")
+    with pytest.raises(ClientError) as pipeline_source:
+        _create_project(
+            codebuild, "cb-plain-pipeline", source={"type": "CODEPIPELINE"}, artifacts={"type": "CODEPIPELINE"}
+        )
+    assert "location is required" in str(pipeline_source.value)
+    with pytest.raises(ClientError) as no_source:
+        _create_project(codebuild, "cb-plain-nosource", source={"type": "NO_SOURCE", "buildspec": "version: 0.2"})
+    assert "location is required" in str(no_source.value)
+
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
+    project = _create_project(codebuild, "cb-plain", encryptionKey=key, badgeEnabled=True)
+    assert project["encryptionKey"].endswith(":alias/aws/s3") and project["badge"]["badgeEnabled"] is False
+    with pytest.raises(ClientError) as update:
+        codebuild.update_project(name="cb-plain", description="changed")
+    assert _status(update) == 500
+
+
+def test_codebuild_through_the_emulator(endpoint: str) -> None:
+    codebuild = _client(endpoint, "codebuild")
+    pipeline = _create_project(codebuild, "cb-fixed-pipeline", source={"type": "CODEPIPELINE", "buildspec": "b.yml"},
+                               artifacts={"type": "CODEPIPELINE"})  # fmt: skip
+    assert (pipeline["source"], pipeline["artifacts"]) == ({"type": "CODEPIPELINE", "buildspec": "b.yml"},
+                                                           {"type": "CODEPIPELINE"})  # fmt: skip
+    _create_project(codebuild, "cb-fixed-nosource", source={"type": "NO_SOURCE", "buildspec": "version: 0.2"})
+    # Types that do need a location still do.
+    with pytest.raises(ClientError) as s3_source:
+        _create_project(codebuild, "cb-fixed-s3", source={"type": "S3"})
+    assert _code(s3_source) == "InvalidInputException"
+    with pytest.raises(ClientError) as s3_artifacts:
+        _create_project(codebuild, "cb-fixed-s3", artifacts={"type": "S3"})
+    assert _code(s3_artifacts) == "InvalidInputException"
+
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
+    project = _create_project(codebuild, "cb-fixed", encryptionKey=key, badgeEnabled=True)
+    assert project["encryptionKey"] == key and project["badge"]["badgeEnabled"] is True
+    assert project["badge"]["badgeRequestUrl"].startswith("https://codebuild.us-east-1.amazonaws.com/badges")
+    assert _create_project(codebuild, "cb-fixed-default")["encryptionKey"].endswith(":alias/aws/s3")
+
+    other_key = key.replace("1111", "9999")
+    updated = codebuild.update_project(
+        name="cb-fixed", description="changed", timeoutInMinutes=20, encryptionKey=other_key, badgeEnabled=False,
+        environment={**ENVIRONMENT, "computeType": "BUILD_GENERAL1_MEDIUM"}, tags=[{"key": "team", "value": "ml"}],
+    )["project"]  # fmt: skip
+    found = codebuild.batch_get_projects(names=["cb-fixed"])["projects"][0]
+    for live in (updated, found):
+        assert (live["description"], live["timeoutInMinutes"], live["encryptionKey"]) == ("changed", 20, other_key)
+        assert live["environment"]["computeType"] == "BUILD_GENERAL1_MEDIUM"
+        assert live["badge"] == {"badgeEnabled": False} and live["tags"] == [{"key": "team", "value": "ml"}]
+        assert live["source"] == {"type": "S3", "location": "bucket/source.zip"}  # not given: unchanged
+    with pytest.raises(ClientError) as invalid:
+        codebuild.update_project(name="cb-fixed", environment={**ENVIRONMENT, "computeType": "HUGE"})
+    assert _code(invalid) == "InvalidInputException"
+    with pytest.raises(ClientError) as missing:
+        codebuild.update_project(name="cb-no-such-project", description="x")
+    assert _code(missing) == "ResourceNotFoundException"
+
+
+# --- s3 --------------------------------------------------------------------------------------------------
+
+
+def _eventbridge_bucket(s3: Any, name: str) -> dict[str, Any]:
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    config: dict[str, Any] = s3.get_bucket_notification_configuration(Bucket=name)
+    return config
+
+
+def test_s3_eventbridge_notification_on_plain_moto(plain: str) -> None:
+    s3 = _client(plain, "s3")
+    assert "EventBridgeConfiguration" not in _eventbridge_bucket(s3, "eventbridge-plain")
+
+
+def test_s3_eventbridge_notification_through_the_emulator(endpoint: str) -> None:
+    s3 = _client(endpoint, "s3")
+    assert _eventbridge_bucket(s3, "eventbridge-fixed")["EventBridgeConfiguration"] == {}
+    # A bucket without it still answers without it, and other configurations are unaffected.
+    s3.create_bucket(Bucket="eventbridge-none")
+    s3.put_bucket_notification_configuration(
+        Bucket="eventbridge-none",
+        NotificationConfiguration={"TopicConfigurations": [{"TopicArn": TOPIC, "Events": ["s3:ObjectCreated:*"]}]},
+    )
+    config = s3.get_bucket_notification_configuration(Bucket="eventbridge-none")
+    assert "EventBridgeConfiguration" not in config and config["TopicConfigurations"][0]["TopicArn"] == TOPIC
+    s3.put_bucket_notification_configuration(Bucket="eventbridge-fixed", NotificationConfiguration={})
+    assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket="eventbridge-fixed")
