@@ -560,7 +560,9 @@ class MonitoringSpec(ComponentSpec):
         default_factory=QualityMonitoringSpec, description="Data-quality monitoring of captured endpoint data."
     )
     model_quality: QualityMonitoringSpec = Field(
-        default_factory=QualityMonitoringSpec, description="Model-quality monitoring against ground truth."
+        default_factory=QualityMonitoringSpec,
+        description="Model-quality monitoring against ground truth. Not available yet: pulumi-aws has no "
+        "model-quality job definition resource, so enabling it is an error rather than a silent no-op.",
     )
     dashboard: bool = Field(default=False, description="Create a CloudWatch dashboard for the platform.")
     budget: BudgetSpec | None = Field(default=None, description="A monthly budget with alerts; none by default.")
@@ -750,6 +752,13 @@ class PlatformSpec(SettingsSpec):
                     self.pipelines.training_instance_type,
                 )
         if "monitoring" in on:
+            if self.monitoring.model_quality.enabled:
+                problems.add(
+                    ("monitoring", "model_quality", "enabled"),
+                    "model-quality monitoring cannot be provisioned yet: pulumi-aws offers no model-quality job "
+                    "definition resource (data_quality is available)",
+                    True,
+                )
             quality = [m for m in ("data_quality", "model_quality") if getattr(self.monitoring, m).enabled]
             for monitor in quality:
                 if self.level < 1:

@@ -252,3 +252,10 @@ def _variant(blueprint: str, overrides: dict[str, Any]) -> PlatformPlan:
     merged.update(overrides)
     settings = local.model_copy(update={"overrides": merged})
     return evaluate(environments.resolve_loaded("local", None, settings, blueprint=blueprint).spec)
+
+
+def test_model_quality_monitoring_is_refused_rather_than_ignored() -> None:
+    from mlplatform.errors import MlplatformError
+
+    with pytest.raises(MlplatformError, match="model-quality monitoring cannot be provisioned"):
+        _variant("level2", {"monitoring": {"model_quality": {"enabled": True}}})
