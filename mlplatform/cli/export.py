@@ -1,0 +1,44 @@
+"""``mlplatform export``: the environment's plan in a format other tools read (Terraform plan JSON for scanners)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mlplatform.cli.options import BlueprintOpt, EnvOpt
+from mlplatform.errors import UsageError
+
+FORMATS = ("terraform-plan",)
+
+
+def export(
+    env: EnvOpt = "local",
+    blueprint: BlueprintOpt = None,
+    format_: Annotated[
+        str,
+        typer.Option("--format", "-f", help="Output format: terraform-plan (Terraform plan JSON, for Checkov/Trivy)."),
+    ] = "terraform-plan",
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--output", "-o", dir_okay=False, help="Write to this file instead of standard output."),
+    ] = None,
+) -> None:
+    """Write what the environment would create, for security scanners, without deploying anything.
+
+    The program is evaluated offline: no emulator, no cloud, no credentials, no state — so it works for
+    target aws environments too. Example: `mlplatform export --env prod -o plan.json && checkov -f plan.json`.
+    """
+    if format_ not in FORMATS:
+        raise UsageError(f"unknown export format {format_!r}.", hint=f"Use one of: {', '.join(FORMATS)}.")
+    from mlplatform.engine.offline import plan_offline
+    from mlplatform.render.terraform import terraform_plan
+
+    document = json.dumps(terraform_plan(plan_offline(env, blueprint)), indent=2, sort_keys=False) + "\n"
+    if output is None:
+        typer.echo(document, nl=False)
+    else:
+        output.write_text(document, encoding="utf-8")
+        typer.echo(f"wrote {output}", err=True)
