@@ -259,3 +259,31 @@ def test_model_quality_monitoring_is_refused_rather_than_ignored() -> None:
 
     with pytest.raises(MlplatformError, match="model-quality monitoring cannot be provisioned"):
         _variant("level2", {"monitoring": {"model_quality": {"enabled": True}}})
+
+
+def _resource_table() -> str:
+    counts: dict[str, dict[str, int]] = {}
+    for level in LEVELS:
+        for record in plan_for(level).custom():
+            counts.setdefault(record.type, dict.fromkeys(LEVELS, 0))[level] += 1
+    rows = ["| AWS resource (pulumi-aws type) | level0 | level1 | level2 |", "| --- | --- | --- | --- |"]
+    for type_ in sorted(counts):
+        cells = " | ".join(str(counts[type_][level] or "—") for level in LEVELS)
+        rows.append(f"| `{type_}` | {cells} |")
+    totals = " | ".join(str(len(plan_for(level).custom())) for level in LEVELS)
+    rows.append(f"| **total** | {totals} |")
+    return "\n".join(rows)
+
+
+def test_docs_list_exactly_what_each_level_deploys() -> None:
+    """docs/blueprints.md's resource table is the inventory of the built-in local env, level by level."""
+    path = Path(__file__).parents[2] / "docs" / "blueprints.md"
+    text = path.read_text(encoding="utf-8")
+    start, end = "<!-- resources-table:start -->\n", "\n<!-- resources-table:end -->"
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    table = _resource_table()
+    if os.environ.get("MLPLATFORM_UPDATE_GOLDEN"):
+        path.write_text(before + start + table + end + after, encoding="utf-8")
+        return
+    assert rest.split(end, 1)[0] == table, "docs/blueprints.md is stale: MLPLATFORM_UPDATE_GOLDEN=1 pytest tests/unit"
