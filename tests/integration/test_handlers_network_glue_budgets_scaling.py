@@ -361,7 +361,6 @@ def test_glue_database_and_catalog_encryption(endpoint: str) -> None:
 
 def _budget(endpoint: str, *, thresholds: tuple[float, ...] = (80.0,)) -> None:
     opts = pulumi.ResourceOptions(provider=provider(endpoint))
-    # No tags: moto 5.2.5 ignores CreateBudget's ResourceTags and lacks ListTagsForResource.
     aws.budgets.Budget(
         "monthly",
         name="mlp-budget-monthly",
@@ -384,8 +383,8 @@ def _budget(endpoint: str, *, thresholds: tuple[float, ...] = (80.0,)) -> None:
     )
 
 
-def _notifications(budgets: Any) -> list[tuple[str, float]]:
-    answer = budgets.describe_notifications_for_budget(AccountId="123456789012", BudgetName="mlp-budget-monthly")
+def _notifications(budgets: Any, name: str = "mlp-budget-monthly") -> list[tuple[str, float]]:
+    answer = budgets.describe_notifications_for_budget(AccountId="123456789012", BudgetName=name)
     return sorted((n["NotificationType"], n["Threshold"]) for n in answer["Notifications"])
 
 
@@ -443,12 +442,8 @@ def test_budget_refresh_repairs_a_deleted_notification(endpoint: str) -> None:
         destroy(first.records)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moto 5.2.5 has no DescribeSubscribersForNotification (HTTP 500), which reading a budget's "
-    "notifications needs; remove this mark when the emulator serves it",
-)
 def test_budget_refresh_without_drift(endpoint: str) -> None:
+    budgets = client(endpoint, "budgets")
     program = lambda: _budget(endpoint, thresholds=(95.0,))  # noqa: E731
     first = deploy(program)
     _ok(first)
@@ -456,17 +451,151 @@ def test_budget_refresh_without_drift(endpoint: str) -> None:
         refreshed = deploy(program, first.records, refresh=True)
         _ok(refreshed)
         assert _changed(refreshed) == {}
+        assert refreshed.counter.mutating == 0, refreshed.counter.by_operation
+        # The refresh read the subscribers: an unchanged notification is not taken on trust.
+        assert refreshed.counter.by_operation.get("budgets:DescribeSubscribersForNotification") == 1
+
+        # The same notification with another subscriber (set behind the engine's back) is drift, and repaired.
+        notification = {"NotificationType": "ACTUAL", "ComparisonOperator": "GREATER_THAN", "Threshold": 95.0,
+                        "ThresholdType": "PERCENTAGE"}  # fmt: skip
+        key = {"AccountId": "123456789012", "BudgetName": "mlp-budget-monthly", "Notification": notification}
+        budgets.delete_notification(**key)
+        budgets.create_notification(**key, Subscribers=[{"SubscriptionType": "EMAIL", "Address": "x@example.com"}])
+        repaired = deploy(program, refreshed.records, refresh=True)
+        _ok(repaired)
+        assert _changed(repaired) == {"monthly": Action.UPDATE}
+        subscribers = budgets.describe_subscribers_for_notification(**key)["Subscribers"]
+        assert subscribers == [{"SubscriptionType": "EMAIL", "Address": "ml-team@example.com"}]
     finally:
         destroy(first.records)
+
+
+# The shape the platform's monitoring component deploys (mlplatform/components/monitoring.py): a monthly COST
+# budget filtered to the environment's cost-allocation tag, ACTUAL and FORECASTED alerts at a percentage of the
+# limit sent to the platform's SNS topic, and the platform's tags.
+ENV_BUDGET = "mlp-budget-platform-monthly"
+
+
+def _platform_budget(endpoint: str, *, env: str = "dev", limit: str = "250.00", team: str = "ml") -> None:
+    opts = pulumi.ResourceOptions(provider=provider(endpoint))
+    topic = aws.sns.Topic("alarms", name="mlp-budget-alarms", opts=opts)
+    aws.budgets.Budget(
+        "platform-budget",
+        name=ENV_BUDGET,
+        budget_type="COST",
+        limit_amount=limit,
+        limit_unit="USD",
+        time_unit="MONTHLY",
+        cost_filters=[{"name": "TagKeyValue", "values": [f"user:mlplatform:env${env}"]}],
+        notifications=[
+            {
+                "comparison_operator": "GREATER_THAN",
+                "threshold": 80,
+                "threshold_type": "PERCENTAGE",
+                "notification_type": kind,
+                "subscriber_sns_topic_arns": [topic.arn],
+                "subscriber_email_addresses": None,
+            }
+            for kind in ("ACTUAL", "FORECASTED")
+        ],
+        tags={"mlplatform:env": env, "team": team},
+        opts=opts,
+    )
+
+
+def test_budget_as_the_monitoring_component_deploys_it(endpoint: str) -> None:
+    budgets = client(endpoint, "budgets")
+    arn = f"arn:aws:budgets::123456789012:budget/{ENV_BUDGET}"
+
+    def live() -> dict[str, Any]:
+        budget = budgets.describe_budget(AccountId="123456789012", BudgetName=ENV_BUDGET)["Budget"]
+        subscribers = {}
+        for notification in budgets.describe_notifications_for_budget(AccountId="123456789012", BudgetName=ENV_BUDGET)[
+            "Notifications"
+        ]:
+            answer = budgets.describe_subscribers_for_notification(
+                AccountId="123456789012", BudgetName=ENV_BUDGET, Notification=notification
+            )
+            key = (notification["NotificationType"], notification["Threshold"], notification.get("ThresholdType"))
+            subscribers[key] = [(s["SubscriptionType"], s["Address"]) for s in answer["Subscribers"]]
+        return {
+            "limit": float(budget["BudgetLimit"]["Amount"]),
+            "filters": budget.get("CostFilters"),
+            "notifications": subscribers,
+            "tags": _tags(budgets.list_tags_for_resource(ResourceARN=arn)["ResourceTags"]),
+        }
+
+    first = deploy(lambda: _platform_budget(endpoint))
+    _ok(first)
+    topic = next(r for r in first.records.values() if r.type == "aws:sns/topic:Topic").outputs["arn"]
+    record = next(r for r in first.records.values() if r.type == "aws:budgets/budget:Budget")
+    assert record.id == f"123456789012:{ENV_BUDGET}" and record.outputs["arn"] == arn
+    assert live() == {
+        "limit": 250.0,
+        "filters": {"TagKeyValue": ["user:mlplatform:env$dev"]},
+        "notifications": {
+            ("ACTUAL", 80.0, "PERCENTAGE"): [("SNS", topic)],
+            ("FORECASTED", 80.0, "PERCENTAGE"): [("SNS", topic)],
+        },
+        "tags": {"mlplatform:env": "dev", "team": "ml"},
+    }
+
+    second = _noop(lambda: _platform_budget(endpoint), first)
+    refreshed = deploy(lambda: _platform_budget(endpoint), second.records, refresh=True)
+    _ok(refreshed)
+    assert _changed(refreshed) == {} and refreshed.counter.mutating == 0, refreshed.counter.by_operation
+
+    # Update in place (UpdateBudget, TagResource): new limit, the filter moved to another environment, a tag.
+    program = lambda: _platform_budget(endpoint, env="prod", limit="900.00", team="data")  # noqa: E731
+    updated = deploy(program, refreshed.records)
+    _ok(updated)
+    assert _changed(updated) == {"platform-budget": Action.UPDATE}
+    assert "budgets:UpdateBudget" in updated.counter.by_operation
+    assert "budgets:DeleteBudget" not in updated.counter.by_operation
+    assert "budgets:CreateNotification" not in updated.counter.by_operation  # notifications untouched
+    state = live()
+    assert (state["limit"], state["filters"]) == (900.0, {"TagKeyValue": ["user:mlplatform:env$prod"]})
+    assert state["tags"] == {"mlplatform:env": "prod", "team": "data"} and len(state["notifications"]) == 2
+
+    # Drift behind the engine's back: the filter removed, a tag added, the FORECASTED alert deleted.
+    budgets.update_budget(
+        AccountId="123456789012",
+        NewBudget={"BudgetName": ENV_BUDGET, "BudgetType": "COST", "TimeUnit": "MONTHLY",
+                   "BudgetLimit": {"Amount": "900.0", "Unit": "USD"}},
+    )  # fmt: skip
+    budgets.tag_resource(ResourceARN=arn, ResourceTags=[{"Key": "owner", "Value": "someone"}])
+    budgets.delete_notification(
+        AccountId="123456789012", BudgetName=ENV_BUDGET,
+        Notification={"NotificationType": "FORECASTED", "ComparisonOperator": "GREATER_THAN", "Threshold": 80.0,
+                      "ThresholdType": "PERCENTAGE"},
+    )  # fmt: skip
+    repaired = deploy(program, updated.records, refresh=True)
+    _ok(repaired)
+    assert _changed(repaired) == {"platform-budget": Action.UPDATE}
+    state = live()
+    assert state["filters"] == {"TagKeyValue": ["user:mlplatform:env$prod"]}
+    assert state["tags"] == {"mlplatform:env": "prod", "team": "data"}
+    assert state["notifications"] == {
+        ("ACTUAL", 80.0, "PERCENTAGE"): [("SNS", topic)],
+        ("FORECASTED", 80.0, "PERCENTAGE"): [("SNS", topic)],
+    }
+    again = deploy(program, repaired.records, refresh=True)
+    _ok(again)
+    assert _changed(again) == {}
+
+    gone = destroy(again.records)
+    assert not gone.records, [s.error for s in gone.steps if s.error]
+    names = [b["BudgetName"] for b in budgets.describe_budgets(AccountId="123456789012").get("Budgets", [])]
+    assert ENV_BUDGET not in names
 
 
 # ---- application auto scaling ----------------------------------------------------------------------------
 
 
-def _scaling(endpoint: str, *, max_capacity: int = 4, target_value: float = 70.0) -> None:
+def _scaling(endpoint: str, *, max_capacity: int = 4, target_value: float = 70.0, team: str = "ml") -> None:
     opts = pulumi.ResourceOptions(provider=provider(endpoint))
     # moto validates only the namespace and dimension enums, not that the endpoint exists, so a fake
-    # endpoint's variant serves as the resource. No tags: moto 5.2.5 ignores them and lacks ListTagsForResource.
+    # endpoint's variant serves as the resource. Tagged like the serving component's target.
     target = aws.appautoscaling.Target(
         "variant",
         service_namespace="sagemaker",
@@ -475,6 +604,7 @@ def _scaling(endpoint: str, *, max_capacity: int = 4, target_value: float = 70.0
         min_capacity=1,
         max_capacity=max_capacity,
         role_arn="arn:aws:iam::123456789012:role/mlp-scaling",
+        tags={"mlplatform:env": "dev", "team": team},
         opts=opts,
     )
     aws.appautoscaling.Policy(
@@ -516,6 +646,13 @@ def test_scaling_target_and_policy(endpoint: str) -> None:
     assert config["PredefinedMetricSpecification"] == {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}
     records = {r.type: r for r in first.records.values()}
     assert records["aws:appautoscaling/target:Target"].id == resource
+    arn = target()["ScalableTargetARN"]
+    assert records["aws:appautoscaling/target:Target"].outputs["arn"] == arn
+
+    def tags() -> dict[str, str]:
+        return dict(scaling.list_tags_for_resource(ResourceARN=arn)["Tags"])
+
+    assert tags() == {"mlplatform:env": "dev", "team": "ml"}
     assert records["aws:appautoscaling/policy:Policy"].outputs["arn"] == policy()["PolicyARN"]
 
     second = _noop(lambda: _scaling(endpoint), first)
@@ -523,7 +660,8 @@ def test_scaling_target_and_policy(endpoint: str) -> None:
     _ok(refreshed)
     assert _changed(refreshed) == {}
 
-    # Drift: capacity and the policy's target changed outside mlplatform.
+    # Drift: capacity, a tag and the policy's target changed outside mlplatform.
+    scaling.untag_resource(ResourceARN=arn, TagKeys=["team"])
     scaling.register_scalable_target(
         ServiceNamespace="sagemaker",
         ResourceId=resource,
@@ -545,11 +683,13 @@ def test_scaling_target_and_policy(endpoint: str) -> None:
     _ok(repaired)
     assert _changed(repaired) == {"variant": Action.UPDATE, "invocations": Action.UPDATE}
     assert target()["MaxCapacity"] == 4 and policy()["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 70
+    assert tags() == {"mlplatform:env": "dev", "team": "ml"}
 
-    updated = deploy(lambda: _scaling(endpoint, max_capacity=6, target_value=100.0), repaired.records)
+    updated = deploy(lambda: _scaling(endpoint, max_capacity=6, target_value=100.0, team="data"), repaired.records)
     _ok(updated)
     assert _changed(updated) == {"variant": Action.UPDATE, "invocations": Action.UPDATE}
-    assert target()["MaxCapacity"] == 6
+    assert target()["MaxCapacity"] == 6 and target()["ScalableTargetARN"] == arn  # updated, not replaced
+    assert tags() == {"mlplatform:env": "dev", "team": "data"}
     assert policy()["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 100.0
 
     gone = destroy(updated.records)

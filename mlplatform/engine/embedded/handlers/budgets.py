@@ -1,8 +1,11 @@
-"""AWS Budgets: cost budgets with e-mail/SNS notifications (pulumi-aws v7 ``aws.budgets.Budget``).
+"""AWS Budgets: cost budgets with cost filters, tags and e-mail/SNS notifications (pulumi-aws v7
+``aws.budgets.Budget``).
 
 Like the Terraform provider, the budget is created first and each notification is added with
 ``CreateNotification``; a notification is identified by its type, operator, threshold and threshold
-type, so changing any of those (or its subscribers) deletes it and creates the new one.
+type, so changing any of those (or its subscribers) deletes it and creates the new one. The budget itself
+(type, time unit, limit, cost filters) changes in place with ``UpdateBudget``, which replaces the whole
+definition, so every update sends all of it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, Step
 from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, tag_dict, tag_list
 
 _UNSUPPORTED = (
-    "costFilters",
     "costTypes",
     "plannedLimits",
     "autoAdjustData",
@@ -66,6 +68,20 @@ def _wanted(inputs: dict[str, Any]) -> dict[NotificationKey, frozenset[tuple[str
     return {_key(_notification(n)): _subscriber_set(_subscribers(n)) for n in inputs.get("notifications") or []}
 
 
+def _cost_filters(inputs: dict[str, Any]) -> dict[str, list[str]]:
+    """``costFilters`` (a list of ``{name, values}``, a set in the Terraform provider) -> the API's map."""
+    return {
+        str(item["name"]): [str(value) for value in item.get("values") or []]
+        for item in inputs.get("costFilters") or []
+    }
+
+
+def _same_filters(live: dict[str, Any] | None, wanted: dict[str, list[str]]) -> bool:
+    """Filters compare as sets: neither the names' nor the values' order carries meaning."""
+    normal = {name: sorted(values or []) for name, values in (live or {}).items()}
+    return normal == {name: sorted(values) for name, values in wanted.items()}
+
+
 def _same_amount(a: Any, b: Any) -> bool:
     try:
         return Decimal(str(a)) == Decimal(str(b))
@@ -99,6 +115,8 @@ class BudgetHandler(Handler):
         }
         if inputs.get("limitAmount") is not None:
             budget["BudgetLimit"] = {"Amount": str(inputs["limitAmount"]), "Unit": inputs.get("limitUnit") or "USD"}
+        if inputs.get("costFilters"):
+            budget["CostFilters"] = _cost_filters(inputs)
         return budget
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -142,6 +160,13 @@ class BudgetHandler(Handler):
             else limit.get("Amount"),
             "limitUnit": limit.get("Unit"),
         }
+        if "costFilters" in inputs:
+            filters = budget.get("CostFilters") or {}
+            live["costFilters"] = (
+                inputs["costFilters"]
+                if _same_filters(filters, _cost_filters(inputs))
+                else [{"name": name, "values": list(values)} for name, values in sorted(filters.items())]
+            )
         live = {key: value for key, value in live.items() if key in inputs}
         if "notifications" in inputs:
             current = self._live_notifications(ctx, account, name, with_subscribers=True)
@@ -184,8 +209,10 @@ class BudgetHandler(Handler):
             or budget.get("TimeUnit") != news["timeUnit"]
             or not _same_amount(limit.get("Amount"), news.get("limitAmount"))
             or (news.get("limitUnit") and limit.get("Unit") != news["limitUnit"])
+            or not _same_filters(budget.get("CostFilters"), _cost_filters(news))
         ):
-            budgets.update_budget(AccountId=account, NewBudget=self._budget(name, news))
+            # UpdateBudget replaces the whole definition: an empty filter map removes filters the program dropped.
+            budgets.update_budget(AccountId=account, NewBudget={"CostFilters": {}, **self._budget(name, news)})
         self._converge_notifications(ctx, account, name, olds, news)
         self._converge_tags(ctx, account, name, olds, news)
         return {**outputs, **self._outputs(ctx, account, name, news)}
