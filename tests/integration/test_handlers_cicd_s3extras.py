@@ -4,8 +4,9 @@ Each test runs a Pulumi program through the embedded engine against the real emu
 the result independently with boto3: create, a second deploy that makes no API call, a refresh that finds
 no drift, an update, drift made behind the engine's back and repaired, and destroy.
 
-Where moto 5.2.5 lacks something the handlers rely on, the test shows the gap on the emulator and is marked
-``xfail`` *only when the gap is observed*, so a patched emulator turns it into a full check.
+moto 5.2.5 gaps these handlers rely on (CodeBuild ``UpdateProject``, ``encryptionKey``, CODEPIPELINE sources
+without a location; S3's ``EventBridgeConfiguration`` read-back) are filled by the emulator's patches
+(mlplatform/emulator_server.py, shown in tests/integration/test_emulator_patches.py), so these are full checks.
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ def test_s3_notification_ownership_and_object(endpoint: str) -> None:
 
 
 def test_s3_eventbridge_notification(endpoint: str) -> None:
-    """``eventbridge: true`` is how new data triggers a pipeline; moto 5.2.5 stores it but never returns it."""
+    """``eventbridge: true`` is how new data triggers a pipeline (the storage component's shape)."""
     bucket = "mlp-cicd-eventbridge"
     s3 = client(endpoint, "s3")
 
@@ -180,12 +181,14 @@ def test_s3_eventbridge_notification(endpoint: str) -> None:
     again = _ok(deploy(program, first.records))
     assert {c.action for c in again.plan() if c.custom} == {Action.SAME} and again.counter.total == 0
     try:
-        if "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket=bucket):
-            pytest.xfail(
-                "moto 5.2.5 GetBucketNotificationConfiguration omits EventBridgeConfiguration, so the live state "
-                "cannot be verified and a refresh would report eventbridge as drift"
-            )
-        _assert_noop_and_no_drift(program, again)
+        assert s3.get_bucket_notification_configuration(Bucket=bucket)["EventBridgeConfiguration"] == {}
+        current = _assert_noop_and_no_drift(program, again)
+        # Drift: the notification configuration emptied behind the engine's back; refresh sees it and repairs.
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
+        repaired = _ok(deploy(program, current.records, refresh=True))
+        assert _changes(repaired) == {"events": Action.UPDATE}
+        assert s3.get_bucket_notification_configuration(Bucket=bucket)["EventBridgeConfiguration"] == {}
+        again = _assert_noop_and_no_drift(program, repaired)
     finally:
         gone = destroy(again.records)
         assert not gone.records, [s.error for s in gone.steps if s.error]
@@ -211,10 +214,8 @@ def _project(
         name=name,
         description=description,
         service_role=role,
-        # moto 5.2.5 demands a location for CODEPIPELINE sources and artifacts (AWS does not, and ignores one):
-        # see test_codebuild_codepipeline_source_without_location.
-        source={"type": "CODEPIPELINE", "buildspec": buildspec, "location": "codepipeline"},
-        artifacts={"type": "CODEPIPELINE", "location": "codepipeline"},
+        source={"type": "CODEPIPELINE", "buildspec": buildspec},  # no location: CodePipeline supplies it
+        artifacts={"type": "CODEPIPELINE"},
         environment={
             "compute_type": "BUILD_GENERAL1_SMALL",
             "image": "aws/codebuild/standard:7.0",
@@ -335,7 +336,8 @@ def test_codebuild_and_codepipeline(endpoint: str) -> None:
     assert set(projects) == set(names)
     built = projects["mlp-cicd-build"]
     assert built["description"] == "train and package the model" and built["serviceRole"] == build_role
-    assert built["source"] == {"type": "CODEPIPELINE", "buildspec": "buildspec/build.yml", "location": "codepipeline"}
+    assert built["source"] == {"type": "CODEPIPELINE", "buildspec": "buildspec/build.yml"}
+    assert built["artifacts"] == {"type": "CODEPIPELINE"}
     assert built["environment"]["computeType"] == "BUILD_GENERAL1_SMALL"
     assert built["environment"]["environmentVariables"][0] == {"name": "STAGE", "value": "build"}
     assert (built["timeoutInMinutes"], built["queuedTimeoutInMinutes"]) == (30, 60)
@@ -361,17 +363,19 @@ def test_codebuild_and_codepipeline(endpoint: str) -> None:
 
     current = _assert_noop_and_no_drift(program(), first)
 
-    # Pipeline updates in place (UpdatePipeline, Tag/UntagResource); a project change replaces the project.
+    # Both update in place: the pipeline (UpdatePipeline, Tag/UntagResource), the project (UpdateProject).
     changed = program(
         build_description="train, evaluate and package the model",
         approval_comment="Metrics OK? Promote to production.",
         tags={"managed-by": "mlplatform", "team": "ml"},
     )
     updated = _ok(deploy(changed, current.records))
-    assert _changes(updated) == {"pipeline": Action.UPDATE, "build": Action.REPLACE}
-    assert cb.batch_get_projects(names=["mlp-cicd-build"])["projects"][0]["description"] == (
-        "train, evaluate and package the model"
-    )
+    assert _changes(updated) == {"pipeline": Action.UPDATE, "build": Action.UPDATE}
+    assert "codebuild:DeleteProject" not in updated.counter.by_operation
+    assert updated.counter.by_operation.get("codebuild:UpdateProject") == 1
+    rebuilt = cb.batch_get_projects(names=["mlp-cicd-build"])["projects"][0]
+    assert rebuilt["description"] == "train, evaluate and package the model"
+    assert rebuilt["created"] == built["created"]  # the same project, not a new one
     approval = cp.get_pipeline(name="mlp-cicd-pipeline")["pipeline"]["stages"][3]["actions"][0]
     assert approval["configuration"] == {"CustomData": "Metrics OK? Promote to production."}
     tags = cp.list_tags_for_resource(resourceArn=pipeline_arn)["tags"]
@@ -416,32 +420,63 @@ def _single_project(endpoint: str, name: str, **overrides: Any) -> Callable[[], 
 
 
 def test_codebuild_codepipeline_source_without_location(endpoint: str) -> None:
-    """AWS takes a CODEPIPELINE source and artifacts without a location; moto 5.2.5 rejects them."""
+    """AWS takes a CODEPIPELINE source and artifacts without a location (the cicd component's shape)."""
     program = _single_project(
         endpoint, "mlp-cicd-no-location", source={"type": "CODEPIPELINE"}, artifacts={"type": "CODEPIPELINE"}
     )
-    first = deploy(program)
-    try:
-        errors = [s.error or "" for s in first.steps if s.error]
-        if any("location is required" in error for error in errors):
-            pytest.xfail("moto 5.2.5 CreateProject requires source/artifacts location even for CODEPIPELINE")
-        _ok(first)
-        _assert_noop_and_no_drift(program, first)
-    finally:
-        destroy(first.records)
-
-
-def test_codebuild_encryption_key(endpoint: str) -> None:
-    """A project's encryptionKey; moto 5.2.5 ignores it and always reports alias/aws/s3."""
-    key_arn = client(endpoint, "kms").create_key(Description="codebuild artifacts")["KeyMetadata"]["Arn"]
-    program = _single_project(endpoint, "mlp-cicd-encrypted", encryption_key=key_arn)
     first = _ok(deploy(program))
     try:
-        live = client(endpoint, "codebuild").batch_get_projects(names=["mlp-cicd-encrypted"])["projects"][0]
-        if live.get("encryptionKey") != key_arn:
-            assert live.get("encryptionKey", "").endswith(":alias/aws/s3")
-            pytest.xfail("moto 5.2.5 CreateProject ignores encryptionKey (reports alias/aws/s3): refresh shows drift")
-        _assert_noop_and_no_drift(program, first)
+        live = client(endpoint, "codebuild").batch_get_projects(names=["mlp-cicd-no-location"])["projects"][0]
+        assert (live["source"], live["artifacts"]) == ({"type": "CODEPIPELINE"}, {"type": "CODEPIPELINE"})
+        first = _assert_noop_and_no_drift(program, first)
     finally:
         gone = destroy(first.records)
-        assert not gone.records
+        assert not gone.records, [s.error for s in gone.steps if s.error]
+
+
+def test_codebuild_encryption_key_and_in_place_updates(endpoint: str) -> None:
+    """A project's customer-managed encryptionKey, and changes applied with UpdateProject, not a replacement."""
+    kms, cb = client(endpoint, "kms"), client(endpoint, "codebuild")
+    key_arn = kms.create_key(Description="codebuild artifacts")["KeyMetadata"]["Arn"]
+    other_key = kms.create_key(Description="codebuild artifacts v2")["KeyMetadata"]["Arn"]
+    name = "mlp-cicd-encrypted"
+
+    def live() -> dict[str, Any]:
+        return dict(cb.batch_get_projects(names=[name])["projects"][0])
+
+    program = _single_project(endpoint, name, encryption_key=key_arn, build_timeout=30, tags={"team": "ml"})
+    first = _ok(deploy(program))
+    try:
+        created = live()
+        assert created["encryptionKey"] == key_arn and created["timeoutInMinutes"] == 30
+        assert created["tags"] == [{"key": "team", "value": "ml"}]
+        current = _assert_noop_and_no_drift(program, first)
+
+        # Key, environment and tags changed; the build timeout dropped from the program (reset to 60).
+        changed = _single_project(
+            endpoint, name, encryption_key=other_key, tags={"team": "data", "stage": "dev"},
+            environment={"compute_type": "BUILD_GENERAL1_MEDIUM", "image": "aws/codebuild/standard:7.0",
+                         "type": "LINUX_CONTAINER"},
+        )  # fmt: skip
+        updated = _ok(deploy(changed, current.records))
+        assert _changes(updated) == {"project": Action.UPDATE}
+        assert _mutating(updated) == ["codebuild:UpdateProject"], updated.counter.by_operation
+        after = live()
+        assert after["created"] == created["created"] and after["arn"] == created["arn"]
+        assert after["encryptionKey"] == other_key and after["environment"]["computeType"] == "BUILD_GENERAL1_MEDIUM"
+        assert after["timeoutInMinutes"] == 60
+        assert {t["key"]: t["value"] for t in after["tags"]} == {"team": "data", "stage": "dev"}
+        current = _assert_noop_and_no_drift(changed, updated)
+
+        # Drift: the key swapped and a tag removed behind the engine's back; refresh repairs with UpdateProject.
+        cb.update_project(name=name, encryptionKey=key_arn, tags=[{"key": "team", "value": "data"}])
+        repaired = _ok(deploy(changed, current.records, refresh=True))
+        assert _changes(repaired) == {"project": Action.UPDATE}
+        assert _mutating(repaired) == ["codebuild:UpdateProject"], repaired.counter.by_operation
+        after = live()
+        assert after["encryptionKey"] == other_key
+        assert {t["key"]: t["value"] for t in after["tags"]} == {"team": "data", "stage": "dev"}
+        first = _assert_noop_and_no_drift(changed, repaired)
+    finally:
+        gone = destroy(first.records)
+        assert not gone.records, [s.error for s in gone.steps if s.error]

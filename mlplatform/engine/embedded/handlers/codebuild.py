@@ -4,9 +4,10 @@ The pulumi-aws input shape and CodeBuild's API shape are nearly the same camelCa
 nested blocks pass through (with ``logsConfig.cloudwatchLogs`` renamed ``cloudWatchLogs`` and whole-number
 floats, which is how Pulumi carries every number, turned back into integers).
 
-Every change replaces the project: the emulator (moto 5.2.5) has no ``UpdateProject`` operation, so an
-in-place update cannot be applied there. The name is fixed, so the engine deletes the old project before
-it creates the new one; references by name (a pipeline's CodeBuild actions) stay valid.
+Changes apply in place with ``UpdateProject`` (which keeps the project's build history), sending only the
+blocks that changed, each whole; a block dropped from the program is reset to CodeBuild's default, as the
+Terraform provider does. Only the name (and region) force a replacement; the name is fixed, so the engine
+deletes the old project before it creates the new one.
 """
 
 from __future__ import annotations
@@ -30,6 +31,18 @@ _PASS_THROUGH = (
 # Inputs whose API name differs.
 _RENAMED = {"buildTimeout": "timeoutInMinutes", "queuedTimeout": "queuedTimeoutInMinutes"}
 _SUPPORTED = frozenset({*_PASS_THROUGH, *_RENAMED, "name", "logsConfig", "tags", "badgeEnabled"})
+# What UpdateProject is sent for a setting the program no longer has: CodeBuild's defaults. encryptionKey and
+# sourceVersion are absent: CodeBuild cannot unset them (the Terraform provider marks the key computed), so
+# dropping them from the program leaves the live value.
+_RESET: dict[str, Any] = {
+    "description": "",
+    "cache": {"type": "NO_CACHE"},
+    "timeoutInMinutes": 60,
+    "queuedTimeoutInMinutes": 480,
+    "logsConfig": {"cloudWatchLogs": {"status": "ENABLED"}, "s3Logs": {"status": "DISABLED"}},
+    "badgeEnabled": False,
+    "tags": [],
+}
 
 
 def integers(value: Any) -> Any:
@@ -77,8 +90,8 @@ class ProjectHandler(Handler):
 
     type = "aws:codebuild/project:Project"
     service = "codebuild"
-    # No UpdateProject on the emulator (see the module docstring): every input change replaces.
-    replace_on_change = frozenset({"*"})
+    # The Terraform provider's ForceNew fields; everything else goes through UpdateProject.
+    replace_on_change = frozenset({"name", "region"})
     name_key = "name"
     computed: ClassVar[tuple[str, ...]] = ("arn", "badgeUrl")
 
@@ -88,6 +101,11 @@ class ProjectHandler(Handler):
             raise HandlerError(
                 f"the embedded engine's CodeBuild project handler does not support {', '.join(unsupported)}"
             )
+        return self._arguments(inputs)
+
+    @staticmethod
+    def _arguments(inputs: dict[str, Any]) -> dict[str, Any]:
+        """The CreateProject/UpdateProject arguments for ``inputs`` (recorded inputs or live values)."""
         args: dict[str, Any] = {"name": inputs["name"]}
         for key in _PASS_THROUGH:
             if inputs.get(key) is not None:
@@ -137,6 +155,19 @@ class ProjectHandler(Handler):
             # The API reports the key's ARN; the inputs may name it by id.
             live["encryptionKey"] = wanted if got.endswith(f"key/{wanted}") else got
         return live
+
+    def update(
+        self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        wanted = self._request(news)
+        # ``olds`` are the recorded inputs, or the live values after a refresh found drift; both carry the name.
+        before = self._arguments({**olds, "name": news["name"]})
+        changes = {key: value for key, value in wanted.items() if key != "name" and before.get(key) != value}
+        changes.update({key: _RESET[key] for key in before if key not in wanted and key in _RESET})
+        if not changes:  # the difference was in a spelling the API does not distinguish
+            return {**outputs, "tagsAll": dict(news.get("tags") or {})}
+        updated = ctx.aws.client("codebuild").update_project(name=news["name"], **changes)["project"]
+        return {**outputs, **self._outputs(updated, news)}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         # DeleteProject takes the name, the id is the ARN (``…:project/<name>``).
