@@ -38,6 +38,7 @@ def apply_patches() -> None:
     _add_appautoscaling_tags()
     _fix_codebuild_projects()
     _return_s3_eventbridge_notification()
+    _fix_s3_logging_permission_check()
 
 
 def _add_sagemaker_delete_model_package_group() -> None:
@@ -959,6 +960,55 @@ def _return_s3_eventbridge_notification() -> None:
 
     S3Response.get_bucket_notification = get_bucket_notification  # type: ignore[method-assign]
     S3Response._mlplatform_eventbridge = True  # type: ignore[attr-defined]
+
+
+def _fix_s3_logging_permission_check() -> None:
+    """S3 ``PutBucketLogging`` answers HTTP 500 when the target bucket's policy has a ``"Principal": "*"`` statement.
+
+    moto 5.2.5's ``FakeBucket._log_permissions_enabled_policy`` (which checks that the log bucket lets
+    ``logging.s3.amazonaws.com`` write) calls ``stmt.get("Principal", {}).get("Service")``: a statement whose
+    principal is the string ``"*"`` (the usual ``DenyInsecureTransport`` statement every hardened log bucket
+    has) raises ``AttributeError``. It also compares ``Resource`` as a single string, so a grant listing its
+    resources is missed. The replacement reads principals, actions and resources as IAM does (a string or
+    a list each). Applied only while moto's check fails on such a policy.
+    """
+    import json
+    from types import SimpleNamespace
+
+    from moto.s3.models import FakeBucket
+    from moto.s3.utils import LOGGING_SERVICE_PRINCIPAL
+
+    original = FakeBucket._log_permissions_enabled_policy
+    probe = SimpleNamespace(
+        name="probe", partition="aws",
+        policy=json.dumps({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*"}]}).encode(),
+    )  # fmt: skip
+    try:
+        original(probe, None)  # type: ignore[arg-type]
+        return  # moto handles string principals itself
+    except AttributeError:
+        pass
+
+    def as_list(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else [value] if value is not None else []
+
+    def log_permissions_enabled_policy(target_bucket: Any, target_prefix: str | None) -> bool:
+        if not target_bucket.policy:
+            return False
+        base = f"arn:{target_bucket.partition}:s3:::{target_bucket.name}"
+        accepted = {f"{base}/{target_prefix or ''}*", f"{base}/*", base}
+        for stmt in json.loads(target_bucket.policy.decode())["Statement"]:
+            principal = stmt.get("Principal")
+            services = as_list(principal.get("Service")) if isinstance(principal, dict) else []
+            if LOGGING_SERVICE_PRINCIPAL not in services or stmt.get("Effect") != "Allow":
+                continue
+            if not {"s3:PutObject", "s3:*", "*"} & set(as_list(stmt.get("Action"))):
+                continue
+            if accepted & set(as_list(stmt.get("Resource"))):
+                return True
+        return False
+
+    FakeBucket._log_permissions_enabled_policy = staticmethod(log_permissions_enabled_policy)  # type: ignore[method-assign]
 
 
 def _add_missing(cls: type, **methods: Callable[..., Any]) -> None:

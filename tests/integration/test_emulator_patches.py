@@ -7,6 +7,7 @@ this test process can leak into it); ``endpoint`` is the session's ``mlplatform.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -583,3 +584,47 @@ def test_s3_eventbridge_notification_through_the_emulator(endpoint: str) -> None
     assert "EventBridgeConfiguration" not in config and config["TopicConfigurations"][0]["TopicArn"] == TOPIC
     s3.put_bucket_notification_configuration(Bucket="eventbridge-fixed", NotificationConfiguration={})
     assert "EventBridgeConfiguration" not in s3.get_bucket_notification_configuration(Bucket="eventbridge-fixed")
+
+
+def _log_bucket_with_tls_policy(s3: Any, log_bucket: str, source: str) -> None:
+    """A hardened log bucket: S3 logging may write, and a ``"Principal": "*"`` statement denies plain HTTP."""
+    s3.create_bucket(Bucket=log_bucket)
+    s3.create_bucket(Bucket=source)
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "S3ServerAccessLogs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
+         "Action": ["s3:PutObject"], "Resource": [f"arn:aws:s3:::{log_bucket}/*"]},
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [f"arn:aws:s3:::{log_bucket}", f"arn:aws:s3:::{log_bucket}/*"],
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    ]}  # fmt: skip
+    s3.put_bucket_policy(Bucket=log_bucket, Policy=json.dumps(policy))
+
+
+def _enable_logging(s3: Any, source: str, log_bucket: str) -> None:
+    s3.put_bucket_logging(
+        Bucket=source,
+        BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": log_bucket, "TargetPrefix": "logs/"}},
+    )
+
+
+def test_s3_logging_to_a_hardened_bucket_on_plain_moto(plain: str) -> None:
+    s3 = _client(plain, "s3")
+    _log_bucket_with_tls_policy(s3, "access-logs-plain", "logged-plain")
+    with pytest.raises(ClientError) as caught:
+        _enable_logging(s3, "logged-plain", "access-logs-plain")
+    assert _status(caught) == 500
+
+
+def test_s3_logging_to_a_hardened_bucket_through_the_emulator(endpoint: str) -> None:
+    s3 = _client(endpoint, "s3")
+    _log_bucket_with_tls_policy(s3, "access-logs-fixed", "logged-fixed")
+    _enable_logging(s3, "logged-fixed", "access-logs-fixed")
+    assert s3.get_bucket_logging(Bucket="logged-fixed")["LoggingEnabled"] == {
+        "TargetBucket": "access-logs-fixed", "TargetPrefix": "logs/"}  # fmt: skip
+    # A log bucket that does not let the logging service write is still refused, as on AWS.
+    s3.create_bucket(Bucket="access-logs-closed")
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::access-logs-closed/*"}
+    s3.put_bucket_policy(Bucket="access-logs-closed", Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}))
+    with pytest.raises(ClientError) as refused:
+        _enable_logging(s3, "logged-fixed", "access-logs-closed")
+    assert _code(refused) == "InvalidTargetBucketForLogging"
