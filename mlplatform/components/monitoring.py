@@ -69,6 +69,11 @@ class Monitoring(pulumi.ComponentResource):
             opts=child(self),
         )
         publishers = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"]
+        # The topic's ARN from its name when the account is known (same value as topic.arn): the policy is
+        # then known before deploying, so `mlplatform export` shows scanners who may publish.
+        topic_arn: pulumi.Input[str] = (
+            platform.arn("sns", f"{platform.name}-alarms") if platform.account_id else topic.arn
+        )
         aws.sns.TopicPolicy(
             f"{name}-alarms-policy",
             arn=topic.arn,
@@ -76,7 +81,7 @@ class Monitoring(pulumi.ComponentResource):
                 statement(
                     "PublishByPlatformServices",
                     ["sns:Publish"],
-                    [topic.arn],
+                    [topic_arn],
                     principal={"Service": publishers},
                     condition={"StringEquals": {"aws:SourceAccount": platform.account}}
                     if platform.account_id
@@ -85,7 +90,7 @@ class Monitoring(pulumi.ComponentResource):
                 statement(
                     "DenyInsecureTransport",
                     ["sns:Publish"],
-                    [topic.arn],
+                    [topic_arn],
                     effect="Deny",
                     principal="*",
                     condition={"Bool": {"aws:SecureTransport": "false"}},

@@ -92,13 +92,20 @@ class SecureBucket(pulumi.ComponentResource):
             rules=[{"apply_server_side_encryption_by_default": default, "bucket_key_enabled": True}],
             opts=child(self),
         )
-        statements = [tls_only_statement(bucket.arn), *args.extra_policy_statements]
+        # The ARN from the bucket's fixed name when it has one (same value as bucket.arn): the policy is then
+        # known before deploying, so `mlplatform export` shows scanners the TLS-only deny and every principal
+        # instead of a policy "known after apply".
+        physical_name = platform.global_name(args.role)
+        bucket_arn: pulumi.Input[str] = (
+            f"arn:{platform.partition}:s3:::{physical_name}" if physical_name is not None else bucket.arn
+        )
+        statements = [tls_only_statement(bucket_arn), *args.extra_policy_statements]
         if args.receives_access_logs:
             statements.append(
                 statement(
                     "S3ServerAccessLogsDelivery",
                     ["s3:PutObject"],
-                    [pulumi.Output.concat(bucket.arn, "/*")],
+                    [pulumi.Output.concat(bucket_arn, "/*")],
                     principal={"Service": "logging.s3.amazonaws.com"},
                     condition={"StringEquals": {"aws:SourceAccount": platform.account}}
                     if platform.account_id
