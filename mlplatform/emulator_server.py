@@ -39,6 +39,7 @@ def apply_patches() -> None:
     _fix_codebuild_projects()
     _return_s3_eventbridge_notification()
     _fix_s3_logging_permission_check()
+    _evaluate_s3_bucket_policy_conditions()
 
 
 def _add_sagemaker_delete_model_package_group() -> None:
@@ -1009,6 +1010,100 @@ def _fix_s3_logging_permission_check() -> None:
         return False
 
     FakeBucket._log_permissions_enabled_policy = staticmethod(log_permissions_enabled_policy)  # type: ignore[method-assign]
+
+
+# What the emulator knows of a request when it evaluates a bucket policy's conditions. It stands in for AWS's
+# HTTPS endpoint (clients reach it over plain HTTP only because it is on loopback), so requests count as TLS.
+_S3_REQUEST_CONTEXT = {"aws:securetransport": "true"}
+
+
+def _condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
+    """Whether an IAM ``Condition`` block holds for ``context`` (lower-cased keys), as IAM evaluates it.
+
+    Every operator must hold; within one, every key; a key holds when any expected value matches. A key with
+    no value in the context holds only under ``...IfExists`` or ``Null: true``. Operators beyond the string,
+    Bool and Null families never hold, so a statement that depends on them is left out (not guessed at).
+    """
+    import fnmatch
+
+    for operator, keys in condition.items():
+        if_exists = operator.endswith("IfExists")
+        base = operator.removesuffix("IfExists")
+        for key, expected in keys.items():
+            values = [
+                str(v).lower() if base == "Bool" else str(v)
+                for v in (expected if isinstance(expected, list) else [expected])
+            ]
+            actual = context.get(key.lower())
+            if base == "Null":
+                if (actual is None) != ("true" in [v.lower() for v in values]):
+                    return False
+                continue
+            if actual is None:
+                if not if_exists:
+                    return False
+                continue
+            if base in ("Bool", "StringEquals"):
+                holds = actual in values
+            elif base == "StringNotEquals":
+                holds = actual not in values
+            elif base == "StringEqualsIgnoreCase":
+                holds = actual.lower() in [v.lower() for v in values]
+            elif base == "StringLike":
+                holds = any(fnmatch.fnmatchcase(actual, v) for v in values)
+            elif base == "StringNotLike":
+                holds = not any(fnmatch.fnmatchcase(actual, v) for v in values)
+            else:
+                return False
+            if not holds:
+                return False
+    return True
+
+
+def _evaluate_s3_bucket_policy_conditions() -> None:
+    """S3 object requests answer 403 when the bucket policy has a conditional ``Deny`` (moto 5.2.5).
+
+    moto checks every object request (Get/Head/Put/DeleteObject) against the bucket policy with its IAM
+    statement evaluator, which understands only ``StringEquals`` conditions and treats any other operator as
+    holding. The standard TLS-only statement (``Deny s3:* to "*" when Bool aws:SecureTransport = false``)
+    therefore denies *every* object request, so an object in a hardened bucket can be written before the
+    policy exists but never read, refreshed or deleted again. The replacement evaluates each statement's
+    conditions properly (:func:`_condition_holds`) against what the emulator knows of a request (it counts
+    as TLS); a statement whose conditions do not hold does not apply, as in IAM. The rest (actions,
+    resources, the principal ``"*"`` check) stays moto's.
+    """
+    import json
+
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    if getattr(FakeBucket, "_mlplatform_policy_conditions", False):
+        return
+    tls_only = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::probe/*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}  # fmt: skip
+    if IAMPolicyStatement(tls_only).is_action_permitted("s3:GetObject", "arn:aws:s3:::probe/k") is not (
+        PermissionResult.DENIED
+    ):
+        return  # moto evaluates Bool conditions itself
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        statements = json.loads(self.policy.decode()).get("Statement") or []
+        result = PermissionResult.NEUTRAL
+        for statement in statements if isinstance(statements, list) else [statements]:
+            if statement.get("Condition") and not _condition_holds(statement["Condition"], _S3_REQUEST_CONTEXT):
+                continue
+            unconditional = {key: value for key, value in statement.items() if key != "Condition"}
+            permission = IAMPolicyStatement(unconditional).is_action_permitted(action, resource)
+            if permission == PermissionResult.DENIED:
+                return permission
+            if permission == PermissionResult.PERMITTED:
+                result = permission
+        return result
+
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+    FakeBucket._mlplatform_policy_conditions = True  # type: ignore[attr-defined]
 
 
 def _add_missing(cls: type, **methods: Callable[..., Any]) -> None:

@@ -628,3 +628,55 @@ def test_s3_logging_to_a_hardened_bucket_through_the_emulator(endpoint: str) -> 
     with pytest.raises(ClientError) as refused:
         _enable_logging(s3, "logged-fixed", "access-logs-closed")
     assert _code(refused) == "InvalidTargetBucketForLogging"
+
+
+def _hardened_bucket_with_object(s3: Any, bucket: str) -> None:
+    """An object written, then the bucket locked to TLS and to one key prefix for deletes (policy after object)."""
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="models/m.tar.gz", Body=b"weights")
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Sid": "NoDeletesOfAudit", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
+         "Resource": f"arn:aws:s3:::{bucket}/audit/*"},
+    ]}  # fmt: skip
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
+def test_s3_conditional_bucket_policy_on_plain_moto(plain: str) -> None:
+    s3 = _client(plain, "s3")
+    _hardened_bucket_with_object(s3, "tls-only-plain")
+    with pytest.raises(ClientError) as caught:
+        s3.head_object(Bucket="tls-only-plain", Key="models/m.tar.gz")
+    assert _status(caught) == 403
+
+
+def test_s3_conditional_bucket_policy_through_the_emulator(endpoint: str) -> None:
+    s3 = _client(endpoint, "s3")
+    _hardened_bucket_with_object(s3, "tls-only-fixed")
+    assert s3.get_object(Bucket="tls-only-fixed", Key="models/m.tar.gz")["Body"].read() == b"weights"
+    s3.put_object(Bucket="tls-only-fixed", Key="audit/log", Body=b"x")
+    # An unconditional Deny still denies.
+    with pytest.raises(ClientError) as denied:
+        s3.delete_object(Bucket="tls-only-fixed", Key="audit/log")
+    assert _status(denied) == 403
+    s3.delete_object(Bucket="tls-only-fixed", Key="models/m.tar.gz")
+    with pytest.raises(ClientError) as gone:
+        s3.head_object(Bucket="tls-only-fixed", Key="models/m.tar.gz")
+    assert _status(gone) == 404
+
+
+def test_condition_evaluation() -> None:
+    from mlplatform.emulator_server import _condition_holds
+
+    tls = {"aws:securetransport": "true"}
+    assert not _condition_holds({"Bool": {"aws:SecureTransport": "false"}}, tls)
+    assert _condition_holds({"Bool": {"aws:SecureTransport": ["true"]}}, tls)
+    assert not _condition_holds({"StringEquals": {"aws:SourceAccount": "1"}}, tls)  # unknown key
+    assert _condition_holds({"StringEqualsIfExists": {"aws:SourceAccount": "1"}}, tls)
+    assert _condition_holds({"Null": {"aws:SourceAccount": "true"}}, tls)
+    assert not _condition_holds({"Null": {"aws:SecureTransport": "true"}}, tls)
+    assert _condition_holds({"StringLike": {"k": "ab*"}}, {"k": "abc"})
+    assert not _condition_holds({"StringNotLike": {"k": "ab*"}}, {"k": "abc"})
+    assert not _condition_holds({"NumericLessThan": {"k": "3"}}, {"k": "1"})  # not evaluated: never holds
