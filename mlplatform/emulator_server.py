@@ -40,6 +40,8 @@ def apply_patches() -> None:
     _return_s3_eventbridge_notification()
     _fix_s3_logging_permission_check()
     _evaluate_s3_bucket_policy_conditions()
+    _drop_glue_database_tags_on_delete()
+    _describe_group_rule_descriptions()
 
 
 def _add_sagemaker_delete_model_package_group() -> None:
@@ -1104,6 +1106,48 @@ def _evaluate_s3_bucket_policy_conditions() -> None:
 
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
     FakeBucket._mlplatform_policy_conditions = True  # type: ignore[attr-defined]
+
+
+def _drop_glue_database_tags_on_delete() -> None:
+    """Glue ``DeleteDatabase`` keeps the database's tags in moto 5.2.5.
+
+    moto's ``GlueBackend.delete_database`` removes the database but not the entry in its tagging service,
+    so the Resource Groups Tagging API still lists ``arn:…:database/<name>`` with its tags after the
+    database is gone (AWS deletes a resource's tags with it). A ``destroy`` then looks as if it leaked a
+    tagged resource.
+    """
+    from moto.glue.models import GlueBackend
+
+    if getattr(GlueBackend, "_mlplatform_drops_tags", False):
+        return
+    original = GlueBackend.delete_database
+
+    def delete_database(self: Any, database_name: str) -> None:
+        original(self, database_name)
+        arn = f"arn:{self.partition}:glue:{self.region_name}:{self.account_id}:database/{database_name}"
+        self.tagger.delete_all_tags_for_resource(arn)
+
+    GlueBackend.delete_database = delete_database  # type: ignore[method-assign]
+    GlueBackend._mlplatform_drops_tags = True  # type: ignore[attr-defined]
+
+
+def _describe_group_rule_descriptions() -> None:
+    """EC2 ``DescribeSecurityGroupRules`` drops the description of a rule that references a security group.
+
+    moto 5.2.5's ``SecurityGroupRule.description`` reads the description only from the rule's IP range; a rule
+    whose source is another security group keeps its description in ``source_group``, so the API answers
+    without ``Description`` and every refresh reports the description as changed outside mlplatform.
+    """
+    from moto.ec2.models.security_groups import SecurityGroupRule as SecurityRule
+
+    if getattr(SecurityRule, "_mlplatform_group_descriptions", False):
+        return
+
+    def description(self: Any) -> str | None:
+        return self.ip_range.get("Description") or (self.source_group or {}).get("Description")
+
+    SecurityRule.description = property(description)  # type: ignore[assignment,method-assign]
+    SecurityRule._mlplatform_group_descriptions = True  # type: ignore[attr-defined]
 
 
 def _add_missing(cls: type, **methods: Callable[..., Any]) -> None:

@@ -520,7 +520,6 @@ class AlarmsSpec(SpecModel):
     latency_p99_ms: int = Field(default=1000, gt=0, description="Model latency at the 99th percentile.")
 
 
-
 class QualityMonitoringSpec(SpecModel):
     """A SageMaker monitoring schedule (data quality or model quality)."""
 

@@ -23,8 +23,22 @@ from mlplatform.engine.embedded.monitor import EngineMonitor
 from mlplatform.engine.embedded.runner import run_program
 
 SERVICES = (
-    "s3", "kms", "sts", "iam", "ecr", "ec2", "logs", "cloudwatch", "events", "sns", "sagemaker", "glue",
-    "codebuild", "codepipeline", "applicationautoscaling", "budgets",
+    "s3",
+    "kms",
+    "sts",
+    "iam",
+    "ecr",
+    "ec2",
+    "logs",
+    "cloudwatch",
+    "events",
+    "sns",
+    "sagemaker",
+    "glue",
+    "codebuild",
+    "codepipeline",
+    "applicationautoscaling",
+    "budgets",
 )
 
 
@@ -106,6 +120,9 @@ def client(endpoint: str, service: str) -> Any:
     import boto3
 
     return boto3.client(
-        service, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )

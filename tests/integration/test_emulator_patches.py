@@ -680,3 +680,41 @@ def test_condition_evaluation() -> None:
     assert _condition_holds({"StringLike": {"k": "ab*"}}, {"k": "abc"})
     assert not _condition_holds({"StringNotLike": {"k": "ab*"}}, {"k": "abc"})
     assert not _condition_holds({"NumericLessThan": {"k": "3"}}, {"k": "1"})  # not evaluated: never holds
+
+
+def _glue_database_tags(url: str) -> list[str]:
+    glue, tagging = _client(url, "glue"), _client(url, "resourcegroupstaggingapi")
+    glue.create_database(DatabaseInput={"Name": "tagged_db"}, Tags={"managed-by": "mlplatform"})
+    glue.delete_database(Name="tagged_db")
+    found = tagging.get_resources(TagFilters=[{"Key": "managed-by", "Values": ["mlplatform"]}])
+    arns = [mapping["ResourceARN"] for mapping in found["ResourceTagMappingList"]]
+    return [arn for arn in arns if arn.endswith(":database/tagged_db")]
+
+
+def test_glue_database_tags_outlive_the_database_on_plain_moto(plain: str) -> None:
+    assert _glue_database_tags(plain)
+
+
+def test_glue_database_tags_go_with_the_database_through_the_emulator(endpoint: str) -> None:
+    assert _glue_database_tags(endpoint) == []
+
+
+def _group_rule_description(url: str) -> Any:
+    ec2 = _client(url, "ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(GroupName=f"peers-{time.monotonic_ns()}", Description="d", VpcId=vpc)["GroupId"]
+    rule = ec2.authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535,
+                        "UserIdGroupPairs": [{"GroupId": group, "Description": "peers"}]}],
+    )["SecurityGroupRules"][0]["SecurityGroupRuleId"]  # fmt: skip
+    described = ec2.describe_security_group_rules(SecurityGroupRuleIds=[rule])["SecurityGroupRules"][0]
+    return described.get("Description")
+
+
+def test_group_rule_description_missing_on_plain_moto(plain: str) -> None:
+    assert _group_rule_description(plain) is None
+
+
+def test_group_rule_description_through_the_emulator(endpoint: str) -> None:
+    assert _group_rule_description(endpoint) == "peers"
