@@ -102,6 +102,10 @@ def test_up_level2_builds_the_platform_and_a_second_up_changes_nothing(cli: Cli)
     )
     assert cli.client("codepipeline").get_pipeline(name=f"{PLATFORM}-model-delivery")["pipeline"]["stages"]
 
+    refreshed = cli.json("refresh")
+    drift = [(step["name"], step["detail"]) for step in refreshed["steps"] if step["detail"]]
+    assert not drift, f"refresh right after up reports drift: {drift}"
+
     second = cli.json("up", "--yes")  # no --blueprint: the env remembers level2
     assert second["blueprint"] == "level2"
     assert second["summary"]["create"] == second["summary"]["update"] == second["summary"]["delete"] == 0
