@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlplatform.engine.values import mask
+
 PLAN_FORMAT_VERSION = 1
 """``format_version`` of ``preview --json``: add fields freely, never rename or remove one."""
 
@@ -138,7 +140,7 @@ class Plan:
             "summary": self.summary,
             "changes": [change.as_dict() for change in self.changes if change.custom],
             "diagnostics": [diagnostic.as_dict() for diagnostic in self.diagnostics],
-            "outputs": self.outputs,
+            "outputs": mask(self.outputs),  # JSON documents never carry secrets in plaintext
         }
 
 
@@ -213,5 +215,5 @@ class Result:
             "api_calls": self.api_calls,
             "mutating_api_calls": self.mutating_api_calls,
             "diagnostics": [diagnostic.as_dict() for diagnostic in self.diagnostics],
-            "outputs": self.outputs,
+            "outputs": mask(self.outputs),  # JSON documents never carry secrets in plaintext
         }

@@ -70,3 +70,41 @@ def contains_secret(value: Any) -> bool:
     if isinstance(value, list):
         return any(contains_secret(item) for item in value)
     return False
+
+
+def secret_texts(value: Any) -> set[str]:
+    """The plaintext strings inside the secrets of ``value`` (what must never be stored unwrapped)."""
+    found: set[str] = set()
+
+    def walk(item: Any, inside: bool) -> None:
+        if is_secret(item):
+            walk(item.get("value"), True)
+        elif isinstance(item, dict):
+            for nested in item.values():
+                walk(nested, inside)
+        elif isinstance(item, list):
+            for nested in item:
+                walk(nested, inside)
+        elif inside and isinstance(item, str) and item:
+            found.add(item)
+
+    walk(value, False)
+    return found
+
+
+def conceal(value: Any, texts: set[str]) -> Any:
+    """``value`` with every string that is one of ``texts`` (or contains one) wrapped as a secret.
+
+    Handlers answer with plaintext: an output that echoes a secret input (``tagsAll``, a policy document
+    built from a secret) would otherwise reach the state file unencrypted. Pulumi's engine marks such
+    outputs secret by property name; matching the values also catches renamed and derived outputs.
+    """
+    if not texts or is_secret(value):
+        return value
+    if isinstance(value, dict):
+        return {key: conceal(item, texts) for key, item in value.items()}
+    if isinstance(value, list):
+        return [conceal(item, texts) for item in value]
+    if isinstance(value, str) and any(text in value for text in texts):
+        return secret(value)
+    return value

@@ -37,7 +37,16 @@ from mlplatform.engine.embedded.handlers.base import (
 from mlplatform.engine.embedded.monitor import Registration, provider_urn
 from mlplatform.engine.embedded.state import ResourceState
 from mlplatform.engine.model import Action, Change, Diagnostic, StepResult, StepStatus
-from mlplatform.engine.values import UNKNOWN, contains_unknown, is_secret, mask, reveal, secret
+from mlplatform.engine.values import (
+    UNKNOWN,
+    conceal,
+    contains_unknown,
+    is_secret,
+    mask,
+    reveal,
+    secret,
+    secret_texts,
+)
 from mlplatform.errors import MlplatformError
 
 PROVIDER_PREFIX = "pulumi:providers:"
@@ -235,12 +244,13 @@ class Deployment:
     def _record_for(
         self, reg: Registration, resource_id: str, outputs: dict[str, Any], inputs: dict[str, Any]
     ) -> Record:
+        texts = secret_texts(inputs) | secret_texts(reg.inputs)
         return Record(
             urn=reg.urn,
             type=reg.type,
             id=resource_id,
-            inputs=inputs,
-            outputs=outputs,
+            inputs=conceal(inputs, texts),
+            outputs=conceal(outputs, texts),
             parent=reg.parent,
             dependencies=sorted(reg.dependencies),
             property_dependencies={key: sorted(urns) for key, urns in reg.property_dependencies.items()},
@@ -686,7 +696,8 @@ class Deployment:
                 drifted = [key for key, value in live.items() if reveal(record.inputs.get(key)) != value]
                 detail = f"changed outside mlplatform: {', '.join(drifted)}" if drifted else None
                 if drifted:
-                    updated = replace(record, inputs={**record.inputs, **live})
+                    # Live values come back in plaintext: wrap what matches a recorded secret again.
+                    updated = replace(record, inputs=conceal({**record.inputs, **live}, secret_texts(record.inputs)))
                     store.succeed(store.begin("read", record.urn, record.type, {}), updated)
             change = Change(
                 record.urn,
