@@ -8,8 +8,9 @@ terminal, so the embedded engine and the Pulumi engine (Automation API events) p
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from mlplatform.engine.values import mask
 
@@ -217,3 +218,43 @@ class Result:
             "diagnostics": [diagnostic.as_dict() for diagnostic in self.diagnostics],
             "outputs": mask(self.outputs),  # JSON documents never carry secrets in plaintext
         }
+
+
+@dataclass(frozen=True)
+class Stack:
+    """What an engine runs: one environment's program and the facts renderers show."""
+
+    env: str
+    blueprint: str | None
+    target: str
+    program: Callable[[], object]
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What executes a program (DESIGN.md §2): the embedded engine now, the Pulumi engine later.
+
+    Every method returns the plain data of this module, so the CLI and the renderers never know which
+    engine ran. ``destroy`` is a plan in destroy mode, not a second code path.
+    """
+
+    def preview(self, stack: Stack, *, refresh: bool = False, targets: frozenset[str] | None = None) -> Plan:
+        """What ``up`` would change; no mutating call."""
+
+    def preview_destroy(self, stack: Stack) -> Plan:
+        """What ``destroy`` would delete."""
+
+    def up(self, stack: Stack, *, refresh: bool = False, targets: frozenset[str] | None = None) -> Result:
+        """Apply the program; a failure or Ctrl-C still saves what succeeded."""
+
+    def destroy(self, stack: Stack) -> Result:
+        """Delete everything in the environment's state, dependents first."""
+
+    def refresh(self, stack: Stack) -> Result:
+        """Read every resource's live state into the environment's state."""
+
+    def outputs(self, env: str) -> dict[str, Any]:
+        """The stack outputs as last saved (secrets still wrapped)."""
+
+    def remembered_blueprint(self, env: str) -> str | None:
+        """The blueprint the environment was last deployed with, if it has state."""

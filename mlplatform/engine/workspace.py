@@ -17,7 +17,8 @@ from pathlib import Path
 
 from mlplatform import environments
 from mlplatform.engine.embedded.deployment import Events, _no_events
-from mlplatform.engine.embedded.engine import EmbeddedEngine, Stack
+from mlplatform.engine.embedded.engine import EmbeddedEngine
+from mlplatform.engine.model import Stack
 from mlplatform.environments import ResolvedEnvironment
 from mlplatform.errors import MlplatformError
 from mlplatform.spec.models import EMULATOR_ACCOUNT_ID

@@ -9,7 +9,8 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from mlplatform.engine.embedded.engine import EmbeddedEngine, Stack
+from mlplatform.engine.embedded.engine import EmbeddedEngine
+from mlplatform.engine.model import Stack
 from mlplatform.render.plan import outputs_json, outputs_text, plan_text, result_text
 from tests.integration.harness import client, provider
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +21,10 @@ from mlplatform.engine.embedded.handlers.base import CallCounter
 from mlplatform.engine.embedded.monitor import EngineMonitor
 from mlplatform.engine.embedded.runner import run_program
 from mlplatform.engine.embedded.state import PendingOperation, ResourceState, Snapshot, StateStore
-from mlplatform.engine.model import Diagnostic, Plan, PlanMode, Result
+from mlplatform.engine.model import Diagnostic, Plan, PlanMode, Result, Stack
 from mlplatform.engine.values import UNKNOWN
 
 PROJECT = "mlplatform"
-
-
-@dataclass(frozen=True)
-class Stack:
-    """What an engine runs: one environment's program and the facts renderers show."""
-
-    env: str
-    blueprint: str | None
-    target: str
-    program: Callable[[], object]
 
 
 class _StoreJournal(Journal):
