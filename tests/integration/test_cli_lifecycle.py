@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +143,31 @@ def test_destroy_leaves_nothing_tagged(cli: Cli) -> None:
         meta = cli.client("kms").describe_key(KeyId=key["KeyId"])["KeyMetadata"]
         assert meta["KeyState"] == "PendingDeletion", meta
     assert "no resources" in cli.run("state", "list").stdout
+
+
+@pytest.mark.parametrize(
+    ("blueprint", "has_pipeline"),
+    [("level0", False), ("level1", True)],
+)
+def test_each_lower_level_deploys_what_it_declares(cli: Cli, blueprint: str, has_pipeline: bool) -> None:
+    """level0 and level1 in their own environments (level2 is the test above), checked with boto3."""
+    env = f"tier-{blueprint}"
+    cli.run("init", "--env", env, "--blueprint", blueprint, "--target", "local", "--force")
+    golden = (Path(__file__).parents[1] / "unit" / "golden" / f"{blueprint}.txt").read_text(encoding="utf-8")
+    first = cli.json("up", "--env", env, "--yes")
+    assert first["failed"] == 0
+    created = sorted(f"{step['type']} {step['name']}" for step in first["steps"] if step["action"] == "create")
+    # The init'ed env declares no sample feature group or endpoint, so it deploys a subset of the golden list.
+    assert set(created) <= set(golden.splitlines()), set(created) - set(golden.splitlines())
+    prefix = f"mlp-{env}"
+    sm = cli.client("sagemaker")
+    pipelines = [
+        p["PipelineName"] for p in sm.list_pipelines()["PipelineSummaries"] if p["PipelineName"].startswith(prefix)
+    ]
+    assert bool(pipelines) == has_pipeline
+    assert sm.describe_model_package_group(ModelPackageGroupName=f"{prefix}-default")["ModelPackageGroupStatus"]
+    endpoints = cli.client("ec2").describe_vpc_endpoints(Filters=[{"Name": "tag:mlplatform:env", "Values": [env]}])
+    assert len(endpoints["VpcEndpoints"]) == (8 if blueprint == "level1" else 3)
+    assert cli.json("up", "--env", env, "--yes")["mutating_api_calls"] == 0
+    cli.run("destroy", "--env", env, "--yes")
+    assert not [p for p in sm.list_pipelines()["PipelineSummaries"] if p["PipelineName"].startswith(prefix)]
