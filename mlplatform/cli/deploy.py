@@ -139,7 +139,8 @@ def up(
         if not plan.has_changes:
             return
         _confirm("Do you want to perform this update?", yes)
-    result = workspace.engine.up(workspace.stack, refresh=refresh, targets=_targets(target))
+    with progress:
+        result = workspace.engine.up(workspace.stack, refresh=refresh, targets=_targets(target))
     workspace.remember_emulator_session()
     _finish(result, as_json)
 
@@ -159,14 +160,17 @@ def destroy(
     from mlplatform.engine.workspace import open_workspace
     from mlplatform.render.plan import Progress, plan_text
 
-    workspace = open_workspace(env, None, paths.state_dir(state_dir), parallel=parallel, events=Progress())
+    progress = Progress(sys.stderr if as_json else sys.stdout)
+    workspace = open_workspace(env, None, paths.state_dir(state_dir), parallel=parallel, events=progress)
     plan = workspace.engine.preview_destroy(workspace.stack)
     if not yes:
         typer.echo(plan_text(plan))
         if not plan.has_changes:
             return
         _confirm(f"Do you want to destroy environment {env!r}?", yes)
-    _finish(workspace.engine.destroy(workspace.stack), as_json)
+    with progress:
+        result = workspace.engine.destroy(workspace.stack)
+    _finish(result, as_json)
 
 
 def refresh(env: EnvOpt = "local", as_json: JsonOpt = False, state_dir: StateDirOpt = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from typing import Any, TextIO
 
 from mlplatform.engine.model import Action, Change, Plan, Result, StepStatus
@@ -140,28 +141,70 @@ def outputs_json(outputs: dict[str, Any], *, show_secrets: bool = False) -> dict
 
 
 class Progress:
-    """One line per resource as it finishes (plain lines; colour on a terminal), thread-safe."""
+    """One line per resource as it finishes, with its action, status and elapsed time; thread-safe.
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    Not on a terminal (CI, pipes, ``--json``): plain lines, flushed as they happen. On a terminal: the
+    same lines in colour through rich, under a live status line naming the resources still in flight
+    and how long each has been running, so a slow endpoint is visible while it is slow. Use it as a
+    context manager so the live line is removed at the end.
+    """
+
+    def __init__(self, stream: TextIO | None = None, *, live: bool | None = None) -> None:
         self.stream = stream or sys.stdout
         self.lock = threading.Lock()
-        self.color = self.stream.isatty()
+        self.live = self.stream.isatty() if live is None else live
+        self.in_flight: dict[str, tuple[str, float]] = {}
+        self.done = 0
+        self._console: Any = None
+        self._status: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.live:
+            from rich.console import Console
+
+            self._console = Console(file=self.stream, highlight=False)
+            self._status = self._console.status("planning…", spinner="dots")
+            self._status.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
 
     def __call__(
         self, phase: str, change: Change, status: StepStatus | None, seconds: float, error: str | None
     ) -> None:
         if not change.custom or change.action is Action.SAME:
             return
-        if phase == "start":
-            return  # one line per resource: printed when it ends, with its status and time
-        verb = (
-            PAST[change.action] if status is StepStatus.OK else ("FAILED" if status is StepStatus.FAILED else "skipped")
-        )
-        line = f"{SYMBOLS[change.action]:>2} {verb:<9} {change.type}  {change.name}  ({seconds:.1f}s)"
-        if error and status is StepStatus.FAILED:
-            line += f"  {error}"
-        if self.color:
-            code = {"FAILED": "31", "skipped": "33"}.get(verb, "32")
-            line = f"\x1b[{code}m{line}\x1b[0m"
         with self.lock:
-            print(line, file=self.stream, flush=True)
+            if phase == "start":
+                self.in_flight[change.urn] = (change.name, time.monotonic())
+                self._refresh()
+                return
+            self.in_flight.pop(change.urn, None)
+            self.done += 1
+            verb = (
+                PAST[change.action]
+                if status is StepStatus.OK
+                else ("FAILED" if status is StepStatus.FAILED else "skipped")
+            )
+            line = f"{SYMBOLS[change.action]:>2} {verb:<9} {change.type}  {change.name}  ({seconds:.1f}s)"
+            if error and status is StepStatus.FAILED:
+                line += f"  {error}"
+            if self._console is not None:
+                from rich.text import Text
+
+                self._console.print(Text(line, style={"FAILED": "red", "skipped": "yellow"}.get(verb, "green")))
+                self._refresh()
+            else:
+                print(line, file=self.stream, flush=True)
+
+    def _refresh(self) -> None:
+        if self._status is None:
+            return
+        now = time.monotonic()
+        running = sorted(self.in_flight.values(), key=lambda item: item[1])
+        names = ", ".join(f"{name} {now - started:.0f}s" for name, started in running[:4])
+        more = f" +{len(running) - 4}" if len(running) > 4 else ""
+        self._status.update(f"{self.done} done, {len(running)} in flight: {names}{more}")
