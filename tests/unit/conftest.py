@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+# Import hypothesis up front: its pytest plugin otherwise imports it in the session-finish hook, and on
+# CPython 3.11.7 pytest's assertion rewriting of it there can fail with "SystemError: AST constructor
+# recursion depth mismatch" after the engine tests' refused-feature threads, turning a green run red.
+import hypothesis  # noqa: F401
 import pytest
 from typer.testing import CliRunner, Result
 
