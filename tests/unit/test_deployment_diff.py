@@ -437,3 +437,35 @@ def test_untargeted_resource_keeps_its_recorded_inputs() -> None:
 
     deployment, _ = up(program, previous, targets=frozenset({urn("aimed")}))
     assert deployment.records[urn("other")].inputs["tags"] == {"v": "1"}
+
+
+def test_a_failing_read_fails_that_resource_only() -> None:
+    """A refresh whose read of one resource fails reports that resource as failed and skips what depends on
+    it; everything else is refreshed and applied (the whole program used to abort)."""
+
+    class BrokenRead(FakeBucket):
+        def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+            if resource_id == "first":
+                raise RuntimeError("AccessDenied while reading first")
+            return super().read(ctx, resource_id, inputs)
+
+    def program() -> None:
+        first = bucket("first")
+        bucket("second", tags={"uses": first.arn})
+        bucket("independent", tags={"team": "b"})
+
+    handler = BrokenRead()
+    deployment = Deployment(
+        previous={r.urn: r for r in [provider_record(), record("first"), record("second"), record("independent")]},
+        handlers={BUCKET: handler},
+        preview=False,
+        refresh=True,
+    )
+    run_program(lambda: _discard(program), EngineMonitor(deployment, "mlplatform", "test"), preview=False, parallel=4)
+    first = step_of(deployment, "first")
+    assert first.status is StepStatus.FAILED and "failed reading its live state" in (first.error or "")
+    assert "AccessDenied" in (first.error or "")
+    assert step_of(deployment, "second").status is StepStatus.SKIPPED
+    assert step_of(deployment, "independent").status is StepStatus.OK
+    assert ("update", "independent") in handler.calls
+    assert deployment.records[urn("first")].inputs == {"bucket": "first"}  # state kept as it was

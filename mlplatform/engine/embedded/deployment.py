@@ -319,14 +319,24 @@ class Deployment:
 
         live_check = old is not None and (self.refresh or reg.urn in self.interrupted)
         if old is None and reg.urn in self.interrupted and not self.preview:
-            adopted = self._adopt(handler, ctx, reg, news)
+            try:
+                adopted = self._adopt(handler, ctx, reg, news)
+            except EndpointUnreachableError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - this resource fails; the rest of the run goes on
+                return self._read_failed(handler, reg, old, news, "looking for what an interrupted run created", exc)
             if adopted is not None:
                 old = adopted
                 olds = dict(old.inputs)
                 detail = "adopted: created by an interrupted run"
         elif live_check and old is not None:
             known = old
-            live = self._guard(lambda: handler.read(ctx, _id(known), reveal(olds)))
+            try:
+                live = self._guard(lambda: handler.read(ctx, _id(known), reveal(olds)))
+            except EndpointUnreachableError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - this resource fails; the rest of the run goes on
+                return self._read_failed(handler, reg, old, news, "reading its live state", exc)
             if live is None:
                 detail = "drift: deleted outside mlplatform"
                 old, olds = None, {}
@@ -433,6 +443,42 @@ class Deployment:
         if old is not None:
             return _id(old), old.outputs
         return "", self._placeholders(handler, reg.inputs)
+
+    def _read_failed(
+        self,
+        handler: Handler,
+        reg: Registration,
+        old: Record | None,
+        news: dict[str, Any],
+        doing: str,
+        exc: Exception,
+    ) -> tuple[str, dict[str, Any]]:
+        """A read before the change failed: report this resource as failed, keep its state, skip dependents."""
+        message = exc.message if isinstance(exc, MlplatformError) else f"{type(exc).__name__}: {exc}"
+        change = Change(
+            reg.urn,
+            reg.type,
+            reg.name,
+            component_of(reg.urn, news),
+            Action.UPDATE if old is not None else Action.CREATE,
+            _shown(reveal(old.inputs)) if old else None,
+            _shown(news),
+            custom=True,
+            detail=f"failed {doing}",
+        )
+        with self.lock:
+            self.changes[reg.urn] = change
+            self.broken.add(reg.urn)
+            if old is not None:
+                self.records[reg.urn] = replace(old, urn=reg.urn)
+            if self.preview:
+                self.diagnostics.append(Diagnostic("error", f"{reg.name}: failed {doing}: {message}", reg.urn))
+            else:
+                self.steps.append(StepResult(change, StepStatus.FAILED, 0.0, f"failed {doing}: {message}"))
+        self.events("end", change, StepStatus.FAILED, 0.0, message)
+        if old is not None:
+            return _id(old), old.outputs
+        return "", self._placeholders(handler, news)
 
     def _placeholders(self, handler: Handler, news: dict[str, Any]) -> dict[str, Any]:
         """Outputs of a resource that does not exist (it failed or was skipped).
