@@ -88,7 +88,7 @@ def render_env_file(
         "  #   endpoints:",
         "  #     - name: churn",
         "  #       model:",
-        "  #         image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlp-dev/serving:1.0.0",
+        "  #         image: serving:1.0.0   # <repository>:<tag> in the platform's registry, or a full URI",
         "  #         model_data_url: s3://my-bucket/models/churn/model.tar.gz",
         "  #       instance_type: ml.m5.large",
         "",
