@@ -319,7 +319,7 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
                 events_role_arn=identity.events_role_arn,
                 kms_key_arn=key,
                 bucket_name=store.bucket_name,
-                image_uri=_image("training:latest", registry),
+                image_uri=_image(spec.pipelines.image, registry),
                 model_package_group=model_registry.group_names[first_group],
                 approval=spec.registry.approval,
                 metric_name=spec.pipelines.approval_metric.name,

@@ -6,6 +6,11 @@ the API call SageMaker makes for it (CreateProcessingJob, CreateTrainingJob, Cre
 tests validate them against botocore's own service model with the ``{"Get": ...}`` placeholders replaced.
 
 process -> train -> evaluate -> condition on a metric -> register (or fail with the metric's value).
+
+The image is the ``ImageUri`` pipeline parameter, not a literal: ECR tags are immutable on the platform, so a new
+training image is a new tag, and CI runs it with ``StartPipelineExecution(PipelineParameters=[{"Name":
+"ImageUri", "Value": ".../training:1.2.0"}])`` without redeploying; the default (``pipelines.image``) is the
+baseline scheduled and new-data runs use.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CODE_DIR = "/opt/ml/processing/input/code"
+IMAGE = "Parameters.ImageUri"
+"""Every image in the definition reads this parameter (processing, training and the registered model)."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +33,7 @@ class PipelineSettings:
         prefix: key prefix of this pipeline's data, code and outputs in the bucket.
         role_arn: the execution role the jobs run as.
         kms_key_arn: encrypts volumes and outputs.
-        image_uri: the training/processing image (the platform's ``training`` repository by default).
+        image_uri: default of the ``ImageUri`` parameter: the processing, training and registered-model image.
         model_package_group: where approved models are registered.
         approval_status: ``PendingManualApproval`` or ``Approved``.
         metric_name: the evaluation metric the condition reads from ``evaluation.json``.
@@ -101,7 +108,7 @@ def _processing(
             }
         },
         "AppSpecification": {
-            "ImageUri": settings.image_uri,
+            "ImageUri": _get(IMAGE),
             "ContainerEntrypoint": ["python3", f"{CODE_DIR}/{script}"],
         },
         "RoleArn": settings.role_arn,
@@ -152,6 +159,7 @@ def build_definition(settings: PipelineSettings) -> dict[str, Any]:
         {"Name": "TrainingInstanceType", "Type": "String", "DefaultValue": settings.training_instance_type},
         {"Name": "ModelApprovalStatus", "Type": "String", "DefaultValue": settings.approval_status},
         {"Name": "TriggeredBy", "Type": "String", "DefaultValue": "manual"},
+        {"Name": "ImageUri", "Type": "String", "DefaultValue": settings.image_uri},
     ]
     preprocess = {
         "Name": "Preprocess",
@@ -164,7 +172,7 @@ def build_definition(settings: PipelineSettings) -> dict[str, Any]:
         ),
     }
     training: dict[str, Any] = {
-        "AlgorithmSpecification": {"TrainingImage": settings.image_uri, "TrainingInputMode": "File"},
+        "AlgorithmSpecification": {"TrainingImage": _get(IMAGE), "TrainingInputMode": "File"},
         "OutputDataConfig": {"S3OutputPath": _s3(settings, "models"), "KmsKeyId": settings.kms_key_arn},
         "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_seconds},
         "ResourceConfig": {
@@ -228,7 +236,7 @@ def build_definition(settings: PipelineSettings) -> dict[str, Any]:
             "ModelPackageDescription": f"trained by the continuous-training pipeline; {settings.metric_name} gated",
             "InferenceSpecification": {
                 "Containers": [
-                    {"Image": settings.image_uri, "ModelDataUrl": _get("Steps.Train.ModelArtifacts.S3ModelArtifacts")}
+                    {"Image": _get(IMAGE), "ModelDataUrl": _get("Steps.Train.ModelArtifacts.S3ModelArtifacts")}
                 ],
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],

@@ -24,7 +24,7 @@ class PipelinesArgs:
         events_role_arn: what EventBridge assumes to start it.
         kms_key_arn: the platform key.
         bucket_name: the artifact bucket.
-        image_uri: training and processing image.
+        image_uri: default of the pipeline's ``ImageUri`` parameter (processing, training and registered-model image).
         model_package_group: physical name of the group models are registered in.
         approval: ``manual`` or ``automatic`` (the registered version's approval status).
         metric_name, threshold, comparison: the condition that gates registration.

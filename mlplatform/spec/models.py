@@ -362,6 +362,15 @@ class PipelinesSpec(ComponentSpec):
     training_instance_type: InstanceType = Field(
         default="ml.m5.xlarge", description="Instance type of the training step (must be allowed by training)."
     )
+    image: str = Field(
+        default="training:latest",
+        min_length=1,
+        description="Image of the processing, training and evaluation jobs and of the registered model: "
+        "`<repository>:<tag>` for one of the platform's own container_registry repositories, or a full URI "
+        "(`<account>.dkr.ecr.<region>.amazonaws.com/repo:tag`). It is the default of the pipeline's `ImageUri` "
+        "parameter: with immutable tags, push a new tag and start an execution with `ImageUri` set to it (no "
+        "redeploy), or change this setting to move the default that scheduled and new-data runs use.",
+    )
 
 
 class AutoscalingSpec(SpecModel):
@@ -749,6 +758,18 @@ class PlatformSpec(SettingsSpec):
                     ("pipelines", "training_instance_type"),
                     f"not in training.allowed_instance_types ({', '.join(allowed)})",
                     self.pipelines.training_instance_type,
+                )
+        if "pipelines" in on and "container_registry" in on:
+            # Same reading as the program's: no `/` means `<repository>:<tag>` in the platform's own registry.
+            # An unknown repository would otherwise reach SageMaker as a bare Docker Hub style name.
+            repository = self.pipelines.image.partition(":")[0]
+            repositories = self.container_registry.repositories
+            if "/" not in self.pipelines.image and repository not in repositories:
+                problems.add(
+                    ("pipelines", "image"),
+                    f"{repository!r} is not one of container_registry.repositories ({', '.join(repositories)}); "
+                    "add it there or give a full image URI",
+                    self.pipelines.image,
                 )
         if "monitoring" in on:
             if self.monitoring.model_quality.enabled:

@@ -81,8 +81,15 @@ def test_up_level2_builds_the_platform_and_a_second_up_changes_nothing(cli: Cli)
     feature_group = sm.describe_feature_group(FeatureGroupName=f"{PLATFORM}-customers")
     assert feature_group["OfflineStoreConfig"]["S3StorageConfig"]["KmsKeyId"] == key_arn
     pipeline = sm.describe_pipeline(PipelineName=f"{PLATFORM}-continuous-training")
-    steps = [s["Name"] for s in json.loads(pipeline["PipelineDefinition"])["Steps"]]
-    assert steps == ["Preprocess", "Train", "Evaluate", "CheckMetric"]
+    definition = json.loads(pipeline["PipelineDefinition"])
+    assert [s["Name"] for s in definition["Steps"]] == ["Preprocess", "Train", "Evaluate", "CheckMetric"]
+    # The image is a parameter (CI runs a new immutable tag per execution); its default is the real repository.
+    training_repo = next(r["repositoryUri"] for r in repos if r["repositoryName"] == f"{PLATFORM}/training")
+    image = next(p for p in definition["Parameters"] if p["Name"] == "ImageUri")
+    assert image["DefaultValue"] == f"{training_repo}:latest"
+    assert definition["Steps"][1]["Arguments"]["AlgorithmSpecification"]["TrainingImage"] == {
+        "Get": "Parameters.ImageUri"
+    }
     endpoint = sm.describe_endpoint(EndpointName=f"{PLATFORM}-demo")
     config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     assert config["KmsKeyId"] == key_arn and config["DataCaptureConfig"]["EnableCapture"] is True

@@ -41,6 +41,7 @@ from mlplatform.components.pipeline_definition import PipelineSettings, build_de
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 PIPELINE_NAME = "mlp-local-continuous-training"
+UNUSED_BASE_JOB_NAME = "sdk-check-base-job-name-not-in-definition"
 
 
 def _settings(**overrides: Any) -> PipelineSettings:
@@ -71,6 +72,7 @@ SETTINGS = {
         input_prefix="landing/csv/",
         max_runtime_seconds=7200,
         volume_size_gb=120,
+        image_uri=f"763104351884.dkr.ecr.{REGION}.amazonaws.com/pytorch-training:2.3.0-cpu-py311",
     ),
 }
 
@@ -118,12 +120,15 @@ def _sdk_definition(settings: PipelineSettings) -> dict[str, Any]:
     training_type = ParameterString("TrainingInstanceType", default_value=settings.training_instance_type)
     approval = ParameterString("ModelApprovalStatus", default_value=settings.approval_status)
     triggered_by = ParameterString("TriggeredBy", default_value="manual")
+    # The image is a parameter too (CI starts an execution with a new immutable tag); each SDK class below takes
+    # it where it takes an image URI.
+    image = ParameterString("ImageUri", default_value=settings.image_uri)
     vpc = {"subnets": settings.subnets or None, "security_group_ids": settings.security_group_ids or None}
 
     def processor() -> Any:
         return ScriptProcessor(
             role=settings.role_arn,
-            image_uri=settings.image_uri,
+            image_uri=image,
             command=["python3"],
             instance_count=1,
             instance_type=processing_type,
@@ -171,7 +176,14 @@ def _sdk_definition(settings: PipelineSettings) -> dict[str, Any]:
     trainer = ModelTrainer(
         sagemaker_session=session,
         role=settings.role_arn,
-        training_image=settings.image_uri,
+        training_image=image,
+        # ModelTrainer accepts a pipeline variable as training_image (typed StrPipeVar), but without a
+        # base_job_name its model_post_init derives one from the image with str.split
+        # (sagemaker/train/defaults.py TrainDefaults.get_base_job_name -> train/utils.py
+        # _get_repo_name_from_image) and raises AttributeError on a ParameterString (SDK 3.27.0). The base job
+        # name only names jobs and upload prefixes outside the definition (a pipeline step's job is named by
+        # SageMaker); the fixture asserts that this marker appears nowhere in what is compared.
+        base_job_name=UNUSED_BASE_JOB_NAME,
         compute=Compute(
             instance_type=training_type,
             instance_count=1,
@@ -222,7 +234,7 @@ def _sdk_definition(settings: PipelineSettings) -> dict[str, Any]:
 
     builder = ModelBuilder(
         s3_model_data_url=model_data,
-        image_uri=settings.image_uri,
+        image_uri=image,
         role_arn=settings.role_arn,
         sagemaker_session=session,
     )
@@ -258,7 +270,7 @@ def _sdk_definition(settings: PipelineSettings) -> dict[str, Any]:
     )
     pipeline = Pipeline(
         name=PIPELINE_NAME,
-        parameters=[input_data, processing_type, training_type, approval, triggered_by],
+        parameters=[input_data, processing_type, training_type, approval, triggered_by, image],
         steps=[preprocess, train, evaluate, check],
         sagemaker_session=session,
     )
@@ -302,6 +314,8 @@ def sdk_definitions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
         with moto.mock_aws():
             definitions = {key: _sdk_definition(settings) for key, settings in SETTINGS.items()}
     assert not attempts, f"the SDK tried to reach the network while building the pipeline: {attempts}"
+    for key, definition in definitions.items():
+        assert UNUSED_BASE_JOB_NAME not in json.dumps(definition), f"{key}: ModelTrainer's base_job_name leaked"
     yield definitions
 
 
@@ -435,6 +449,7 @@ IMPORTANT = [
             "TrainingInstanceType",
             "ModelApprovalStatus",
             "TriggeredBy",
+            "ImageUri",
         )
         for k in ("Type", "DefaultValue")
     ),
@@ -443,7 +458,7 @@ IMPORTANT = [
         path
         for step in (PRE, EVAL)
         for path in (
-            f"{step}.AppSpecification.ImageUri",
+            f"{step}.AppSpecification.ImageUri.Get",
             f"{step}.AppSpecification.ContainerEntrypoint[1]",
             f"{step}.ProcessingResources.ClusterConfig.InstanceType.Get",
             f"{step}.ProcessingResources.ClusterConfig.VolumeKmsKeyId",
@@ -464,7 +479,7 @@ IMPORTANT = [
     f"{EVAL}.ProcessingOutputConfig.Outputs[evaluation].S3Output.S3Uri",
     "Steps[Evaluate].PropertyFiles[EvaluationReport].OutputName",
     "Steps[Evaluate].PropertyFiles[EvaluationReport].FilePath",
-    f"{TRAIN}.AlgorithmSpecification.TrainingImage",
+    f"{TRAIN}.AlgorithmSpecification.TrainingImage.Get",
     f"{TRAIN}.ResourceConfig.InstanceType.Get",
     f"{TRAIN}.ResourceConfig.VolumeKmsKeyId",
     f"{TRAIN}.OutputDataConfig.KmsKeyId",
@@ -487,7 +502,7 @@ IMPORTANT = [
     f"{COND}.IfSteps[Register].Type",
     f"{REG}.ModelPackageGroupName",
     f"{REG}.ModelApprovalStatus.Get",
-    f"{REG}.InferenceSpecification.Containers[0].Image",
+    f"{REG}.InferenceSpecification.Containers[0].Image.Get",
     f"{REG}.InferenceSpecification.Containers[0].ModelDataUrl.Get",
     f"{REG}.ModelMetrics.ModelQuality.Statistics.S3Uri.Std:Join.Values[0].Get",
 ]
@@ -510,6 +525,9 @@ def test_mlplatform_definition_matches_the_sdk(key: str, sdk_definitions: dict[s
     assert flat_theirs[f"{TRAIN}.ResourceConfig.VolumeKmsKeyId"] == settings.kms_key_arn
     assert flat_theirs[f"{COND}.Conditions[0].Type"] == settings.comparison
     assert flat_theirs[f"{REG}.ModelPackageGroupName"] == settings.model_package_group
+    assert flat_theirs["Parameters[ImageUri].DefaultValue"] == settings.image_uri
+    for path in (f"{PRE}.AppSpecification.ImageUri", f"{TRAIN}.AlgorithmSpecification.TrainingImage"):
+        assert flat_theirs[f"{path}.Get"] == "Parameters.ImageUri"
 
 
 def _set(path: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
@@ -568,6 +586,15 @@ MISMATCHES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         "ClusterConfig.InstanceType",
     ),
     "image": (_set(["Steps", 1, "Arguments", "AlgorithmSpecification", "TrainingImage"], "other:1"), "TrainingImage"),
+    "image default": (_set(["Parameters", 5, "DefaultValue"], "other:1"), "Parameters[ImageUri].DefaultValue"),
+    "processing image a literal, not the parameter": (
+        _set(["Steps", 2, "Arguments", "AppSpecification", "ImageUri"], SETTINGS["vpc"].image_uri),
+        "Steps[Evaluate].Arguments.AppSpecification.ImageUri",
+    ),
+    "registered image a literal, not the parameter": (
+        _set([*REGISTER, "InferenceSpecification", "Containers", 0, "Image"], SETTINGS["vpc"].image_uri),
+        "Containers[0].Image",
+    ),
     "code location": (
         _set(["Steps", 0, "Arguments", "ProcessingInputs", 1, "S3Input", "S3Uri"], "s3://elsewhere/preprocess.py"),
         "ProcessingInputs[code].S3Input.S3Uri",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 import botocore.session
@@ -51,25 +52,44 @@ def _steps(definition: dict[str, Any]) -> list[dict[str, Any]]:
     return steps
 
 
-def _substitute(value: Any, shape: Any) -> Any:
-    """Replace pipeline placeholders with a value of the type the API expects at that place."""
+# The API types a pipeline parameter of each type may stand in for.
+PARAMETER_SHAPES = {"String": {"string"}, "Integer": {"integer", "long"}, "Float": {"float", "double"}}
+
+
+def _substitute(value: Any, shape: Any, parameters: dict[str, dict[str, Any]]) -> Any:
+    """Replace pipeline placeholders with a value of the type the API expects at that place.
+
+    A ``Parameters.<name>`` reference becomes the parameter's default value, which the validator then checks
+    like any literal (an image URI is a string, an instance type too), after checking that the parameter's
+    declared type is one the API field can take: a String parameter where the API wants an integer would
+    fail at execution time with the default and with any value CI passes.
+    """
+    if isinstance(value, dict) and set(value) == {"Get"} and str(value["Get"]).startswith("Parameters."):
+        name = value["Get"].removeprefix("Parameters.")
+        assert name in parameters, f"reference to an undeclared parameter {name!r}"
+        declared = parameters[name]["Type"]
+        assert shape.type_name in PARAMETER_SHAPES.get(declared, set()), (
+            f"parameter {name!r} of type {declared} is used where the API expects {shape.type_name} ({shape.name})"
+        )
+        return parameters[name]["DefaultValue"]
     if isinstance(value, dict) and (set(value) == {"Get"} or any(k.startswith("Std:") for k in value)):
         return {"integer": 1, "boolean": True, "float": 1.0, "double": 1.0, "long": 1}.get(shape.type_name, "s3://b/k")
     if isinstance(value, dict) and shape.type_name == "structure":
-        return {k: _substitute(v, shape.members[k]) if k in shape.members else v for k, v in value.items()}
+        return {k: _substitute(v, shape.members[k], parameters) if k in shape.members else v for k, v in value.items()}
     if isinstance(value, list) and shape.type_name == "list":
-        return [_substitute(v, shape.member) for v in value]
+        return [_substitute(v, shape.member, parameters) for v in value]
     return value
 
 
-def _validate(step: dict[str, Any]) -> None:
+def _validate(step: dict[str, Any], definition: dict[str, Any]) -> None:
     model = botocore.session.get_session().get_service_model("sagemaker")
     operation = OPERATION[step["Type"]]
     shape = model.operation_model(operation).input_shape
     params = copy.deepcopy(step["Arguments"])
     for name in FILLED_BY_SAGEMAKER.get(operation, ()):
         params[name] = "filled-by-sagemaker"
-    report = ParamValidator().validate(_substitute(params, shape), shape)
+    parameters = {p["Name"]: p for p in definition["Parameters"]}
+    report = ParamValidator().validate(_substitute(params, shape, parameters), shape)
     assert not report.has_errors(), f"{step['Name']} ({operation}):\n{report.generate_report()}"
 
 
@@ -79,20 +99,91 @@ def test_every_job_step_is_a_valid_api_request(spot: bool) -> None:
     checked = [step["Name"] for step in _steps(definition) if step["Type"] in OPERATION]
     for step in _steps(definition):
         if step["Type"] in OPERATION:
-            _validate(step)
+            _validate(step, definition)
     assert checked == ["Preprocess", "Train", "Evaluate", "Register"]
 
 
 def test_the_validation_catches_a_broken_step() -> None:
     """The check above can fail: a misspelt key and a wrong type are reported."""
-    train = next(s for s in build_definition(_settings())["Steps"] if s["Type"] == "Training")
+    definition = build_definition(_settings())
+    train = next(s for s in definition["Steps"] if s["Type"] == "Training")
     train["Arguments"]["ResourceConfig"]["VolumeSizeGB"] = 50
     with pytest.raises(AssertionError, match="VolumeSizeGB"):
-        _validate(train)
-    train = next(s for s in build_definition(_settings())["Steps"] if s["Type"] == "Training")
+        _validate(train, definition)
+    definition = build_definition(_settings())
+    train = next(s for s in definition["Steps"] if s["Type"] == "Training")
     train["Arguments"]["EnableNetworkIsolation"] = "yes"
     with pytest.raises(AssertionError, match="EnableNetworkIsolation"):
-        _validate(train)
+        _validate(train, definition)
+
+
+@pytest.mark.parametrize("step_name", ["Preprocess", "Train", "Evaluate", "Register"])
+def test_the_validation_still_checks_the_image_fields(step_name: str) -> None:
+    """The images are parameter references now; the check still sees through them to a string.
+
+    Its default is validated as the image field's value (a non-string default is reported), a parameter of
+    another type is refused at the image field, and an image that is neither a string nor a reference is
+    reported as before.
+    """
+    field = {
+        "Preprocess": r"AppSpecification\.ImageUri",
+        "Evaluate": r"AppSpecification\.ImageUri",
+        "Train": r"AlgorithmSpecification\.TrainingImage",
+        "Register": r"InferenceSpecification\.Containers\[0\]\.Image",
+    }[step_name]
+
+    def default_not_a_string(definition: dict[str, Any]) -> None:
+        _parameter(definition, "ImageUri")["DefaultValue"] = 123
+
+    def integer_parameter(definition: dict[str, Any]) -> None:
+        _parameter(definition, "ImageUri")["Type"] = "Integer"
+
+    def literal_not_a_string(definition: dict[str, Any]) -> None:
+        holder, key = _image_holder(_step(definition, step_name))
+        holder[key] = 7
+
+    breakages: list[tuple[Callable[[dict[str, Any]], None], str]] = [
+        (default_not_a_string, f"Invalid type for parameter {field}, value: 123"),
+        (integer_parameter, "parameter 'ImageUri' of type Integer"),
+        (literal_not_a_string, f"Invalid type for parameter {field}, value: 7,"),
+    ]
+    for broken, expected in breakages:
+        definition = build_definition(_settings())
+        _validate(_step(definition, step_name), definition)  # intact: valid
+        broken(definition)
+        with pytest.raises(AssertionError, match=expected):
+            _validate(_step(definition, step_name), definition)
+
+
+def _parameter(definition: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(p for p in definition["Parameters"] if p["Name"] == name)
+
+
+def _step(definition: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in _steps(definition) if s["Name"] == name)
+
+
+def _image_holder(step: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The mapping that holds the step's image, and the key under which it does."""
+    args = step["Arguments"]
+    if step["Type"] == "Processing":
+        return args["AppSpecification"], "ImageUri"
+    if step["Type"] == "Training":
+        return args["AlgorithmSpecification"], "TrainingImage"
+    return args["InferenceSpecification"]["Containers"][0], "Image"
+
+
+def test_the_image_is_the_image_uri_parameter_everywhere() -> None:
+    """CI starts an execution with a new immutable tag (``PipelineParameters=[{"Name": "ImageUri", ...}]``):
+    that only works if every image in the definition reads the parameter and none is a literal."""
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlp-local/training:2024-06-01"
+    definition = build_definition(_settings(image_uri=image))
+    assert _parameter(definition, "ImageUri") == {"Name": "ImageUri", "Type": "String", "DefaultValue": image}
+    holders = [_image_holder(step) for step in _steps(definition) if step["Type"] in OPERATION]
+    assert len(holders) == 4
+    assert all(holder[key] == {"Get": "Parameters.ImageUri"} for holder, key in holders)
+    # The literal appears once: as the default. (A step that bypassed the parameter would show up here.)
+    assert json.dumps(definition).count(image) == 1
 
 
 def test_shape_process_train_evaluate_condition_register() -> None:
