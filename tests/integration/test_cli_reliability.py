@@ -5,6 +5,7 @@
 * two ``up`` runs on one environment: the second fails fast naming the lock holder;
 * a failing API call: what succeeded is saved, the failure and the skipped dependents are reported,
   exit 4, and the next ``up`` finishes the job;
+* ``kill -9`` in the middle of ``destroy``: the next ``destroy`` deletes the rest, nothing is left;
 * Ctrl-C: steps in flight finish, state is saved, exit 8, the next ``up`` finishes;
 * drift: a change made behind mlplatform's back shows in ``preview --refresh`` and ``up --refresh`` repairs it.
 """
@@ -190,3 +191,18 @@ def test_drift_is_shown_by_refresh_and_repaired_by_up(cli: Cli) -> None:
     assert any(t["TopicArn"].endswith(f"mlp-{env}-alarms") for t in sns.list_topics()["Topics"])
     assert cli.json("up", "--env", env, "--yes", "--refresh")["mutating_api_calls"] == 0
     cli.run("destroy", "--env", env, "--yes")
+
+
+@pytest.mark.parametrize("after", [10, 40])
+def test_kill_9_during_destroy_then_destroy_finishes(cli: Cli, after: int) -> None:
+    env = _env(cli, f"killdestroy{after}")
+    cli.run("up", "--env", env, "--yes")
+    process = cli.start("destroy", "--env", env, "--yes")
+    _wait_for_lines(process, "deleted", after)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+
+    result = cli.json("destroy", "--env", env, "--yes")
+    assert result["failed"] == 0, [s for s in result["steps"] if s["status"] != "ok"]
+    assert _inventory(cli, env) == dict.fromkeys(EXPECTED_LEVEL0, 0)
+    assert "no resources" in cli.run("state", "list", "--env", env).stdout

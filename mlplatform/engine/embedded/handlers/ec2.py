@@ -851,6 +851,10 @@ class VpcEndpointHandler(Handler):
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         ec2 = ctx.aws.client("ec2")
+        if self._describe(ec2, resource_id) is None:
+            # Already gone (e.g. an interrupted destroy deleted it): a second DeleteVpcEndpoints on a deleted
+            # gateway endpoint fails on its route table instead of answering NotFound.
+            return
         answer = ec2.delete_vpc_endpoints(VpcEndpointIds=[resource_id])
         for failure in answer.get("Unsuccessful", []):
             code = failure.get("Error", {}).get("Code", "")
