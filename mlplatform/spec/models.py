@@ -759,17 +759,27 @@ class PlatformSpec(SettingsSpec):
                     f"not in training.allowed_instance_types ({', '.join(allowed)})",
                     self.pipelines.training_instance_type,
                 )
-        if "pipelines" in on and "container_registry" in on:
-            # Same reading as the program's: no `/` means `<repository>:<tag>` in the platform's own registry.
-            # An unknown repository would otherwise reach SageMaker as a bare Docker Hub style name.
-            repository = self.pipelines.image.partition(":")[0]
-            repositories = self.container_registry.repositories
-            if "/" not in self.pipelines.image and repository not in repositories:
+        # Same reading as the program's: no `/` means `<repository>:<tag>` in the platform's own registry. An
+        # unknown repository would otherwise reach SageMaker as a bare Docker Hub style name.
+        images: list[tuple[tuple[str | int, ...], str]] = []
+        if "pipelines" in on:
+            images.append((("pipelines", "image"), self.pipelines.image))
+        if "serving" in on:
+            images += [
+                (("serving", "endpoints", index, "model", "image"), endpoint.model.image)
+                for index, endpoint in enumerate(self.serving.endpoints)
+                if endpoint.model is not None
+            ]
+        repositories = self.container_registry.repositories if "container_registry" in on else []
+        for where, image in images:
+            repository = image.partition(":")[0]
+            if "/" not in image and repository not in repositories:
                 problems.add(
-                    ("pipelines", "image"),
-                    f"{repository!r} is not one of container_registry.repositories ({', '.join(repositories)}); "
-                    "add it there or give a full image URI",
-                    self.pipelines.image,
+                    where,
+                    f"{repository!r} is not one of container_registry.repositories "
+                    f"({', '.join(repositories) or 'none: container_registry is off'}); add it there or give a full "
+                    "image URI",
+                    image,
                 )
         if "monitoring" in on:
             if self.monitoring.model_quality.enabled:

@@ -287,3 +287,16 @@ def test_docs_list_exactly_what_each_level_deploys() -> None:
         path.write_text(before + start + table + end + after, encoding="utf-8")
         return
     assert rest.split(end, 1)[0] == table, "docs/blueprints.md is stale: MLPLATFORM_UPDATE_GOLDEN=1 pytest tests/unit"
+
+
+def test_an_endpoint_image_must_name_one_of_the_platforms_repositories() -> None:
+    from mlplatform.errors import MlplatformError
+
+    endpoint = {"name": "churn", "model": {"image": "servng:1.0"}}
+    with pytest.raises(MlplatformError) as caught:
+        _variant("level0", {"serving": {"endpoints": [endpoint]}})
+    assert "serving.endpoints[0].model.image" in str(caught.value) and "'servng'" in str(caught.value)
+    full = {"name": "churn", "model": {"image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/other:1.0"}}
+    plan = _variant("level0", {"serving": {"endpoints": [full]}})
+    model = plan.of_type("aws:sagemaker/model:Model")[0]
+    assert model.inputs["primaryContainer"]["image"] == full["model"]["image"]
