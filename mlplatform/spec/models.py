@@ -770,15 +770,15 @@ class PlatformSpec(SettingsSpec):
                 for index, endpoint in enumerate(self.serving.endpoints)
                 if endpoint.model is not None
             ]
+        # Without a container registry the level rules above already report it; the images are not checked.
         repositories = self.container_registry.repositories if "container_registry" in on else []
-        for where, image in images:
+        for where, image in images if "container_registry" in on else []:
             repository = image.partition(":")[0]
             if "/" not in image and repository not in repositories:
                 problems.add(
                     where,
                     f"{repository!r} is not one of container_registry.repositories "
-                    f"({', '.join(repositories) or 'none: container_registry is off'}); add it there or give a full "
-                    "image URI",
+                    f"({', '.join(repositories)}); add it there or give a full image URI",
                     image,
                 )
         if "monitoring" in on:

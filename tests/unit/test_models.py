@@ -493,7 +493,7 @@ def test_github_oidc_rule_inside_the_platform_points_at_cicd_repository() -> Non
 @pytest.mark.parametrize("count", [0, 5])
 def test_endpoint_instance_count_outside_the_autoscaling_range(count: int) -> None:
     data = platform(2)  # serving.autoscaling: 1..4 from level2
-    data["serving"]["endpoints"] = [{"name": "churn", "model": {"image": "img:1"}, "instance_count": count}]
+    data["serving"]["endpoints"] = [{"name": "churn", "model": {"image": "serving:1"}, "instance_count": count}]
 
     error = only_error(PlatformSpec, data)
 
@@ -567,7 +567,7 @@ def test_model_monitoring_needs_level_one() -> None:
 def test_data_quality_monitoring_needs_a_capturing_endpoint_when_endpoints_exist() -> None:
     data = platform(1)
     data["serving"]["data_capture_percent"] = 0
-    data["serving"]["endpoints"] = [{"name": "churn", "model": {"image": "img:1"}}]
+    data["serving"]["endpoints"] = [{"name": "churn", "model": {"image": "serving:1"}}]
 
     error = only_error(PlatformSpec, data)
 
@@ -702,8 +702,8 @@ def test_packaged_levels_enable_exactly_these_components() -> None:
 def test_an_endpoint_with_only_a_name_and_model_validates_on_every_level(name: str) -> None:
     # Endpoints declared in an env with nothing but a name must validate on every packaged level.
     data = platform(int(name[-1]))
-    data["serving"]["endpoints"] = [{"name": "churn", "model": {"image": "img:1"}}]
+    data["serving"]["endpoints"] = [{"name": "churn", "model": {"image": "serving:1"}}]
 
     spec = PlatformSpec.model_validate(data)
 
-    assert spec.serving.endpoints[0] == EndpointSpec(name="churn", model={"image": "img:1"})  # type: ignore[arg-type]
+    assert spec.serving.endpoints[0] == EndpointSpec(name="churn", model={"image": "serving:1"})  # type: ignore[arg-type]
