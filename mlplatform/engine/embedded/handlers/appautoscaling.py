@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found
+from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag
 
 
 def _target_key(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -110,13 +110,12 @@ class TargetHandler(Handler):
         arn = target.get("ScalableTargetARN") or outputs.get("arn")
         if (olds.get("tags") or news.get("tags")) and arn:
             current = dict(client.list_tags_for_resource(ResourceARN=arn).get("Tags") or {})
-            wanted = news.get("tags") or {}
-            stale = [key for key in current if key not in wanted]
-            if stale:
-                client.untag_resource(ResourceARN=arn, TagKeys=stale)
-            changed = {key: value for key, value in wanted.items() if current.get(key) != value}
-            if changed:
-                client.tag_resource(ResourceARN=arn, Tags=changed)
+            retag(
+                current,
+                news.get("tags"),
+                untag=lambda keys: client.untag_resource(ResourceARN=arn, TagKeys=keys),
+                tag=lambda tags: client.tag_resource(ResourceARN=arn, Tags=tags),
+            )
         return {**outputs, **self._outputs(arn, target, news)}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:

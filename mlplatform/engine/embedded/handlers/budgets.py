@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag, tag_dict, tag_list
 
 _UNSUPPORTED = (
     "costTypes",
@@ -257,13 +257,12 @@ class BudgetHandler(Handler):
         budgets = ctx.aws.client("budgets")
         arn = self._outputs(ctx, account, name, news)["arn"]
         current = tag_dict(budgets.list_tags_for_resource(ResourceARN=arn).get("ResourceTags"))
-        wanted = news.get("tags") or {}
-        stale = [key for key in current if key not in wanted]
-        if stale:
-            budgets.untag_resource(ResourceARN=arn, ResourceTagKeys=stale)
-        changed = {key: value for key, value in wanted.items() if current.get(key) != value}
-        if changed:
-            budgets.tag_resource(ResourceARN=arn, ResourceTags=tag_list(changed))
+        retag(
+            current,
+            news.get("tags"),
+            untag=lambda keys: budgets.untag_resource(ResourceARN=arn, ResourceTagKeys=keys),
+            tag=lambda tags: budgets.tag_resource(ResourceARN=arn, ResourceTags=tag_list(tags)),
+        )
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         account, name = _split_id(resource_id)

@@ -17,6 +17,7 @@ from mlplatform.engine.embedded.handlers.common import (
     URN_TAG,
     auto_name,
     is_not_found,
+    retag,
     tag_dict,
     tag_list,
 )
@@ -118,13 +119,12 @@ class LogGroupHandler(Handler):
             else:
                 logs.disassociate_kms_key(logGroupName=resource_id)
         arn = self._outputs(ctx, resource_id, news)["arn"]
-        old_tags, new_tags = olds.get("tags") or {}, news.get("tags") or {}
-        if old_tags != new_tags:
-            stale = [key for key in old_tags if key not in new_tags]
-            if stale:
-                logs.untag_resource(resourceArn=arn, tagKeys=stale)
-            if new_tags:
-                logs.tag_resource(resourceArn=arn, tags=dict(new_tags))
+        retag(
+            olds.get("tags"),
+            news.get("tags"),
+            untag=lambda keys: logs.untag_resource(resourceArn=arn, tagKeys=keys),
+            tag=lambda tags: logs.tag_resource(resourceArn=arn, tags=tags),
+        )
         return self._outputs(ctx, resource_id, news)
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
@@ -236,14 +236,13 @@ class MetricAlarmHandler(Handler):
         if any(olds.get(key) != news.get(key) for key in settings):
             self._put(ctx, resource_id, news, tags=False)  # PutMetricAlarm replaces the whole definition
         arn = self._arn(ctx, resource_id)
-        old_tags, new_tags = olds.get("tags") or {}, news.get("tags") or {}
-        if old_tags != new_tags:
-            stale = [key for key in old_tags if key not in new_tags]
-            if stale:
-                cloudwatch.untag_resource(ResourceARN=arn, TagKeys=stale)
-            if new_tags:
-                cloudwatch.tag_resource(ResourceARN=arn, Tags=tag_list(new_tags))
-        return {"name": resource_id, "arn": arn, "tagsAll": dict(new_tags)}
+        retag(
+            olds.get("tags"),
+            news.get("tags"),
+            untag=lambda keys: cloudwatch.untag_resource(ResourceARN=arn, TagKeys=keys),
+            tag=lambda tags: cloudwatch.tag_resource(ResourceARN=arn, Tags=tag_list(tags)),
+        )
+        return {"name": resource_id, "arn": arn, "tagsAll": dict(news.get("tags") or {})}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         try:
@@ -395,14 +394,13 @@ class EventRuleHandler(Handler):
         arn = outputs.get("arn")
         if any(olds.get(key) != news.get(key) for key in settings) or not arn:
             arn = self._put(ctx, name, news)  # PutRule is an upsert of the whole rule definition
-        old_tags, new_tags = olds.get("tags") or {}, news.get("tags") or {}
-        if old_tags != new_tags:
-            stale = [key for key in old_tags if key not in new_tags]
-            if stale:
-                events.untag_resource(ResourceARN=arn, TagKeys=stale)
-            if new_tags:
-                events.tag_resource(ResourceARN=arn, Tags=tag_list(new_tags))
-        return {"name": name, "arn": arn, "tagsAll": dict(new_tags)}
+        retag(
+            olds.get("tags"),
+            news.get("tags"),
+            untag=lambda keys: events.untag_resource(ResourceARN=arn, TagKeys=keys),
+            tag=lambda tags: events.tag_resource(ResourceARN=arn, Tags=tag_list(tags)),
+        )
+        return {"name": name, "arn": arn, "tagsAll": dict(news.get("tags") or {})}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         try:

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.codebuild import integers, project
-from mlplatform.engine.embedded.handlers.common import is_not_found, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.common import is_not_found, retag, tag_dict, tag_list
 
 _TYPE_ID = ("category", "owner", "provider", "version")
 _ACTION_KEYS = ("configuration", "runOrder", "roleArn", "namespace", "region", "timeoutInMinutes")
@@ -139,12 +139,12 @@ class PipelineHandler(Handler):
         else:
             old_tags = dict(olds.get("tags") or {})
         new_tags = dict(news.get("tags") or {})
-        stale = [key for key in old_tags if key not in new_tags]
-        if stale:
-            cp.untag_resource(resourceArn=arn, tagKeys=stale)
-        changed = {key: value for key, value in new_tags.items() if old_tags.get(key) != value}
-        if changed:
-            cp.tag_resource(resourceArn=arn, tags=tag_list(changed, key="key", value="value"))
+        retag(
+            old_tags,
+            new_tags,
+            untag=lambda keys: cp.untag_resource(resourceArn=arn, tagKeys=keys),
+            tag=lambda tags: cp.tag_resource(resourceArn=arn, tags=tag_list(tags, key="key", value="value")),
+        )
         return {**outputs, "arn": arn, "tagsAll": new_tags}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 URN_TAG = "mlplatform:urn"
@@ -53,3 +54,24 @@ def auto_name(logical: str, *, max_length: int = 63, lowercase: bool = True) -> 
     suffix = secrets.token_hex(4)[:7]
     base = logical.lower() if lowercase else logical
     return f"{base[: max_length - 8]}-{suffix}"
+
+
+def retag(
+    current: dict[str, str] | None,
+    wanted: dict[str, str] | None,
+    *,
+    untag: Callable[[list[str]], object],
+    tag: Callable[[dict[str, str]], object],
+) -> None:
+    """Make a resource's tags ``wanted``, given ``current``: untag the keys that go, tag what is new or changed.
+
+    Each service spells its tag calls differently, so the caller passes them in; the difference is the same
+    everywhere (and a no-op when nothing differs).
+    """
+    current, wanted = dict(current or {}), dict(wanted or {})
+    stale = [key for key in current if key not in wanted]
+    if stale:
+        untag(stale)
+    changed = {key: value for key, value in wanted.items() if current.get(key) != value}
+    if changed:
+        tag(changed)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag, tag_dict, tag_list
 
 
 def _repo_outputs(repo: dict[str, Any], tags: dict[str, str] | None) -> dict[str, Any]:
@@ -111,11 +111,12 @@ class RepositoryHandler(Handler):
         old_tags, new_tags = olds.get("tags") or {}, news.get("tags") or {}
         if old_tags != new_tags:
             arn = outputs.get("arn") or (self._describe(ctx, resource_id) or {}).get("repositoryArn")
-            stale = [key for key in old_tags if key not in new_tags]
-            if stale:
-                ecr.untag_resource(resourceArn=arn, tagKeys=stale)
-            if new_tags:
-                ecr.tag_resource(resourceArn=arn, tags=tag_list(new_tags))
+            retag(
+                old_tags,
+                new_tags,
+                untag=lambda keys: ecr.untag_resource(resourceArn=arn, tagKeys=keys),
+                tag=lambda tags: ecr.tag_resource(resourceArn=arn, tags=tag_list(tags)),
+            )
         return {**outputs, "tagsAll": dict(new_tags)}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:

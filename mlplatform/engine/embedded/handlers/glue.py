@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found
+from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag
 
 _UNSUPPORTED = ("targetDatabase", "federatedDatabase", "createTableDefaultPermissions")
 
@@ -89,13 +89,12 @@ class CatalogDatabaseHandler(Handler):
         ):
             glue.update_database(CatalogId=catalog, Name=name, DatabaseInput=self._database_input(name, news))
         arn = self._outputs(ctx, catalog, name, news)["arn"]
-        current, wanted = live.get("tags") or {}, news.get("tags") or {}
-        stale = [key for key in current if key not in wanted]
-        if stale:
-            glue.untag_resource(ResourceArn=arn, TagsToRemove=stale)
-        changed = {key: value for key, value in wanted.items() if current.get(key) != value}
-        if changed:
-            glue.tag_resource(ResourceArn=arn, TagsToAdd=changed)
+        retag(
+            live.get("tags"),
+            news.get("tags"),
+            untag=lambda keys: glue.untag_resource(ResourceArn=arn, TagsToRemove=keys),
+            tag=lambda tags: glue.tag_resource(ResourceArn=arn, TagsToAdd=tags),
+        )
         return {**outputs, **self._outputs(ctx, catalog, name, news)}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:

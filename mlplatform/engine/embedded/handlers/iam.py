@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag, tag_dict, tag_list
 
 _LISTY = ("Action", "NotAction", "Resource", "NotResource")
 
@@ -179,13 +179,13 @@ class RoleHandler(Handler):
                 iam.put_role_permissions_boundary(RoleName=resource_id, PermissionsBoundary=news["permissionsBoundary"])
             else:
                 iam.delete_role_permissions_boundary(RoleName=resource_id)
-        old_tags, new_tags = olds.get("tags") or {}, news.get("tags") or {}
-        if old_tags != new_tags:
-            stale = [key for key in old_tags if key not in new_tags]
-            if stale:
-                iam.untag_role(RoleName=resource_id, TagKeys=stale)
-            if new_tags:
-                iam.tag_role(RoleName=resource_id, Tags=tag_list(new_tags))
+        new_tags = news.get("tags") or {}
+        retag(
+            olds.get("tags"),
+            new_tags,
+            untag=lambda keys: iam.untag_role(RoleName=resource_id, TagKeys=keys),
+            tag=lambda tags: iam.tag_role(RoleName=resource_id, Tags=tag_list(tags)),
+        )
         role = self._get(ctx, resource_id)
         return _role_outputs(role, new_tags) if role else {**outputs, "tagsAll": dict(new_tags)}
 
@@ -329,14 +329,15 @@ class OpenIdConnectProviderHandler(Handler):
             iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=resource_id, ClientID=client_id)
         for client_id in sorted(old_ids - new_ids):
             iam.remove_client_id_from_open_id_connect_provider(OpenIDConnectProviderArn=resource_id, ClientID=client_id)
-        old_tags, new_tags = olds.get("tags") or {}, news.get("tags") or {}
-        if old_tags != new_tags:
-            stale = [key for key in old_tags if key not in new_tags]
-            if stale:
-                iam.untag_open_id_connect_provider(OpenIDConnectProviderArn=resource_id, TagKeys=stale)
-            if new_tags:
-                iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=resource_id, Tags=tag_list(new_tags))
-        return {"arn": resource_id, "tagsAll": dict(new_tags)}
+        retag(
+            olds.get("tags"),
+            news.get("tags"),
+            untag=lambda keys: iam.untag_open_id_connect_provider(OpenIDConnectProviderArn=resource_id, TagKeys=keys),
+            tag=lambda tags: iam.tag_open_id_connect_provider(
+                OpenIDConnectProviderArn=resource_id, Tags=tag_list(tags)
+            ),
+        )
+        return {"arn": resource_id, "tagsAll": dict(news.get("tags") or {})}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         try:

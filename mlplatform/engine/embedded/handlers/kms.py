@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, StepContext
-from mlplatform.engine.embedded.handlers.common import URN_TAG, is_not_found, same_policy, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.common import URN_TAG, is_not_found, retag, same_policy, tag_dict, tag_list
 
 
 class KeyHandler(Handler):
@@ -68,12 +68,12 @@ class KeyHandler(Handler):
                 kms.disable_key_rotation(KeyId=resource_id)
         if news.get("policy") and not same_policy(olds.get("policy"), news.get("policy")):
             kms.put_key_policy(KeyId=resource_id, PolicyName="default", Policy=news["policy"])
-        if olds.get("tags") != news.get("tags"):
-            stale = [key for key in (olds.get("tags") or {}) if key not in (news.get("tags") or {})]
-            if stale:
-                kms.untag_resource(KeyId=resource_id, TagKeys=stale)
-            if news.get("tags"):
-                kms.tag_resource(KeyId=resource_id, Tags=tag_list(news["tags"], key="TagKey", value="TagValue"))
+        retag(
+            olds.get("tags"),
+            news.get("tags"),
+            untag=lambda keys: kms.untag_resource(KeyId=resource_id, TagKeys=keys),
+            tag=lambda tags: kms.tag_resource(KeyId=resource_id, Tags=tag_list(tags, key="TagKey", value="TagValue")),
+        )
         return {**outputs, "tagsAll": dict(news.get("tags") or {})}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ from mlplatform.engine.embedded.handlers.common import (
     auto_name,
     error_code,
     is_not_found,
+    retag,
     same_policy,
     tag_dict,
     tag_list,
@@ -162,14 +163,12 @@ def _sync_tags(sm: Any, arn: str, olds: dict[str, Any], news: dict[str, Any]) ->
     """
     if "tags" not in news and not olds.get("tags"):
         return
-    new = dict(news.get("tags") or {})
-    old = _list_tags(sm, arn)
-    stale = [key for key in old if key not in new]
-    if stale:
-        sm.delete_tags(ResourceArn=arn, TagKeys=stale)
-    changed = {key: value for key, value in new.items() if old.get(key) != value}
-    if changed:
-        sm.add_tags(ResourceArn=arn, Tags=tag_list(changed))
+    retag(
+        _list_tags(sm, arn),
+        news.get("tags"),
+        untag=lambda keys: sm.delete_tags(ResourceArn=arn, TagKeys=keys),
+        tag=lambda tags: sm.add_tags(ResourceArn=arn, Tags=tag_list(tags)),
+    )
 
 
 def _stale(keys: Any, olds: dict[str, Any], news: dict[str, Any], live: dict[str, Any]) -> list[str]:

@@ -10,7 +10,7 @@ import json
 from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import URN_TAG, auto_name, is_not_found, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.common import URN_TAG, auto_name, is_not_found, retag, tag_dict, tag_list
 from mlplatform.engine.embedded.handlers.iam import equivalent_policy, live_policy
 
 
@@ -125,13 +125,12 @@ class TopicHandler(Handler):
             sns.set_topic_attributes(
                 TopicArn=resource_id, AttributeName="ContentBasedDeduplication", AttributeValue=value
             )
-        old_tags, new_tags = olds.get("tags") or {}, news.get("tags") or {}
-        if old_tags != new_tags:
-            stale = [key for key in old_tags if key not in new_tags]
-            if stale:
-                sns.untag_resource(ResourceArn=resource_id, TagKeys=stale)
-            if new_tags:
-                sns.tag_resource(ResourceArn=resource_id, Tags=tag_list(new_tags))
+        retag(
+            olds.get("tags"),
+            news.get("tags"),
+            untag=lambda keys: sns.untag_resource(ResourceArn=resource_id, TagKeys=keys),
+            tag=lambda tags: sns.tag_resource(ResourceArn=resource_id, Tags=tag_list(tags)),
+        )
         return self._outputs(ctx, resource_id, news)
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
