@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
+from mlplatform import paths
 from mlplatform.errors import (
     BlueprintCycleError,
     BlueprintNotFoundError,
@@ -106,7 +107,7 @@ def discover(project_dir: Path | None = None) -> dict[str, BlueprintRef]:
     packaged = packaged_dir()
     for path in sorted(packaged.glob("*.yaml")):
         found[path.stem] = BlueprintRef(path.stem, path, "packaged")
-    local = (project_dir or Path.cwd()) / "blueprints"
+    local = (project_dir or paths.project_dir()) / "blueprints"
     if local.is_dir() and local.resolve() != packaged.resolve():
         for path in sorted(local.glob("*.yaml")):
             if BLUEPRINT_NAME_RE.fullmatch(path.stem):

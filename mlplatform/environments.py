@@ -8,6 +8,7 @@ merge blueprint <- extends <- env overrides, validate. Every problem becomes a
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from mlplatform import blueprints
+from mlplatform import blueprints, paths
 from mlplatform.errors import EnvNotFoundError, FileFormatError, Problem, SpecValidationError
 from mlplatform.spec import formats
 from mlplatform.spec.merge import deep_merge
@@ -36,7 +37,12 @@ IDENTITY_KEYS = frozenset({"name", "target", "region", "account_id"})
 class EnvironmentFile(SpecModel):
     """The contents of ``stacks/<env>.yaml``."""
 
-    blueprint: str = Field(min_length=1, description="Blueprint to build this environment from.")
+    blueprint: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Blueprint to build this environment from. Not set: the blueprint chosen with `--blueprint` "
+        "is remembered from the last deploy (level0 at first).",
+    )
     target: Literal["local", "aws"] = Field(
         description="`local` (embedded AWS emulator) or `aws` (real AWS through the Pulumi engine)."
     )
@@ -68,6 +74,11 @@ class EnvironmentFile(SpecModel):
         pattern=formats.SECRETS_PROVIDER,
         description="How the Pulumi engine encrypts secrets (e.g. `awskms://alias/mlplatform`).",
     )
+    samples: bool = Field(
+        default=False,
+        description="Target local only: add a sample endpoint and feature group when the blueprint and overrides "
+        "declare none, so every kind of resource is deployed into the emulator.",
+    )
     overrides: dict[str, Any] = Field(
         default_factory=dict, description="Settings on top of the blueprint, in the blueprint's own shape."
     )
@@ -97,31 +108,26 @@ class EnvironmentFile(SpecModel):
         return int(match.group(1)) * _TTL_UNITS[match.group(2)]
 
 
+SAMPLE_FEATURE_GROUP: dict[str, Any] = {
+    "name": "customers",
+    "record_identifier": "customer_id",
+    "event_time": "event_time",
+    "features": [
+        {"name": "customer_id", "type": "String"},
+        {"name": "event_time", "type": "Fractional"},
+        {"name": "age", "type": "Integral"},
+        {"name": "lifetime_value", "type": "Fractional"},
+    ],
+}
+# A sample model so that every kind of resource is created, endpoints included: an image in the platform's
+# own `serving` repository and a tiny artifact that the serving component uploads to the artifact bucket.
+SAMPLE_ENDPOINT: dict[str, Any] = {"name": "demo", "model": {"image": "serving:sample", "model_data_url": "sample"}}
+
 BUILTIN_LOCAL = EnvironmentFile(
-    blueprint=DEFAULT_BLUEPRINT,
     target="local",
     region=DEFAULT_LOCAL_REGION,
     description="Built-in laptop environment: the embedded AWS emulator, no account needed.",
-    overrides={
-        "feature_store": {
-            "feature_groups": [
-                {
-                    "name": "customers",
-                    "record_identifier": "customer_id",
-                    "event_time": "event_time",
-                    "features": [
-                        {"name": "customer_id", "type": "String"},
-                        {"name": "event_time", "type": "Fractional"},
-                        {"name": "age", "type": "Integral"},
-                        {"name": "lifetime_value", "type": "Fractional"},
-                    ],
-                }
-            ]
-        },
-        # A sample model so that every kind of resource is created, endpoints included: an image in the
-        # platform's own `serving` repository and a tiny artifact uploaded to the artifact bucket.
-        "serving": {"endpoints": [{"name": "demo", "model": {"image": "serving:sample", "model_data_url": "sample"}}]},
-    },
+    samples=True,
 )
 """Used when there is no ``stacks/local.yaml``, so ``mlplatform up`` works in an empty directory."""
 
@@ -136,6 +142,9 @@ class ResolvedEnvironment:
         settings: the environment file's contents (owner, ttl, backend live here, not in the spec).
         blueprint: the merged blueprint the spec was built from.
         spec: the validated platform spec.
+        blueprint_source: why this blueprint: ``--blueprint``, the env file, ``last deploy`` or ``default``.
+        notes: what the user should know about how the spec was made (the samples it added).
+        warnings: what may surprise the user (``--blueprint`` overriding the file's blueprint for one run).
     """
 
     env: str
@@ -143,6 +152,9 @@ class ResolvedEnvironment:
     settings: EnvironmentFile
     blueprint: blueprints.ResolvedBlueprint
     spec: PlatformSpec
+    blueprint_source: str = "default"
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def builtin(self) -> bool:
@@ -151,12 +163,12 @@ class ResolvedEnvironment:
 
 def env_file_path(env: str, project_dir: Path | None = None) -> Path:
     """``<project>/stacks/<env>.yaml`` — only after the name has been checked."""
-    return (project_dir or Path.cwd()) / "stacks" / f"{check_env_name(env)}.yaml"
+    return (project_dir or paths.project_dir()) / "stacks" / f"{check_env_name(env)}.yaml"
 
 
 def list_env_files(project_dir: Path | None = None) -> list[str]:
     """Names of the environments defined in ``stacks/`` (invalid file names are skipped)."""
-    folder = (project_dir or Path.cwd()) / "stacks"
+    folder = (project_dir or paths.project_dir()) / "stacks"
     names = []
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         try:
@@ -214,33 +226,82 @@ def override_key_problems(doc: YamlDocument) -> list[Problem]:
     return problems
 
 
-def resolve(env: str = LOCAL_ENV, blueprint: str | None = None, project_dir: Path | None = None) -> ResolvedEnvironment:
+def resolve(
+    env: str = LOCAL_ENV,
+    blueprint: str | None = None,
+    project_dir: Path | None = None,
+    *,
+    remembered_blueprint: str | None = None,
+) -> ResolvedEnvironment:
     """Resolve an environment into a validated :class:`PlatformSpec`.
 
     Args:
         env: environment name; ``local`` exists even without a file.
         blueprint: use this blueprint instead of the one the env file names (``--blueprint``).
-        project_dir: the project folder holding ``stacks/`` and ``blueprints/`` (default: working dir).
+        project_dir: the project folder holding ``stacks/`` and ``blueprints/`` (default: the project found
+            from the working directory, see :func:`mlplatform.paths.project_dir`).
+        remembered_blueprint: the blueprint the environment was last deployed with (from its state), used
+            when neither ``--blueprint`` nor the env file names one.
 
     Raises:
         InvalidEnvNameError: ``env`` is not a valid name (checked before any file is read).
         EnvNotFoundError: no ``stacks/<env>.yaml`` and ``env`` is not ``local``.
         ConfigError: any problem in the env file, the blueprints or the merged spec.
     """
-    path = env_file_path(env, project_dir)
+    root = project_dir or paths.project_dir()
+    path = env_file_path(env, root)
     doc: YamlDocument | None
     if path.is_file():
         doc, settings = load_env_file(path)
     elif env == LOCAL_ENV:
         doc, settings = None, BUILTIN_LOCAL
     else:
-        known = list_env_files(project_dir)
+        known = list_env_files(root)
         raise EnvNotFoundError(
-            f"no environment {env!r}: {path.relative_to(project_dir or Path.cwd())} does not exist"
-            f" (environments here: {', '.join([LOCAL_ENV, *[k for k in known if k != LOCAL_ENV]])}).",
+            f"no environment {env!r}: {path.relative_to(root)} does not exist"
+            f" (environments here: {', '.join([LOCAL_ENV, *[k for k in known if k != LOCAL_ENV]])}; project {root}).",
             hint=f"Create it with `mlplatform init --env {env}`.",
         )
-    return resolve_loaded(env, doc, settings, blueprint=blueprint, project_dir=project_dir, path=path)
+    return resolve_loaded(
+        env,
+        doc,
+        settings,
+        blueprint=blueprint,
+        project_dir=root,
+        path=path,
+        remembered_blueprint=remembered_blueprint,
+    )
+
+
+def choose_blueprint(
+    settings: EnvironmentFile, doc: YamlDocument | None, flag: str | None, remembered: str | None
+) -> tuple[str, str, str]:
+    """Which blueprint an environment uses, and why — the one rule every command follows.
+
+    1. ``--blueprint`` on the command;
+    2. ``blueprint:`` in ``stacks/<env>.yaml`` (the reviewed source of truth of a real environment);
+    3. the blueprint the environment was last deployed with, when its file names none (the built-in
+       ``local`` environment, or a file without ``blueprint:``), so ``up --blueprint level2`` followed by
+       ``up`` keeps level2 instead of planning to delete half the platform;
+    4. ``level0``.
+
+    Returns:
+        (blueprint name, where the choice came from for messages, ``wanted_by`` for a not-found error).
+    """
+    if flag:
+        return flag, "--blueprint", "--blueprint"
+    if settings.blueprint:
+        where = doc.file if doc else "built-in local environment"
+        line = doc.lines.get(("blueprint",)) if doc else None
+        return settings.blueprint, where, f"{where}:{line}: blueprint" if line else f"{where}: blueprint"
+    if remembered:
+        return remembered, "last deploy", "the blueprint this environment was last deployed with"
+    return DEFAULT_BLUEPRINT, "default", "the default blueprint"
+
+
+def settings_name(doc: YamlDocument | None) -> str:
+    """How messages name an environment's settings: its file, or the built-in local environment."""
+    return doc.file if doc else "the built-in local environment"
 
 
 def resolve_loaded(
@@ -251,22 +312,36 @@ def resolve_loaded(
     blueprint: str | None = None,
     project_dir: Path | None = None,
     path: Path | None = None,
+    remembered_blueprint: str | None = None,
 ) -> ResolvedEnvironment:
     """Resolve an environment whose file is already parsed (``doc`` is ``None`` for the built-in local).
 
     ``init`` uses this to validate a new file completely before writing it.
     """
-    if blueprint:
-        wanted_by = "--blueprint"
-    elif doc:
-        line = doc.lines.get(("blueprint",))
-        wanted_by = f"{doc.file}:{line}: blueprint" if line else f"{doc.file}: blueprint"
-    else:
-        wanted_by = "built-in local environment"
-    resolved_blueprint = blueprints.resolve(blueprint or settings.blueprint, project_dir, wanted_by=wanted_by)
+    name, source, wanted_by = choose_blueprint(settings, doc, blueprint, remembered_blueprint)
+    resolved_blueprint = blueprints.resolve(name, project_dir, wanted_by=wanted_by)
+    notes: list[str] = []
+    warnings: list[str] = []
+    if blueprint and settings.blueprint and blueprint != settings.blueprint:
+        warnings.append(
+            f"--blueprint {blueprint} overrides `blueprint: {settings.blueprint}` in {settings_name(doc)} for this "
+            f"run only: the next command without --blueprint uses {settings.blueprint} again (and would undo this "
+            f"one). Change the file to keep {blueprint}."
+        )
 
     region = settings.region or (DEFAULT_LOCAL_REGION if settings.target == "local" else None)
     misplaced = override_key_problems(doc) if doc else []
+    if settings.samples and settings.target != "local" and doc is not None:
+        misplaced.append(
+            Problem(
+                file=doc.file,
+                line=doc.line_of(("samples",)),
+                path="samples",
+                value="true",
+                problem="the sample endpoint and feature group exist only in the local emulator",
+                allowed="samples: false (or no `samples:` key) for target aws",
+            )
+        )
     overrides = {
         key: value
         for key, value in settings.overrides.items()
@@ -299,9 +374,51 @@ def resolve_loaded(
                 problem.problem = "target aws needs a region"
                 problem.allowed = "an AWS region such as eu-west-1"
         raise _invalid(f"environment {env!r} does not validate", problems) from None
+    if settings.samples and settings.target == "local":
+        spec, added = _with_samples(spec, data)
+        if added:
+            notes.append(
+                f"{settings_name(doc)} adds {' and '.join(added)} (samples: true) because blueprint "
+                f"{spec.blueprint} and the overrides declare none"
+            )
     return ResolvedEnvironment(
-        env=env, file=path if doc else None, settings=settings, blueprint=resolved_blueprint, spec=spec
+        env=env,
+        file=path if doc else None,
+        settings=settings,
+        blueprint=resolved_blueprint,
+        spec=spec,
+        blueprint_source=source,
+        notes=tuple(notes),
+        warnings=tuple(warnings),
     )
+
+
+def _with_samples(spec: PlatformSpec, data: dict[str, Any]) -> tuple[PlatformSpec, list[str]]:
+    """``spec`` with the sample endpoint and feature group where the blueprint and overrides declare none.
+
+    Samples fill gaps and never replace what a blueprint or an override declares (a GPU blueprint's own
+    endpoints win), and they are only added where they can work: an endpoint needs serving on and the
+    platform's ``serving`` repository for its ``serving:sample`` image; a feature group needs the feature
+    store on (a group in a disabled store would be listed but never deployed).
+    """
+    added: list[str] = []
+    data = copy.deepcopy(data)
+    if spec.serving.enabled and not spec.serving.endpoints and _has_repository(spec, "serving"):
+        data["serving"] = {**(data.get("serving") or {}), "endpoints": [copy.deepcopy(SAMPLE_ENDPOINT)]}
+        added.append(f"the sample endpoint {SAMPLE_ENDPOINT['name']!r}")
+    if spec.feature_store.enabled and not spec.feature_store.feature_groups:
+        data["feature_store"] = {
+            **(data.get("feature_store") or {}),
+            "feature_groups": [copy.deepcopy(SAMPLE_FEATURE_GROUP)],
+        }
+        added.append(f"the sample feature group {SAMPLE_FEATURE_GROUP['name']!r}")
+    if not added:
+        return spec, added
+    return PlatformSpec.model_validate(data), added
+
+
+def _has_repository(spec: PlatformSpec, name: str) -> bool:
+    return spec.container_registry.enabled and name in spec.container_registry.repositories
 
 
 def _invalid(headline: str, problems: list[Problem]) -> SpecValidationError:

@@ -108,6 +108,22 @@ class CancelledError(MlplatformError):
     exit_code = EXIT_CANCELLED
 
 
+class PlanError(MlplatformError):
+    """A preview found what would make the run fail (a bucket that still holds data, say): nothing is changed.
+
+    Args:
+        message: how many errors, and that nothing was changed.
+        errors: each error's text (the plan carries them as error diagnostics, with the resource).
+    """
+
+    headline = "the plan has errors"
+    exit_code = EXIT_RESOURCE
+
+    def __init__(self, message: str, errors: list[str], *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.errors = errors
+
+
 class Problem:
     """One located problem in a configuration file.
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from mlplatform import blueprints
+from mlplatform import blueprints, paths
 from mlplatform.environments import (
+    DEFAULT_BLUEPRINT,
     LOCAL_ENV,
     EnvironmentFile,
     ResolvedEnvironment,
@@ -28,8 +29,10 @@ from mlplatform.spec.problems import Layer, problems_from_validation
 from mlplatform.spec.yamlfile import parse_yaml_text
 
 PULUMI_YAML = """\
-# The Pulumi project for mlplatform environments. `mlplatform up --env <env>` drives the same program
-# through the Pulumi Automation API for target `aws`; the embedded engine runs it in-process for `local`.
+# The Pulumi project of this mlplatform project: one stack per environment in stacks/ (written by
+# `mlplatform init`). Target `local` runs the program in mlplatform's embedded engine, in-process, against
+# the local emulator; target `aws` needs the Pulumi engine (Automation API + the Pulumi CLI), which is not
+# part of this release: such environments are validated and exported (`mlplatform export`), not deployed.
 name: mlplatform
 description: ML platform from mlplatform blueprints (one stack per environment in stacks/)
 runtime:
@@ -37,6 +40,9 @@ runtime:
   options:
     toolchain: pip
 """
+
+GITIGNORE_LINE = ".mlplatform/"
+"""mlplatform's local files: state, journals, locks and ``secrets.key`` — never to be committed."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class InitResult:
     env_file: Path
     pulumi_yaml: Path | None
     resolved: ResolvedEnvironment
+    gitignore: Path | None = None
 
 
 def _scalar(value: str) -> str:
@@ -55,17 +62,27 @@ def _scalar(value: str) -> str:
 
 
 def render_env_file(
-    env: str, *, blueprint: str, target: str, region: str, account_id: str | None = None, owner: str | None = None
+    env: str,
+    *,
+    blueprint: str | None,
+    target: str,
+    region: str,
+    account_id: str | None = None,
+    owner: str | None = None,
 ) -> str:
     """The text of a new environment file, commented so it doubles as documentation.
 
     Flag values are written as YAML scalars (quoted where needed), so no flag can add keys to the file.
+    ``blueprint`` ``None`` leaves the blueprint unpinned (chosen with ``--blueprint`` and remembered).
     """
+    shown = blueprint or DEFAULT_BLUEPRINT
     lines = [
         f"# Environment {env!r}: one deployable instance of a blueprint (one Pulumi stack).",
         "# Check it with `mlplatform validate --env " + env + "`; see the settings a blueprint yields with",
-        f"# `mlplatform blueprints show {blueprint} --resolved`.",
-        f"blueprint: {_scalar(blueprint)}",
+        f"# `mlplatform blueprints show {shown} --resolved`.",
+        f"blueprint: {_scalar(blueprint)}"
+        if blueprint
+        else f"# blueprint: {shown}   # not pinned: `up --blueprint B` chooses one and the environment remembers it",
         f"target: {_scalar(target)}            # local (embedded AWS emulator) or aws",
         f"region: {_scalar(region)}",
     ]
@@ -75,6 +92,11 @@ def render_env_file(
         else '# account_id: "123456789012"   # refuse to deploy to any other account'
     )
     lines.append(f"owner: {_scalar(owner)}" if owner else "# owner: team-ml@example.com")
+    if env == LOCAL_ENV and target == "local":  # the same as the built-in local environment it replaces
+        lines += [
+            "# A sample endpoint and feature group wherever the blueprint and overrides declare none (local only).",
+            "samples: true",
+        ]
     lines += [
         "# ttl: 7d                       # reap the environment after this long (m, h, d, w)",
         "# backend: s3://my-state-bucket/mlplatform   # Pulumi state backend (default: file:// under .mlplatform/)",
@@ -114,11 +136,13 @@ def init_environment(
         BlueprintNotFoundError: ``blueprint`` does not exist (nothing is written).
         UsageError: the file exists and ``force`` is false, or target aws without a region.
     """
-    root = project_dir or Path.cwd()
+    root = project_dir or paths.project_dir()
     path = env_file_path(env, root)  # checks the name before anything touches the disk
-    blueprint = blueprint or "level0"
-    blueprints.find(blueprint, root, wanted_by="--blueprint")
     target = target or ("local" if env == LOCAL_ENV else "aws")
+    if blueprint is None and target == "aws":
+        blueprint = DEFAULT_BLUEPRINT  # a real environment is reviewed in pull requests: its blueprint is pinned
+    if blueprint is not None:
+        blueprints.find(blueprint, root, wanted_by="--blueprint")
     if region is None:
         region = (
             "us-east-1" if target == "local" else os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
@@ -155,7 +179,23 @@ def init_environment(
     if not pulumi_yaml.exists():
         _atomic_write(pulumi_yaml, PULUMI_YAML)
         wrote_pulumi = pulumi_yaml
-    return InitResult(env_file=path, pulumi_yaml=wrote_pulumi, resolved=resolved)
+    return InitResult(
+        env_file=path, pulumi_yaml=wrote_pulumi, resolved=resolved, gitignore=_ignore_state(root / ".gitignore")
+    )
+
+
+def _ignore_state(gitignore: Path) -> Path | None:
+    """Make sure ``.gitignore`` ignores ``.mlplatform/`` (it holds ``secrets.key``); the file if it changed."""
+    existing = gitignore.read_text(encoding="utf-8") if gitignore.is_file() else ""
+    if any(
+        line.strip() in (".mlplatform", ".mlplatform/", "/.mlplatform", "/.mlplatform/")
+        for line in existing.splitlines()
+    ):
+        return None
+    separator = "" if not existing or existing.endswith("\n") else "\n"
+    header = "# mlplatform's local state, locks and secrets key\n"
+    _atomic_write(gitignore, f"{existing}{separator}{header}{GITIGNORE_LINE}\n")
+    return gitignore
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated, Optional
+from collections.abc import Callable
+from contextlib import nullcontext, redirect_stdout
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -49,6 +52,9 @@ def _confirm(question: str, yes: bool) -> None:
         raise CancelledError("nothing was changed.")
 
 
+DiffOpt = Annotated[bool, typer.Option("--diff", help="Show the changed properties of every change.")]
+
+
 def _finish(result: Result, as_json: bool) -> None:
     from mlplatform.render.plan import result_text
 
@@ -62,10 +68,62 @@ def _finish(result: Result, as_json: bool) -> None:
         raise typer.Exit(EXIT_RESOURCE)
 
 
+def _open(env: str, blueprint: str | None, state_dir: Path | None, **kwargs: Any) -> Workspace:
+    """Open the environment and say what the user should know about where it runs."""
+    from mlplatform.engine.workspace import open_workspace
+
+    workspace = open_workspace(env, blueprint, paths.state_dir(state_dir), **kwargs)
+    if workspace.emulator_started:
+        # Never start a background process silently: say where it is and how to stop it.
+        typer.echo(
+            f"started the local AWS emulator at {workspace.endpoint} (it keeps running; "
+            "`mlplatform emulator stop` stops it)",
+            err=True,
+        )
+    return workspace
+
+
+def _context(workspace: Workspace, plan: Plan) -> str:
+    """The notes the environment adds to a plan, and the line naming project, state folder and blueprint."""
+    from mlplatform.engine.model import Diagnostic
+    from mlplatform.render.context import workspace_line
+
+    resolved = workspace.resolved
+    notes = [Diagnostic("warning", text) for text in resolved.warnings]
+    notes += [Diagnostic("info", text) for text in resolved.notes]
+    if workspace.emulator_restarted:
+        notes.append(
+            Diagnostic(
+                "info",
+                "the emulator was restarted since the last deploy (it keeps nothing): every resource was checked",
+            )
+        )
+    plan.diagnostics[:0] = notes
+    return workspace_line(
+        project=workspace.project,
+        state_dir=workspace.engine.state_dir,
+        env=workspace.resolved.env,
+        blueprint=workspace.resolved.spec.blueprint,
+        blueprint_source=workspace.resolved.blueprint_source,
+    )
+
+
+def _show(workspace: Workspace, plan: Plan, *, as_json: bool, diff: bool) -> None:
+    """Print a plan: the JSON document on stdout, or the context line and the text plan (stderr under --json)."""
+    from mlplatform.render.plan import plan_text
+
+    context = _context(workspace, plan)
+    if as_json:
+        typer.echo(json.dumps(plan.as_dict(), indent=2, default=str))
+    else:
+        typer.echo(context)
+        typer.echo(plan_text(plan, show_diff=diff))
+
+
 def preview(
     env: EnvOpt = "local",
     blueprint: BlueprintOpt = None,
-    diff: Annotated[bool, typer.Option("--diff", help="Show the changed properties of every change.")] = False,
+    diff: DiffOpt = False,
     as_json: JsonOpt = False,
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 0 when nothing would change, 2 when something would.")
@@ -79,35 +137,41 @@ def preview(
 ) -> None:
     """Show what `up` would change, without changing anything.
 
-    For target local the emulator is started if it is not running. --json prints the versioned plan
-    document (format_version, summary, changes).
+    For target local the emulator is started if it is not running (and the command says so). --json prints
+    the versioned plan document (format_version, summary, changes). A plan with errors (a delete that would
+    fail, e.g. a bucket that still holds data) exits 4.
     """
-    from mlplatform.engine.workspace import open_workspace
-    from mlplatform.render.plan import plan_text
-
-    workspace = open_workspace(env, blueprint, paths.state_dir(state_dir))
+    workspace = _open(env, blueprint, state_dir)
     plan = workspace.engine.preview(
         workspace.stack, refresh=refresh or workspace.emulator_restarted, targets=_targets(target)
     )
-    _note_restart(workspace, plan)
-    typer.echo(json.dumps(plan.as_dict(), indent=2, default=str) if as_json else plan_text(plan, show_diff=diff))
+    _show(workspace, plan, as_json=as_json, diff=diff)
+    if plan.errors:
+        if not as_json:
+            typer.echo(f"error: the plan has errors: {len(plan.errors)} planned change(s) would fail", err=True)
+        raise typer.Exit(1 if detailed_exitcode else EXIT_RESOURCE)
     if expect_no_changes and plan.has_changes:
         raise typer.Exit(EXIT_EXPECT_NO_CHANGES)
     if detailed_exitcode:
         raise typer.Exit(2 if plan.has_changes else 0)
 
 
-def _note_restart(workspace: Workspace, plan: Plan) -> None:
-    from mlplatform.engine.model import Diagnostic
+def _approver(workspace: Workspace, *, yes: bool, as_json: bool, diff: bool, question: str) -> Callable[[Plan], bool]:
+    """The engine's ``approve`` callback: show the plan, then go on only with --yes or a yes at the prompt.
 
-    if workspace.emulator_restarted:
-        plan.diagnostics.insert(
-            0,
-            Diagnostic(
-                "info",
-                "the emulator was restarted since the last deploy (it keeps nothing): every resource was checked",
-            ),
-        )
+    The plan is always shown, also with --yes (like ``terraform apply -auto-approve`` and ``pulumi up
+    --yes``), so a blueprint change that deletes half the platform is never applied unseen.
+    """
+
+    def approve(plan: Plan) -> bool:
+        with redirect_stdout(sys.stderr) if as_json else nullcontext():
+            _show(workspace, plan, as_json=False, diff=diff)
+        if plan.errors or (not plan.has_changes and not yes):
+            return False
+        _confirm(question, yes)
+        return True
+
+    return approve
 
 
 def up(
@@ -117,30 +181,39 @@ def up(
     parallel: ParallelOpt = 10,
     refresh: RefreshOpt = False,
     target: TargetOpt = None,
+    diff: DiffOpt = False,
+    skip_preview: Annotated[
+        bool,
+        typer.Option(
+            "--skip-preview", help="Apply without making and showing the plan first (needs --yes; like Pulumi's)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     state_dir: StateDirOpt = None,
 ) -> None:
     """Create or update the environment's platform until it matches the blueprint and overrides.
 
-    Without --yes, shows the preview and asks first. Prints one line per resource as it changes, then a
-    summary and the outputs. Exit 4 when a resource fails (what succeeded is saved; run up again to
-    finish), 8 when interrupted with Ctrl-C (steps in flight finish and are saved).
+    Shows the plan first (also with --yes), then asks unless --yes. A plan with errors is not applied (exit
+    4, nothing changed). Prints one line per resource as it changes, then a summary and the outputs. Exit 4
+    when a resource fails (what succeeded is saved; run up again to finish), 8 when interrupted with Ctrl-C
+    (steps in flight finish and are saved).
     """
-    from mlplatform.engine.workspace import open_workspace
-    from mlplatform.render.plan import Progress, plan_text
+    from mlplatform.render.plan import Progress
 
+    if skip_preview and not yes:
+        raise UsageError("--skip-preview applies without showing a plan, so it needs --yes.")
     progress = Progress(sys.stderr if as_json else sys.stdout)
-    workspace = open_workspace(env, blueprint, paths.state_dir(state_dir), parallel=parallel, events=progress)
-    refresh = refresh or workspace.emulator_restarted
-    if not yes:
-        plan = workspace.engine.preview(workspace.stack, refresh=refresh, targets=_targets(target))
-        _note_restart(workspace, plan)
-        typer.echo(plan_text(plan))
-        if not plan.has_changes:
-            return
-        _confirm("Do you want to perform this update?", yes)
+    workspace = _open(env, blueprint, state_dir, parallel=parallel, events=progress)
+    approve = _approver(workspace, yes=yes, as_json=as_json, diff=diff, question="Do you want to perform this update?")
     with progress:
-        result = workspace.engine.up(workspace.stack, refresh=refresh, targets=_targets(target))
+        result = workspace.engine.up(
+            workspace.stack,
+            refresh=refresh or workspace.emulator_restarted,
+            targets=_targets(target),
+            approve=None if skip_preview else approve,
+        )
+    if result is None:
+        return  # nothing to change, and no --yes to run anyway
     workspace.remember_emulator_session()
     _finish(result, as_json)
 
@@ -154,23 +227,22 @@ def destroy(
 ) -> None:
     """Delete every resource of the environment, dependents first.
 
-    Protected resources (protect: true, the default for target aws) are refused. Buckets that still hold
-    data are deleted only when the environment allows it (allow_destroy_data; on for local).
+    Shows what will be deleted first (also with --yes). Protected resources (protect: true, the default for
+    target aws) are refused. Buckets and repositories that still hold data are deleted only when the
+    environment allows it (allow_destroy_data; on for local): otherwise the plan has an error and nothing is
+    deleted (exit 4).
     """
-    from mlplatform.engine.workspace import open_workspace
-    from mlplatform.render.plan import Progress, plan_text
+    from mlplatform.render.plan import Progress
 
     progress = Progress(sys.stderr if as_json else sys.stdout)
-    workspace = open_workspace(env, None, paths.state_dir(state_dir), parallel=parallel, events=progress)
-    plan = workspace.engine.preview_destroy(workspace.stack)
-    if not yes:
-        typer.echo(plan_text(plan))
-        if not plan.has_changes:
-            return
-        _confirm(f"Do you want to destroy environment {env!r}?", yes)
+    workspace = _open(env, None, state_dir, parallel=parallel, events=progress)
+    approve = _approver(
+        workspace, yes=yes, as_json=as_json, diff=False, question=f"Do you want to destroy environment {env!r}?"
+    )
     with progress:
-        result = workspace.engine.destroy(workspace.stack)
-    _finish(result, as_json)
+        result = workspace.engine.destroy(workspace.stack, approve=approve)
+    if result is not None:
+        _finish(result, as_json)
 
 
 def refresh(env: EnvOpt = "local", as_json: JsonOpt = False, state_dir: StateDirOpt = None) -> None:
@@ -179,9 +251,7 @@ def refresh(env: EnvOpt = "local", as_json: JsonOpt = False, state_dir: StateDir
     Resources deleted outside mlplatform leave state; changed ones are noted, and the next preview shows
     the update that restores them.
     """
-    from mlplatform.engine.workspace import open_workspace
-
-    workspace = open_workspace(env, None, paths.state_dir(state_dir))
+    workspace = _open(env, None, state_dir)
     result = workspace.engine.refresh(workspace.stack)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2, default=str))

@@ -9,6 +9,7 @@ import typer
 
 from mlplatform import emulator, paths
 from mlplatform.cli.options import JsonOpt, StateDirOpt
+from mlplatform.errors import EXIT_ERROR
 
 app = typer.Typer(
     help="Run the local AWS emulator (moto, on 127.0.0.1) that the `local` target deploys into.",
@@ -54,8 +55,9 @@ def stop(state_dir: StateDirOpt = None, as_json: JsonOpt = False) -> None:
 def status(state_dir: StateDirOpt = None, as_json: JsonOpt = False) -> None:
     """Show whether the emulator runs and answers, and its endpoint.
 
-    `--json` prints at least {"running": bool, "endpoint": "http://127.0.0.1:PORT" or null}. Exit 0 either
-    way: read `running` (and `healthy`).
+    `--json` prints at least {"running": bool, "endpoint": "http://127.0.0.1:PORT" or null}. Exit 0 when it
+    runs and answers, 1 when it is not running or not answering (like `systemctl is-active`, so a script can
+    test it), with the same output.
     """
     current = emulator.status(paths.state_dir(state_dir))
     if as_json:
@@ -72,3 +74,5 @@ def status(state_dir: StateDirOpt = None, as_json: JsonOpt = False) -> None:
             f"emulator running at {current.endpoint} (pid {current.pid}, moto {current.moto_version}, "
             f"since {current.started_at})"
         )
+    if not (current.running and current.healthy):
+        raise typer.Exit(EXIT_ERROR)

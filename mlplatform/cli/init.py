@@ -14,7 +14,12 @@ def init(
     env: Annotated[str, typer.Option("--env", "-e", help="Name of the new environment (a lowercase DNS label).")],
     blueprint: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--blueprint", "-b", help="Blueprint of the new environment (default: level0)."),
+        typer.Option(
+            "--blueprint",
+            "-b",
+            help="Blueprint of the new environment. Default: level0 pinned for target aws; for target local none "
+            "is pinned (`up --blueprint B` chooses one and the environment remembers it).",
+        ),
     ] = None,
     target: Annotated[
         Optional[str],  # noqa: UP045
@@ -31,11 +36,17 @@ def init(
         bool, typer.Option("--force", help="Overwrite an existing stacks/<env>.yaml (kept as .bak).")
     ] = False,
 ) -> None:
-    """Scaffold stacks/ENV.yaml (and Pulumi.yaml when missing) in the current directory."""
+    """Scaffold stacks/ENV.yaml (and Pulumi.yaml when missing) in the project folder.
+
+    The project folder is the nearest one from here upwards with stacks/, Pulumi.yaml or .mlplatform/
+    (else the current directory). Also makes sure .gitignore ignores .mlplatform/ (it holds the secrets key).
+    """
     result = scaffold.init_environment(
         env, blueprint=blueprint, target=target, region=region, account_id=account_id, owner=owner, force=force
     )
     typer.echo(f"wrote {result.env_file.relative_to(result.env_file.parent.parent)}")
     if result.pulumi_yaml:
         typer.echo("wrote Pulumi.yaml")
+    if result.gitignore:
+        typer.echo("added .mlplatform/ to .gitignore (state, locks and the secrets key stay out of git)")
     typer.echo(environment_summary(result.resolved))

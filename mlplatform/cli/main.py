@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -23,7 +24,7 @@ from mlplatform.cli import export as export_cmd
 from mlplatform.cli import init as init_cmd
 from mlplatform.cli import state as state_cmd
 from mlplatform.cli import validate as validate_cmd
-from mlplatform.errors import EXIT_CANCELLED, EXIT_INTERNAL, MlplatformError
+from mlplatform.errors import EXIT_CANCELLED, EXIT_INTERNAL, MlplatformError, UsageError
 
 
 class ErrorHandlingGroup(TyperGroup):
@@ -79,12 +80,29 @@ def root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
     debug: bool = typer.Option(False, "--debug", help="Show Python tracebacks for every error."),
+    cwd: Annotated[
+        Optional[Path],  # noqa: UP045 - typer reads the annotation at runtime (Python 3.10)
+        typer.Option(
+            "--cwd",
+            "-C",
+            help="Run as if started in this folder (like git -C). The project is the nearest folder from there "
+            "upwards with stacks/, Pulumi.yaml or .mlplatform/.",
+        ),
+    ] = None,
 ) -> None:
     """Infrastructure as code for ML platforms: pick an MLOps maturity blueprint, deploy it per environment.
+
+    The project is the nearest folder from the current one upwards that holds stacks/, Pulumi.yaml or
+    .mlplatform/ (else the current folder); engine commands print which project and state folder they use.
 
     Exit codes: 0 ok, 1 error, 2 invalid flags/config/spec, 4 resource error, 6 environment not found,
     7 --expect-no-changes failed, 8 cancelled, 255 internal error.
     """
+    if cwd is not None:
+        try:
+            os.chdir(cwd.expanduser())
+        except OSError as exc:
+            raise UsageError(f"--cwd {cwd}: cannot change into it: {exc.strerror or exc}.") from None
 
 
 app.add_typer(blueprints_cmd.app, name="blueprints")

@@ -63,11 +63,15 @@ class SecureBucket(pulumi.ComponentResource):
             tags=platform.tags_for(args.component),
             opts=child(self, protect=platform.protect),
         )
+        # The configuration resources go with the bucket (Pulumi's deletedWith): deleting the bucket removes
+        # them, and while it still exists — e.g. its delete is refused because it holds data — they stay, so a
+        # failed delete never leaves a data-holding bucket unencrypted, unblocked or without its TLS-only policy.
+        with_bucket = child(self, deleted_with=bucket)
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=bucket.id,
             rule={"object_ownership": "BucketOwnerEnforced"},  # ACLs off: the policy alone decides access
-            opts=child(self),
+            opts=with_bucket,
         )
         public_access = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access",
@@ -76,10 +80,10 @@ class SecureBucket(pulumi.ComponentResource):
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=child(self),
+            opts=with_bucket,
         )
         aws.s3.BucketVersioning(
-            f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child(self)
+            f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=with_bucket
         )
         default: dict[str, Any] = (
             {"sse_algorithm": "aws:kms", "kms_master_key_id": args.kms_key_arn}
@@ -90,7 +94,7 @@ class SecureBucket(pulumi.ComponentResource):
             f"{name}-encryption",
             bucket=bucket.id,
             rules=[{"apply_server_side_encryption_by_default": default, "bucket_key_enabled": True}],
-            opts=child(self),
+            opts=with_bucket,
         )
         # The ARN from the bucket's fixed name when it has one (same value as bucket.arn): the policy is then
         # known before deploying, so `mlplatform export` shows scanners the TLS-only deny and every principal
@@ -117,7 +121,7 @@ class SecureBucket(pulumi.ComponentResource):
             bucket=bucket.id,
             policy=policy(*statements),
             # A policy put while the public-access block is still being applied can be refused.
-            opts=child(self, depends_on=[public_access]),
+            opts=child(self, depends_on=[public_access], deleted_with=bucket),
         )
         if args.log_bucket is not None:
             aws.s3.BucketLogging(
@@ -125,7 +129,7 @@ class SecureBucket(pulumi.ComponentResource):
                 bucket=bucket.id,
                 target_bucket=args.log_bucket,
                 target_prefix=args.log_prefix,
-                opts=child(self),
+                opts=with_bucket,
             )
         rule: dict[str, Any] = {
             "id": "baseline",
@@ -136,9 +140,9 @@ class SecureBucket(pulumi.ComponentResource):
         }
         if args.expiration_days is not None:
             rule["expiration"] = {"days": args.expiration_days}
-        aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket.id, rules=[rule], opts=child(self))
+        aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket.id, rules=[rule], opts=with_bucket)
         # Every object event goes to EventBridge: the pipelines' new-data trigger and any audit rule use it.
-        aws.s3.BucketNotification(f"{name}-events", bucket=bucket.id, eventbridge=True, opts=child(self))
+        aws.s3.BucketNotification(f"{name}-events", bucket=bucket.id, eventbridge=True, opts=with_bucket)
 
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn

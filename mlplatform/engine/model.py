@@ -129,6 +129,11 @@ class Plan:
     def has_changes(self) -> bool:
         return any(change.action.mutating for change in self.changes if change.custom)
 
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """What would make applying this plan fail; an engine refuses to apply a plan that has any."""
+        return [diagnostic for diagnostic in self.diagnostics if diagnostic.severity == "error"]
+
     def as_dict(self) -> dict[str, Any]:
         """The ``preview --json`` document (DESIGN.md §8)."""
         return {
@@ -244,11 +249,22 @@ class Engine(Protocol):
     def preview_destroy(self, stack: Stack) -> Plan:
         """What ``destroy`` would delete."""
 
-    def up(self, stack: Stack, *, refresh: bool = False, targets: frozenset[str] | None = None) -> Result:
-        """Apply the program; a failure or Ctrl-C still saves what succeeded."""
+    def up(
+        self,
+        stack: Stack,
+        *,
+        refresh: bool = False,
+        targets: frozenset[str] | None = None,
+        approve: Callable[[Plan], bool] | None = None,
+    ) -> Result | None:
+        """Apply the program; a failure or Ctrl-C still saves what succeeded.
 
-    def destroy(self, stack: Stack) -> Result:
-        """Delete everything in the environment's state, dependents first."""
+        With ``approve``, plan first under the same lock, hand the plan to it, and apply only if it says
+        so and the plan has no errors (``None`` when declined; ``PlanError`` for errors).
+        """
+
+    def destroy(self, stack: Stack, *, approve: Callable[[Plan], bool] | None = None) -> Result | None:
+        """Delete everything in the environment's state, dependents first (``approve`` as for ``up``)."""
 
     def refresh(self, stack: Stack) -> Result:
         """Read every resource's live state into the environment's state."""

@@ -3,9 +3,9 @@
 The one road from "``--env dev --blueprint level2``" to an engine and a :class:`Stack` (DESIGN.md §4 steps
 1-2), shared by ``preview``, ``up``, ``destroy``, ``refresh`` and ``outputs``:
 
-* an environment without a ``stacks/`` file remembers the blueprint it was last deployed with, so a
-  command without ``--blueprint`` never silently falls back to the default and plans to delete half
-  the platform;
+* the blueprint follows one rule (:func:`mlplatform.environments.choose_blueprint`): ``--blueprint``, else
+  the env file's ``blueprint:``, else the one the environment was last deployed with, else level0 — so
+  ``up --blueprint level2`` then ``up`` never silently falls back and plans to delete half the platform;
 * target ``local`` makes sure the emulator runs and points the program's provider at it;
 * target ``aws`` needs the Pulumi engine, which is not available in this release.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlplatform import environments
+from mlplatform import environments, paths
 from mlplatform.engine.embedded.deployment import Events, _no_events
 from mlplatform.engine.embedded.engine import EmbeddedEngine
 from mlplatform.engine.model import Stack
@@ -35,13 +35,22 @@ class EngineUnavailableError(MlplatformError):
 
 @dataclass
 class Workspace:
-    """An environment ready for an engine command."""
+    """An environment ready for an engine command.
+
+    Attributes:
+        project: the project folder (where ``stacks/`` and ``blueprints/`` are looked up).
+        emulator_started: this command started the local emulator (it was not running).
+        emulator_restarted: the emulator is not the process the environment was last deployed into (it
+            keeps nothing across restarts), so every resource must be checked.
+    """
 
     resolved: ResolvedEnvironment
     engine: EmbeddedEngine
     stack: Stack
     endpoint: str | None
+    project: Path
     emulator_restarted: bool = False
+    emulator_started: bool = False
 
     @property
     def previous_blueprint(self) -> str | None:
@@ -66,6 +75,11 @@ def _session_id(pid: int | None, started_at: str | None) -> str:
 def remembered_blueprint(env: str, state_dir: Path) -> str | None:
     """The blueprint ``env`` was last deployed with, when it has state (no emulator, no program)."""
     return EmbeddedEngine(state_dir).remembered_blueprint(check_env_name(env))
+
+
+def resolve(env: str, blueprint: str | None, state_dir: Path) -> ResolvedEnvironment:
+    """Resolve ``env`` the way every command does: ``--blueprint``, the env file, then its last deploy."""
+    return environments.resolve(env, blueprint, remembered_blueprint=remembered_blueprint(env, state_dir))
 
 
 def open_workspace(
@@ -93,10 +107,7 @@ def open_workspace(
         EngineUnavailableError: target aws (the Pulumi engine is not part of this release).
         EmulatorError: the emulator cannot be started or reached.
     """
-    check_env_name(env)
-    if blueprint is None and not environments.env_file_path(env).is_file():
-        blueprint = remembered_blueprint(env, state_dir)
-    resolved = environments.resolve(env, blueprint)
+    resolved = resolve(check_env_name(env), blueprint, state_dir)
     spec = resolved.spec
     if spec.target != "local":
         raise EngineUnavailableError(
@@ -108,9 +119,10 @@ def open_workspace(
     from mlplatform import emulator
 
     endpoint: str | None
+    started = False
     if start_emulator:
         info = emulator.ensure_running(state_dir)
-        endpoint = info.endpoint
+        endpoint, started = info.endpoint, info.started
         session = _session_id(info.pid, info.started_at)
     else:
         status = emulator.status(state_dir)
@@ -126,4 +138,12 @@ def open_workspace(
 
     settings = TargetSettings(region=spec.region, endpoint=endpoint, account_id=EMULATOR_ACCOUNT_ID)
     stack = Stack(env=env, blueprint=spec.blueprint, target=spec.target, program=lambda: build_platform(spec, settings))
-    return Workspace(resolved, engine, stack, endpoint, emulator_restarted=restarted)
+    return Workspace(
+        resolved,
+        engine,
+        stack,
+        endpoint,
+        paths.project_dir(),
+        emulator_restarted=restarted,
+        emulator_started=started,
+    )

@@ -159,13 +159,17 @@ class Progress:
         self._status: Any = None
 
     def __enter__(self) -> Progress:
-        if self.live:
+        return self
+
+    def _start_live(self) -> None:
+        # Started by the first step, not on entering: the plan and the confirmation prompt come first, and a
+        # spinner redrawing over the prompt would garble it.
+        if self.live and self._status is None:
             from rich.console import Console
 
             self._console = Console(file=self.stream, highlight=False)
-            self._status = self._console.status("planning…", spinner="dots")
+            self._status = self._console.status("applying…", spinner="dots")
             self._status.start()
-        return self
 
     def __exit__(self, *_: object) -> None:
         if self._status is not None:
@@ -178,6 +182,7 @@ class Progress:
         if not change.custom or change.action is Action.SAME:
             return
         with self.lock:
+            self._start_live()
             if phase == "start":
                 self.in_flight[change.urn] = (change.name, time.monotonic())
                 self._refresh()

@@ -347,11 +347,16 @@ def test_cli_status_json_when_running(running: emulator.EmulatorInfo, monkeypatc
     assert json.loads(via_env.stdout)["pid"] == running.pid
 
 
-def test_cli_status_json_when_not_running(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["emulator", "status", "--json", "--state-dir", str(tmp_path / "none")])
-    assert result.exit_code == 0, result.output
-    document = json.loads(result.stdout)
-    assert document["running"] is False and document["endpoint"] is None
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
+def test_cli_status_when_not_running_exits_1(tmp_path: Path, as_json: bool) -> None:
+    args = ["emulator", "status", "--state-dir", str(tmp_path / "none"), *(["--json"] if as_json else [])]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output  # a script can test it; the output still says why
+    if as_json:
+        document = json.loads(result.stdout)
+        assert document["running"] is False and document["endpoint"] is None
+    else:
+        assert result.stdout.startswith("emulator not running; start it with `mlplatform emulator start`")
     assert not (tmp_path / "none").exists()  # status changes nothing
 
 

@@ -577,6 +577,6 @@ def test_env_not_found(run: Run, tmp_path: Path, as_json: bool) -> None:
     message = error_of(run(*args), exit_code=6)
     assert message.startswith(
         "error: environment not found: no environment 'staging': stacks/staging.yaml does not exist "
-        "(environments here: local, qa)."
+        f"(environments here: local, qa; project {tmp_path})."
     )
     assert "hint: Create it with `mlplatform init --env staging`." in message

@@ -178,7 +178,7 @@ def test_validate_json_outputs_the_spec(run: Run) -> None:
     assert (spec["target"], spec["region"], spec["name"]) == ("local", "us-east-1", "mlp-local")
     assert spec["protect"] is False
     assert spec["cicd"]["enabled"] is False
-    assert [group["name"] for group in spec["feature_store"]["feature_groups"]] == ["customers"]
+    assert [endpoint["name"] for endpoint in spec["serving"]["endpoints"]] == ["demo"]  # the built-in sample
 
 
 def test_validate_json_with_blueprint_level2(run: Run) -> None:
@@ -231,7 +231,10 @@ INIT_DEV = ("init", "--env", "dev", "--target", "aws", "--region", "eu-west-1")
 def test_init_writes_env_file_and_pulumi_yaml(run: Run, tmp_path: Path) -> None:
     result = run(*INIT_DEV)
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("wrote stacks/dev.yaml\nwrote Pulumi.yaml\nenvironment 'dev' is valid")
+    assert result.stdout.startswith(
+        "wrote stacks/dev.yaml\nwrote Pulumi.yaml\nadded .mlplatform/ to .gitignore (state, locks and the secrets "
+        "key stay out of git)\nenvironment 'dev' is valid"
+    )
     env_file = tmp_path / "stacks" / "dev.yaml"
     data = yaml.safe_load(env_file.read_text(encoding="utf-8"))
     assert data["blueprint"] == "level0"
@@ -239,8 +242,35 @@ def test_init_writes_env_file_and_pulumi_yaml(run: Run, tmp_path: Path) -> None:
     assert data["region"] == "eu-west-1"
     assert data["overrides"] == {"tags": {"environment": "dev"}}
     assert (tmp_path / "Pulumi.yaml").read_text(encoding="utf-8") == scaffold.PULUMI_YAML
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["Pulumi.yaml", "stacks"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".gitignore", "Pulumi.yaml", "stacks"]
     assert sorted(p.name for p in (tmp_path / "stacks").iterdir()) == ["dev.yaml"]
+    assert ".mlplatform/" in (tmp_path / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+
+def test_init_adds_the_state_folder_to_an_existing_gitignore_once(run: Run, tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("*.pyc", encoding="utf-8")  # no final newline
+    assert run(*INIT_DEV).exit_code == 0
+    assert (tmp_path / ".gitignore").read_text(encoding="utf-8").splitlines()[0] == "*.pyc"
+    second = run("init", "--env", "qa", "--target", "aws", "--region", "eu-west-1")
+    assert second.exit_code == 0 and ".gitignore" not in second.stdout
+    lines = (tmp_path / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert lines.count(".mlplatform/") == 1
+
+
+def test_the_scaffolded_pulumi_yaml_is_the_repository_one() -> None:
+    # One text for both, so what `init` writes says what the README says about engines.
+    assert (REPO_ROOT / "Pulumi.yaml").read_text(encoding="utf-8") == scaffold.PULUMI_YAML
+    assert "not part of this release" in " ".join(line.lstrip("# ") for line in scaffold.PULUMI_YAML.splitlines())
+
+
+def test_init_local_keeps_the_samples_and_leaves_the_blueprint_to_choose(run: Run, tmp_path: Path) -> None:
+    result = run("init", "--env", "local")
+    assert result.exit_code == 0, result.output
+    data = yaml.safe_load((tmp_path / "stacks" / "local.yaml").read_text(encoding="utf-8"))
+    assert data["samples"] is True and "blueprint" not in data
+    spec = environments.resolve("local", "level1", tmp_path).spec
+    assert [group.name for group in spec.feature_store.feature_groups] == ["customers"]  # as the built-in env
+    assert [endpoint.name for endpoint in spec.serving.endpoints] == ["demo"]
 
 
 def test_init_env_validates(run: Run) -> None:
@@ -481,3 +511,61 @@ def test_keyboard_interrupt_is_cancelled(run: Run, monkeypatch: pytest.MonkeyPat
     assert result.exit_code == 8, result.output
     assert "error: cancelled" in result.stderr
     assert "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------------------------------------
+# The project folder: found like git finds a repository, or given with -C
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_command_from_a_subfolder_works_on_the_project(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "lab.yaml").write_text("blueprint: level1\ntarget: local\n", encoding="utf-8")
+    (tmp_path / "blueprints" / "deep").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "blueprints" / "deep")
+
+    result = run("validate", "--env", "lab", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["file"] == str(tmp_path / "stacks" / "lab.yaml")
+    monkeypatch.delenv("MLPLATFORM_STATE_DIR", raising=False)
+    assert mlplatform.paths.state_dir(None) == tmp_path / ".mlplatform"  # not blueprints/deep/.mlplatform
+
+
+def test_cwd_option_runs_as_if_started_there(run: Run, tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / "stacks").mkdir(parents=True)
+    (project / "stacks" / "lab.yaml").write_text("blueprint: level2\ntarget: local\n", encoding="utf-8")
+
+    result = run("-C", str(project), "validate", "--env", "lab", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["spec"]["blueprint"] == "level2"
+
+    missing = run("-C", str(tmp_path / "nowhere"), "validate")
+    assert missing.exit_code == 2 and "--cwd" in missing.stderr and "nowhere" in missing.stderr
+
+
+def test_outputs_of_an_environment_never_deployed_here_names_where_it_looked(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLPLATFORM_STATE_DIR", raising=False)
+    for args in (("outputs",), ("state", "list")):
+        result = run(*args)
+        assert result.exit_code == 6, result.output
+        assert f"has no state in {tmp_path / '.mlplatform'}" in result.stderr
+        assert "Traceback" not in result.output
+
+
+def test_project_dir_walks_up_to_the_nearest_marker(tmp_path: Path) -> None:
+    from mlplatform.paths import project_dir
+
+    (tmp_path / "a" / "b" / "c").mkdir(parents=True)
+    assert project_dir(tmp_path / "a" / "b" / "c") == tmp_path / "a" / "b" / "c"  # nothing: where we are
+    (tmp_path / "a" / "Pulumi.yaml").write_text("name: x\n", encoding="utf-8")
+    assert project_dir(tmp_path / "a" / "b" / "c") == tmp_path / "a"
+    (tmp_path / "a" / "b" / ".mlplatform").mkdir()
+    assert project_dir(tmp_path / "a" / "b" / "c") == tmp_path / "a" / "b"  # the nearest wins
+    (tmp_path / "a" / "b" / "c" / "stacks").write_text("a file, not a folder", encoding="utf-8")
+    assert project_dir(tmp_path / "a" / "b" / "c") == tmp_path / "a" / "b"

@@ -187,7 +187,10 @@ def test_builtin_local_env_works_in_an_empty_directory(tmp_path: Path) -> None:
     spec = resolved.spec
     assert (spec.env, spec.name, spec.blueprint, spec.level) == ("local", "mlp-local", "level0", 0)
     assert (spec.target, spec.region, spec.account_id) == ("local", "us-east-1", None)
-    assert [group.name for group in spec.feature_store.feature_groups] == ["customers"]
+    # The samples fill what level0 deploys: an endpoint; its feature store is off, so no feature group.
+    assert [endpoint.name for endpoint in spec.serving.endpoints] == ["demo"]
+    assert spec.feature_store.feature_groups == []
+    assert envs.resolve("local", "level1", tmp_path).spec.feature_store.feature_groups[0].name == "customers"
 
 
 @pytest.mark.parametrize(("blueprint", "level"), [("level0", 0), ("level1", 1), ("level2", 2)])
@@ -198,7 +201,8 @@ def test_builtin_local_env_takes_a_blueprint_override(tmp_path: Path, blueprint:
     assert resolved.blueprint.name == blueprint
     assert resolved.spec.cicd.enabled is (level == 2)
     assert resolved.spec.feature_store.enabled is (level >= 1)
-    assert resolved.settings.blueprint == "level0"  # the env's own choice is remembered, not rewritten
+    assert resolved.settings.blueprint is None  # the built-in env names none: the flag or the last deploy decides
+    assert resolved.blueprint_source == "--blueprint"
 
 
 def test_builtin_local_env_with_a_project_blueprint(project: Path) -> None:
@@ -279,7 +283,7 @@ def test_missing_env_is_env_not_found(project: Path) -> None:
 
     message = str(caught.value)
     assert message.startswith("no environment 'staging': stacks/staging.yaml does not exist")
-    assert "(environments here: local, dev)" in message
+    assert f"(environments here: local, dev; project {project})" in message
     assert "mlplatform init --env staging" in message
     assert caught.value.exit_code == 6
 
@@ -737,3 +741,128 @@ def test_yaml_merge_keys_are_not_duplicates() -> None:
     document = parse_yaml_text("base: &b\n  spot: true\nenv:\n  <<: *b\n  spot: false\n", "t.yaml")
 
     assert document.data["env"] == {"spot": False}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Which blueprint an environment uses: one rule for every command
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file_blueprint", "flag", "remembered", "expected", "source"),
+    [
+        (None, None, None, "level0", "default"),
+        (None, None, "level2", "level2", "last deploy"),  # `up --blueprint level2` then `up`: level2 stays
+        (None, "level1", "level2", "level1", "--blueprint"),
+        ("level1", None, "level2", "level1", "stacks/local.yaml"),  # the reviewed file wins over the last deploy
+        ("level1", "level2", None, "level2", "--blueprint"),
+    ],
+)
+def test_blueprint_precedence_flag_then_file_then_last_deploy_then_default(
+    project: Path, file_blueprint: str | None, flag: str | None, remembered: str | None, expected: str, source: str
+) -> None:
+    write(
+        project, "stacks/local.yaml", (f"blueprint: {file_blueprint}\n" if file_blueprint else "") + "target: local\n"
+    )
+
+    resolved = envs.resolve("local", flag, project, remembered_blueprint=remembered)
+
+    assert (resolved.spec.blueprint, resolved.blueprint_source) == (expected, source)
+
+
+def test_builtin_local_env_uses_the_last_deployed_blueprint(tmp_path: Path) -> None:
+    resolved = envs.resolve("local", project_dir=tmp_path, remembered_blueprint="level2")
+    assert (resolved.spec.blueprint, resolved.blueprint_source) == ("level2", "last deploy")
+
+
+def test_a_flag_that_overrides_the_files_blueprint_warns_that_it_lasts_one_run(project: Path) -> None:
+    write(project, "stacks/local.yaml", "blueprint: level0\ntarget: local\n")
+
+    resolved = envs.resolve("local", "level2", project)
+
+    (warning,) = resolved.warnings
+    assert "--blueprint level2 overrides `blueprint: level0` in stacks/local.yaml for this run only" in warning
+    assert envs.resolve("local", "level0", project).warnings == ()
+
+
+def test_a_remembered_blueprint_that_no_longer_exists_says_where_it_came_from(project: Path) -> None:
+    with pytest.raises(BlueprintNotFoundError) as caught:
+        envs.resolve("local", project_dir=project, remembered_blueprint="gone")
+    assert "the blueprint this environment was last deployed with" in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Samples: fill gaps, never replace a blueprint's own settings
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_a_blueprints_own_endpoints_win_over_the_builtin_sample(project: Path) -> None:
+    write(
+        project,
+        "blueprints/gpu.yaml",
+        """
+        description: gpu serving
+        extends: level1
+        serving:
+          endpoints:
+            - name: llm
+              instance_type: ml.g5.xlarge
+              model: { image: "serving:llm-1", model_data_url: sample }
+        feature_store:
+          feature_groups:
+            - name: prompts
+              record_identifier: id
+              event_time: ts
+              features:
+                - { name: id, type: String }
+                - { name: ts, type: Fractional }
+        """,
+    )
+
+    resolved = envs.resolve("local", "gpu", project)
+
+    assert [(e.name, e.instance_type) for e in resolved.spec.serving.endpoints] == [("llm", "ml.g5.xlarge")]
+    assert [g.name for g in resolved.spec.feature_store.feature_groups] == ["prompts"]
+    assert resolved.notes == ()  # nothing was added, so nothing is said
+
+
+def test_the_builtin_env_says_which_samples_it_adds(tmp_path: Path) -> None:
+    resolved = envs.resolve("local", "level1", tmp_path)
+    (note,) = resolved.notes
+    assert "adds the sample endpoint 'demo' and the sample feature group 'customers'" in note
+    assert "blueprint level1 and the overrides declare none" in note
+
+
+def test_overrides_win_over_samples_and_samples_are_off_for_env_files_by_default(project: Path) -> None:
+    write(
+        project,
+        "stacks/lab.yaml",
+        """
+        target: local
+        samples: true
+        overrides:
+          serving:
+            endpoints: [{name: mine}]
+        """,
+    )
+    write(project, "stacks/plain.yaml", "target: local\n")
+
+    assert [e.name for e in envs.resolve("lab", project_dir=project).spec.serving.endpoints] == ["mine"]
+    assert envs.resolve("plain", project_dir=project).spec.serving.endpoints == []
+
+
+def test_no_sample_endpoint_without_the_platforms_serving_repository(project: Path) -> None:
+    write(
+        project,
+        "stacks/lab.yaml",
+        "target: local\nsamples: true\noverrides:\n  container_registry:\n    repositories: [training]\n",
+    )
+    spec = envs.resolve("lab", project_dir=project).spec
+    assert spec.serving.endpoints == []  # `serving:sample` would name a repository that does not exist
+
+
+def test_samples_are_refused_for_target_aws(project: Path) -> None:
+    path = aws_env(project, "dev", "samples: true\n")
+    (problem,) = problems_of("dev", project)
+    assert (problem.path, problem.file, problem.line) == ("samples", "stacks/dev.yaml", line_of(path, "samples"))
+    assert "only in the local emulator" in problem.problem

@@ -189,6 +189,7 @@ class Deployment:
         self.stack_urn: str | None = None
         self.contexts: dict[str, AwsContext] = {}
         self.cancelled = threading.Event()
+        self.live: dict[str, tuple[dict[str, Any] | None, Exception | None]] = {}  # urn -> read_live's answer
 
     # ---- Registrar -------------------------------------------------------------------------------
 
@@ -259,6 +260,7 @@ class Deployment:
             retain_on_delete=reg.retain_on_delete,
             custom=reg.custom,
             delete_before_replace=bool(reg.delete_before_replace),
+            deleted_with=reg.deleted_with,
         )
 
     def _component(self, reg: Registration, old: Record | None) -> tuple[str, dict[str, Any]]:
@@ -332,7 +334,7 @@ class Deployment:
         elif live_check and old is not None:
             known = old
             try:
-                live = self._guard(lambda: handler.read(ctx, _id(known), reveal(olds)))
+                live = self._live(handler, ctx, known, olds)
             except EndpointUnreachableError:
                 raise
             except Exception as exc:  # noqa: BLE001 - this resource fails; the rest of the run goes on
@@ -601,7 +603,101 @@ class Deployment:
         with self.lock:
             self.diagnostics.append(Diagnostic(severity, message, urn))
 
+    # ---- before the program ----------------------------------------------------------------------
+
+    def read_live(self, records: list[Record], *, parallel: int) -> None:
+        """Read every recorded resource's live state before the program runs (``--refresh``).
+
+        Reading at registration time instead would make ``up`` and its preview disagree: during ``up`` a
+        resource's dependencies are recreated before it registers, so a bucket's configuration read after
+        the bucket was recreated finds the new bucket and plans an update, where the preview (nothing
+        recreated) planned a create. Pulumi refreshes the whole stack first for the same reason.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._provider_contexts(records)
+        wanted = [r for r in records if r.custom and not r.type.startswith(PROVIDER_PREFIX) and r.type in self.handlers]
+
+        def read(record: Record) -> None:
+            handler = self.handlers[record.type]
+            ctx = StepContext(self._context(record.provider, record.urn), record.urn, _name(record.urn))
+            try:
+                answer: tuple[dict[str, Any] | None, Exception | None] = (
+                    self._guard(lambda: handler.read(ctx, _id(record), reveal(record.inputs))),
+                    None,
+                )
+            except EndpointUnreachableError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - kept and raised when the resource registers
+                answer = (None, exc)
+            with self.lock:
+                self.live[record.urn] = answer
+
+        with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="mlplatform-refresh") as pool:
+            for future in [pool.submit(read, record) for record in wanted]:
+                future.result()  # re-raises an unreachable endpoint: nothing can be planned then
+
+    def _live(self, handler: Handler, ctx: StepContext, old: Record, olds: dict[str, Any]) -> dict[str, Any] | None:
+        """The live state of ``old``: what :meth:`read_live` found, else read now."""
+        known = self.live.get(old.urn)
+        if known is None:
+            result: dict[str, Any] | None = self._guard(lambda: handler.read(ctx, _id(old), reveal(olds)))
+            return result
+        live, error = known
+        if error is not None:
+            raise error
+        return live
+
+    def _provider_contexts(self, records: Iterable[Record]) -> None:
+        """AWS clients for the recorded providers (before or without the program registering them)."""
+        for record in records:
+            if record.type.startswith(PROVIDER_PREFIX) and record.urn not in self.contexts:
+                self.contexts[record.urn] = AwsContext(reveal(record.inputs), self.counter, self.endpoint_override)
+
     # ---- after the program -----------------------------------------------------------------------
+
+    def previous_of(self, urn: str) -> Record | None:
+        """The recorded resource behind ``urn``, also when the program renamed it (an alias)."""
+        old = self.previous.get(urn)
+        if old is None:
+            with self.lock:
+                renamed = next((before for before, after in self.renamed.items() if after == urn), None)
+            old = self.previous.get(renamed) if renamed else None
+        return old
+
+    def check_deletes(self) -> None:
+        """Preview: find what would make a planned delete fail, by reading only, and report it as an error.
+
+        Covers orphans, ``destroy`` and the delete half of a replacement. The engine refuses to apply a plan
+        with errors, so a bucket that still holds data stops the run before anything changed — not after its
+        neighbours (and its own encryption and public-access block) were deleted.
+        """
+        with self.lock:
+            planned = [c for c in self.changes.values() if c.custom and c.action in (Action.DELETE, Action.REPLACE)]
+        olds = [(change, old) for change in planned if (old := self.previous_of(change.urn)) is not None]
+        self._provider_contexts(self.previous.values())
+        going = {old.urn: (old.type, reveal(old.inputs)) for change, old in olds if change.action is Action.DELETE}
+        for change, old in olds:
+            handler = self.handlers.get(old.type)
+            if handler is None or not old.provider:
+                continue
+            ctx = StepContext(self._context(old.provider, old.urn), old.urn, change.name)
+            others = [item for urn, item in going.items() if urn != old.urn]
+            try:
+                reason = self._check_delete(handler, ctx, old, others)
+            except EndpointUnreachableError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the check is a courtesy; the delete itself will tell
+                self._note("warning", f"{change.name}: could not check whether it can be deleted: {exc}", change.urn)
+                continue
+            if reason:
+                self._note("error", f"{change.name}: {reason}", change.urn)
+
+    def _check_delete(
+        self, handler: Handler, ctx: StepContext, old: Record, others: list[tuple[str, dict[str, Any]]]
+    ) -> str | None:
+        reason: str | None = self._guard(lambda: handler.check_delete(ctx, _id(old), reveal(old.inputs), others))
+        return reason
 
     def orphans(self) -> list[Record]:
         """Resources in state the program did not register (and did not rename), in state order."""
@@ -628,9 +724,7 @@ class Deployment:
     def delete(self, records: list[Record], *, parallel: int) -> None:
         """Delete ``records`` (orphans, or everything for destroy) in reverse dependency order."""
         by_urn = {record.urn: record for record in records}
-        for record in records:
-            if record.type.startswith(PROVIDER_PREFIX) and record.urn not in self.contexts:
-                self.contexts[record.urn] = AwsContext(reveal(record.inputs), self.counter, self.endpoint_override)
+        self._provider_contexts(records)
         changes = {change.urn: change for change in self.plan_deletes(records)}
         with self.lock:
             self.changes.update(changes)
@@ -652,11 +746,32 @@ class Deployment:
                 if dep in dependents:
                     dependents[dep].add(record.urn)
 
+        # Pulumi's ``deletedWith``: a resource that goes with another one (a bucket's encryption, public-access
+        # block and policy go with the bucket) is not deleted by its own call when that one is deleted too. It
+        # leaves state only once the other one is really gone, so a bucket whose delete fails (it still holds
+        # data) keeps its protection instead of standing unencrypted and public-access-unblocked.
+        goes_with = {
+            record.urn: record.deleted_with
+            for record in records
+            if record.deleted_with in by_urn and record.custom and not record.retain_on_delete
+        }
+
+        def settle_deleted_with(owner: str) -> None:
+            for urn in [urn for urn, target in goes_with.items() if target == owner]:
+                record = by_urn[urn]
+                self.journal.succeed(self.journal.begin("delete", record, urn, record.type, {}), None, urn)
+                with self.lock:
+                    self.records.pop(urn, None)
+                    self.steps.append(StepResult(changes[urn], StepStatus.OK, 0.0, f"deleted with {_name(owner)}"))
+                self.events("end", changes[urn], StepStatus.OK, 0.0, None)
+
         def run(urn: str) -> None:
             record = by_urn[urn]
             change = changes[urn]
             if urn in self.broken:
                 raise ProtectedResourceError("protected")
+            if urn in goes_with:
+                return  # settled when the resource it goes with is deleted (settle_deleted_with)
             if not record.custom or record.type.startswith(PROVIDER_PREFIX) or record.retain_on_delete:
                 with self.lock:
                     self.records.pop(urn, None)
@@ -695,9 +810,21 @@ class Deployment:
                 self.records.pop(urn, None)
                 self.steps.append(StepResult(change, StepStatus.OK, seconds))
             self.events("end", change, StepStatus.OK, seconds, None)
+            settle_deleted_with(urn)
 
         outcome = graph.walk(dependents, run, parallel=parallel, should_stop=self.cancelled.is_set)
+        for urn, target in goes_with.items():
+            if outcome[urn][0] is graph.Outcome.OK and outcome[target][0] is not graph.Outcome.OK:
+                # Its own step ran (as a no-op) but what it goes with was not deleted: it is kept, intact.
+                outcome[urn] = (graph.Outcome.SKIPPED, None)
+                with self.lock:
+                    self.records[urn] = by_urn[urn]
+                    self.steps.append(
+                        StepResult(changes[urn], StepStatus.SKIPPED, 0.0, f"kept: {_name(target)} was not deleted")
+                    )
         for urn, (result, _) in outcome.items():
+            if result is graph.Outcome.SKIPPED and urn in goes_with and urn in self.records:
+                continue  # reported just above
             if result is graph.Outcome.SKIPPED:
                 with self.lock:
                     self.steps.append(
@@ -867,6 +994,11 @@ def _keep_old_at(news: dict[str, Any], olds: dict[str, Any], path: str) -> dict[
         return news
     result: dict[str, Any] = _reset(news, olds, segments)
     return result
+
+
+def _name(urn: str) -> str:
+    """A URN's logical name (its last segment)."""
+    return urn.rsplit("::", 1)[-1]
 
 
 def _shown(inputs: dict[str, Any] | None) -> dict[str, Any] | None:

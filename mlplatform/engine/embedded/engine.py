@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from mlplatform.engine.embedded.deployment import Deployment, Events, Journal, Record, _no_events
+from mlplatform.engine.embedded.deployment import PROVIDER_PREFIX, Deployment, Events, Journal, Record, _no_events
 from mlplatform.engine.embedded.handlers import registry
 from mlplatform.engine.embedded.handlers.base import CallCounter
 from mlplatform.engine.embedded.monitor import EngineMonitor
 from mlplatform.engine.embedded.runner import run_program
-from mlplatform.engine.embedded.state import PendingOperation, ResourceState, Snapshot, StateStore
-from mlplatform.engine.model import Diagnostic, Plan, PlanMode, Result, Stack
+from mlplatform.engine.embedded.state import LoadedState, PendingOperation, ResourceState, Snapshot, StateStore
+from mlplatform.engine.model import Action, Diagnostic, Plan, PlanMode, Result, Stack, StepStatus
 from mlplatform.engine.values import UNKNOWN
+from mlplatform.errors import PlanError
+from mlplatform.spec.models import COMPONENTS
 
 PROJECT = "mlplatform"
 
@@ -97,9 +100,10 @@ class EmbeddedEngine:
     # ---- plans and applies -------------------------------------------------------------------------
 
     def preview(self, stack: Stack, *, refresh: bool = False, targets: frozenset[str] | None = None) -> Plan:
-        """What ``up`` would change (no mutating call; reads only with ``refresh``)."""
-        store = self.store(stack.env)
-        loaded = store.load()
+        """What ``up`` would change (no mutating call; reads only with ``refresh`` and to check planned deletes)."""
+        return self._plan(stack, self.store(stack.env).load(), refresh=refresh, targets=targets)
+
+    def _plan(self, stack: Stack, loaded: LoadedState, *, refresh: bool, targets: frozenset[str] | None) -> Plan:
         previous = _by_urn(loaded.snapshot)
         deployment = Deployment(
             previous=previous,
@@ -110,9 +114,12 @@ class EmbeddedEngine:
             targets=targets,
             interrupted=[op.urn for op in loaded.interrupted],
         )
+        if refresh:
+            deployment.read_live(list(previous.values()), parallel=self.parallel)
         run_program(stack.program, EngineMonitor(deployment, PROJECT, stack.env), preview=True, parallel=self.parallel)
         if targets is None:
             deployment.delete(deployment.orphans(), parallel=self.parallel)
+        deployment.check_deletes()
         plan = Plan(
             PlanMode.UPDATE,
             stack.env,
@@ -125,23 +132,59 @@ class EmbeddedEngine:
         )
         plan.diagnostics += [Diagnostic("warning", text) for text in loaded.warnings]
         plan.diagnostics += [_interrupted_note(op) for op in loaded.interrupted]
+        downgrade = _blueprint_change_note(plan)
+        if downgrade is not None:
+            plan.diagnostics.insert(0, downgrade)
         return plan
 
     def preview_destroy(self, stack: Stack) -> Plan:
-        snapshot = self.snapshot(stack.env)
+        """What ``destroy`` would delete, with what would make a delete fail as error diagnostics."""
+        return self._destroy_plan(stack, self.snapshot(stack.env))
+
+    def _destroy_plan(self, stack: Stack, snapshot: Snapshot) -> Plan:
         deployment = Deployment(
             previous=_by_urn(snapshot), handlers=registry(), endpoint_override=self.endpoint, preview=True
         )
         deployment.delete(list(_by_urn(snapshot).values()), parallel=self.parallel)
+        deployment.check_deletes()
         return Plan(
-            PlanMode.DESTROY, stack.env, snapshot.blueprint or stack.blueprint, stack.target, deployment.plan(), {}, []
+            PlanMode.DESTROY,
+            stack.env,
+            snapshot.blueprint or stack.blueprint,
+            stack.target,
+            deployment.plan(),
+            {},
+            list(deployment.diagnostics),
         )
 
-    def up(self, stack: Stack, *, refresh: bool = False, targets: frozenset[str] | None = None) -> Result:
-        """Apply the program: create, update, replace and delete until state matches it."""
+    def up(
+        self,
+        stack: Stack,
+        *,
+        refresh: bool = False,
+        targets: frozenset[str] | None = None,
+        approve: Approve | None = None,
+    ) -> Result | None:
+        """Apply the program: create, update, replace and delete until state matches it.
+
+        Args:
+            approve: when given, the plan is made first, under the same lock as the apply (so no other run
+                slips in between), and handed to ``approve`` — which shows it and says whether to go on. A plan
+                with errors is never applied. Without it, the program is applied as it registers (no plan).
+
+        Returns:
+            What was done, or ``None`` when ``approve`` declined.
+
+        Raises:
+            PlanError: the plan has errors (nothing was changed).
+        """
         store = self.store(stack.env)
         with store.lock("up"), _graceful_interrupt() as cancelled:
             loaded = store.load()
+            if approve is not None and not _approved(
+                self._plan(stack, loaded, refresh=refresh, targets=targets), approve
+            ):
+                return None
             previous = _by_urn(loaded.snapshot)
             journal = _StoreJournal(store)
             counter = CallCounter()
@@ -158,14 +201,18 @@ class EmbeddedEngine:
                 interrupted=[op.urn for op in loaded.interrupted],
             )
             deployment.cancelled = cancelled
+            if refresh:
+                deployment.read_live(list(previous.values()), parallel=self.parallel)
             if stack.blueprint != loaded.snapshot.blueprint:
                 store.set_blueprint(stack.blueprint)
+            orphans: list[Record] = []
             try:
                 run_program(
                     stack.program, EngineMonitor(deployment, PROJECT, stack.env), preview=False, parallel=self.parallel
                 )
-                if targets is None and not deployment.broken and not cancelled.is_set():
-                    deployment.delete(deployment.orphans(), parallel=self.parallel)
+                orphans = deployment.orphans() if targets is None else []
+                if orphans and not deployment.broken and not cancelled.is_set():
+                    deployment.delete(orphans, parallel=self.parallel)
             finally:
                 # Whatever happened, what was applied is journaled; fold it (and bookkeeping) into state.
                 self._reconcile(
@@ -179,6 +226,13 @@ class EmbeddedEngine:
                 outputs = plain(deployment.stack_outputs)
                 if (outputs or not deployment.broken) and outputs != loaded.snapshot.outputs:
                     store.set_outputs(outputs)
+                deleted = {
+                    step.change.urn
+                    for step in deployment.steps
+                    if step.change.action is Action.DELETE and step.status is StepStatus.OK
+                }
+                still_there = [orphan.urn for orphan in _infrastructure(orphans) if orphan.urn not in deleted]
+                _record_run(store, loaded.snapshot, "up", deployment, cancelled, still_there)
                 store.compact()
         result = Result(
             PlanMode.UPDATE,
@@ -196,11 +250,23 @@ class EmbeddedEngine:
         result.diagnostics += [Diagnostic("warning", text) for text in loaded.warnings + store.notes]
         return result
 
-    def destroy(self, stack: Stack) -> Result:
-        """Delete everything in the environment's state, dependents first."""
+    def destroy(self, stack: Stack, *, approve: Approve | None = None) -> Result | None:
+        """Delete everything in the environment's state, dependents first.
+
+        Args:
+            approve: as for :meth:`up`: the destroy plan is made under the lock and handed to it first.
+
+        Returns:
+            What was done, or ``None`` when ``approve`` declined.
+
+        Raises:
+            PlanError: something would make a delete fail (nothing was deleted).
+        """
         store = self.store(stack.env)
         with store.lock("destroy"), _graceful_interrupt() as cancelled:
             loaded = store.load()
+            if approve is not None and not _approved(self._destroy_plan(stack, loaded.snapshot), approve):
+                return None
             previous = _by_urn(loaded.snapshot)
             journal = _StoreJournal(store)
             counter = CallCounter()
@@ -219,6 +285,14 @@ class EmbeddedEngine:
             finally:
                 if not deployment.records and loaded.snapshot.outputs:
                     store.set_outputs({})
+                _record_run(
+                    store,
+                    loaded.snapshot,
+                    "destroy",
+                    deployment,
+                    cancelled,
+                    [record.urn for record in _infrastructure(deployment.records.values())],
+                )
                 store.compact()
         return Result(
             PlanMode.DESTROY,
@@ -302,6 +376,74 @@ class EmbeddedEngine:
                     store.succeed(operation.op_id, current)
             elif complete:
                 store.fail(operation.op_id, "resolved: the resource is not in the program")
+
+
+Approve = Callable[[Plan], bool]
+"""Shown a plan before it is applied; ``False`` stops the run with nothing changed."""
+
+
+def _approved(plan: Plan, approve: Approve) -> bool:
+    """Hand ``plan`` to ``approve``; a plan with errors is refused whatever the answer."""
+    accepted = approve(plan)
+    if plan.errors:
+        count = len(plan.errors)
+        raise PlanError(
+            f"{count} planned change{'s' if count != 1 else ''} would fail (see above); nothing was changed.",
+            [diagnostic.message for diagnostic in plan.errors],
+        )
+    return accepted
+
+
+def _blueprint_change_note(plan: Plan) -> Diagnostic | None:
+    """A warning naming what a blueprint change deletes (never a silent downgrade)."""
+    if not plan.previous_blueprint or not plan.blueprint or plan.previous_blueprint == plan.blueprint:
+        return None
+    deleted = [c for c in plan.changes if c.custom and c.action is Action.DELETE]
+    if not deleted:
+        return Diagnostic("info", f"blueprint {plan.previous_blueprint} -> {plan.blueprint}: nothing is deleted")
+    # Tagged resources name their spec component; untagged children (policies, rules) only their class.
+    components = sorted({c.component for c in deleted if c.component in COMPONENTS})
+    return Diagnostic(
+        "warning",
+        f"blueprint {plan.previous_blueprint} -> {plan.blueprint} deletes {len(deleted)} resource"
+        f"{'s' if len(deleted) != 1 else ''}" + (f" (components: {', '.join(components)})" if components else ""),
+    )
+
+
+def _record_run(
+    store: StateStore,
+    before: Snapshot,
+    command: str,
+    deployment: Deployment,
+    cancelled: threading.Event,
+    not_deleted: list[str],
+) -> None:
+    """Journal how the run ended when it did not finish (or when it clears an unfinished one).
+
+    ``outputs`` reads it: after a run that failed or was cancelled, the outputs are the program's, but some
+    resources the program no longer declares may still be deployed — it says so instead of letting the
+    outputs claim they are gone. A clean run after a clean run writes nothing (a no-op stays a no-op).
+    """
+    failed = sum(1 for step in deployment.steps if step.status is StepStatus.FAILED and step.change.custom)
+    skipped = sum(1 for step in deployment.steps if step.status is StepStatus.SKIPPED and step.change.custom)
+    status = "cancelled" if cancelled.is_set() else ("failed" if failed or skipped else "ok")
+    if status == "ok" and not not_deleted and (before.last_run is None or before.last_run.get("status") == "ok"):
+        return
+    store.set_last_run(
+        {
+            "command": command,
+            "status": status,
+            "failed": failed,
+            "skipped": skipped,
+            "not_deleted": not_deleted,
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+    )
+
+
+def _infrastructure(records: Iterable[Record]) -> list[Record]:
+    """The records that are cloud resources (not components, not providers)."""
+    return [record for record in records if record.custom and not record.type.startswith(PROVIDER_PREFIX)]
 
 
 def _renamed_from(deployment: Deployment, urn: str) -> str | None:

@@ -94,6 +94,7 @@ class ResourceState:
     retain_on_delete: bool = False
     custom: bool = True
     delete_before_replace: bool = False
+    deleted_with: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -171,6 +172,9 @@ class Snapshot:
             older or newer version of this one.
         env: the environment's name.
         blueprint: the blueprint the environment was last deployed with.
+        last_run: how the last ``up``/``destroy`` ended — ``command``, ``status`` (ok, failed, cancelled),
+            ``failed``/``skipped`` counts, ``not_deleted`` (resources the program no longer declares that are
+            still deployed) and ``finished_at`` — so ``outputs`` can say when they describe an unfinished run.
         resources: in dependency order — every resource after its parent, provider and dependencies.
         outputs: the stack's exported outputs.
         pending: operations that started and never completed (still unresolved).
@@ -182,6 +186,7 @@ class Snapshot:
     lineage: str
     env: str
     blueprint: str | None = None
+    last_run: dict[str, Any] | None = None
     resources: list[ResourceState] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     pending: list[PendingOperation] = field(default_factory=list)
@@ -199,6 +204,7 @@ class Snapshot:
             "lineage": self.lineage,
             "env": self.env,
             "blueprint": self.blueprint,
+            "last_run": self.last_run,
             "updated_at": self.updated_at,
             "outputs": self.outputs,
             "pending": [operation.to_dict() for operation in self.pending],
@@ -443,6 +449,7 @@ class _Replay:
     serial: int
     snapshot_bytes: bytes | None
     blueprint: str | None = None
+    last_run: dict[str, Any] | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -683,6 +690,7 @@ class StateStore:
                 lineage=replay.lineage,
                 env=self.env,
                 blueprint=replay.blueprint,
+                last_run=replay.last_run,
                 resources=[ResourceState.from_dict(resource) for resource in _dependency_order(replay.resources)],
                 outputs=replay.outputs,
                 pending=[PendingOperation.from_dict(operation) for operation in replay.pending.values()],
@@ -883,6 +891,10 @@ class StateStore:
         """Journal the blueprint the environment is being deployed with."""
         self._append({"kind": "blueprint", "blueprint": name}, "set_blueprint")
 
+    def set_last_run(self, summary: dict[str, Any]) -> None:
+        """Journal how a run ended (see :attr:`Snapshot.last_run`)."""
+        self._append({"kind": "run", "run": summary}, "set_last_run")
+
     def _operation(self, op_id: str) -> tuple[str, str]:
         with self._append_lock:
             known = self._inflight.get(op_id) or self._loaded_pending.get(op_id)
@@ -993,6 +1005,7 @@ class StateStore:
                 "lineage": replay.lineage,
                 "env": self.env,
                 "blueprint": replay.blueprint,
+                "last_run": replay.last_run,
                 "updated_at": now,
                 "outputs": replay.outputs,
                 "pending": list(replay.pending.values()),
@@ -1037,6 +1050,7 @@ def _replay_of(doc: dict[str, Any], raw: bytes | None) -> _Replay:
     """A replay holding just the snapshot ``doc`` (parsed from ``raw``)."""
     replay = _Replay(lineage=str(doc["lineage"]), serial=int(doc["serial"]), snapshot_bytes=raw)
     replay.blueprint = doc.get("blueprint")
+    replay.last_run = doc.get("last_run")
     replay.outputs = doc.get("outputs") or {}
     replay.updated_at = doc.get("updated_at")
     for resource in doc.get("resources") or []:
@@ -1083,6 +1097,8 @@ def _apply_entry(replay: _Replay, entry: dict[str, Any]) -> None:
         replay.outputs = entry["outputs"]
     elif kind == "blueprint":
         replay.blueprint = entry["blueprint"]
+    elif kind == "run":
+        replay.last_run = entry["run"]
     else:
         raise ValueError(f"unknown entry kind {kind!r} (written by a newer mlplatform?)")
     replay.applied += 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -186,6 +186,24 @@ class Handler:
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         """Find a resource an interrupted run created but did not record (by physical name or tags)."""
+        return None
+
+    def check_delete(
+        self,
+        ctx: StepContext,
+        resource_id: str,
+        inputs: dict[str, Any],
+        going_first: Sequence[tuple[str, dict[str, Any]]],
+    ) -> str | None:
+        """Why deleting this resource would fail, found by reading only; ``None`` when nothing stands in the way.
+
+        Previews call it for every planned delete, so ``up`` and ``destroy`` refuse *before* changing anything
+        instead of failing halfway (a bucket that still holds data, after its neighbours are gone).
+
+        Args:
+            going_first: ``(type, inputs)`` of the other resources the same run deletes, which do not count
+                against this one (the objects mlplatform itself put in a bucket go before the bucket).
+        """
         return None
 
     def physical_name(self, inputs: dict[str, Any]) -> str | None:

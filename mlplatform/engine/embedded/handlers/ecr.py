@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
@@ -131,6 +132,32 @@ class RepositoryHandler(Handler):
         if repo is None:
             return None
         return repo["repositoryName"], _repo_outputs(repo, inputs.get("tags"))
+
+    def check_delete(
+        self,
+        ctx: StepContext,
+        resource_id: str,
+        inputs: dict[str, Any],
+        going_first: Sequence[tuple[str, dict[str, Any]]],
+    ) -> str | None:
+        if inputs.get("forceDelete"):
+            return None
+        try:
+            images = ctx.aws.client("ecr").list_images(repositoryName=resource_id, maxResults=100).get("imageIds", [])
+        except Exception as exc:
+            if is_not_found(exc, "RepositoryNotFoundException"):
+                return None
+            raise
+        if not images:
+            return None
+        tags = sorted({image["imageTag"] for image in images if image.get("imageTag")})
+        return (
+            f"repository {resource_id} still holds {len(images)}{'+' if len(images) >= 100 else ''} image(s)"
+            f"{' (tags: ' + ', '.join(tags[:5]) + ')' if tags else ''} and its forceDelete is off (allow_destroy_data:"
+            " false), so ECR would refuse to delete it. Two ways out: delete the images yourself (`aws ecr "
+            "batch-delete-image`) and run again; or set `allow_destroy_data: true` in the environment's overrides "
+            "and run `mlplatform up` with the blueprint that still declares the repository, then run this again"
+        )
 
 
 def _normal_lifecycle(policy: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -91,6 +92,48 @@ class BucketHandler(Handler):
             return None
         return name, _bucket_outputs(ctx, name, inputs)
 
+    def check_delete(
+        self,
+        ctx: StepContext,
+        resource_id: str,
+        inputs: dict[str, Any],
+        going_first: Sequence[tuple[str, dict[str, Any]]],
+    ) -> str | None:
+        if inputs.get("forceDestroy"):
+            return None  # the delete empties it first
+        managed = {
+            str(other.get("key"))
+            for type_, other in going_first
+            if type_ == BucketObjectHandler.type and other.get("bucket") == resource_id
+        }
+        s3 = ctx.aws.client("s3")
+        keys: list[str] = []
+        versions = 0
+        try:
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=resource_id):
+                for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                    if item["Key"] not in managed:
+                        versions += 1
+                        if item["Key"] not in keys:
+                            keys.append(item["Key"])
+                if versions >= _COUNT_LIMIT:
+                    break
+        except Exception as exc:
+            if is_not_found(exc, "NoSuchBucket"):
+                return None
+            raise
+        if not versions:
+            return None
+        count = f"{versions}{'+' if versions >= _COUNT_LIMIT else ''}"
+        shown = ", ".join(keys[:3]) + (", ..." if len(keys) > 3 else "")
+        return (
+            f"bucket {resource_id} still holds {count} object version(s) ({len(keys)} key(s): {shown}) and its "
+            "forceDestroy is off (allow_destroy_data: false), so S3 would refuse to delete it. Two ways out: empty "
+            "it yourself (every version: e.g. `aws s3api list-object-versions` + `delete-objects`) and run again; or "
+            "set `allow_destroy_data: true` in the environment's overrides and run `mlplatform up` with the "
+            "blueprint that still declares the bucket, so it is recorded with forceDestroy, then run this again"
+        )
+
 
 def _empty_bucket(s3: Any, bucket: str) -> None:
     """Delete every object version and delete marker (forceDestroy)."""
@@ -104,6 +147,10 @@ def _empty_bucket(s3: Any, bucket: str) -> None:
     except Exception as exc:
         if not is_not_found(exc, "NoSuchBucket"):
             raise
+
+
+_COUNT_LIMIT = 10_000
+"""Stop counting a bucket's object versions here: the preview needs to know it is not empty, not how full."""
 
 
 class _BucketConfigHandler(Handler):
