@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from mlplatform.cli.options import BlueprintOpt, EnvOpt
+from mlplatform import paths
+from mlplatform.cli.options import BlueprintOpt, EnvOpt, StateDirOpt
 from mlplatform.errors import UsageError
 
 FORMATS = ("terraform-plan",)
@@ -25,18 +26,23 @@ def export(
         Optional[Path],  # noqa: UP045
         typer.Option("--output", "-o", dir_okay=False, help="Write to this file instead of standard output."),
     ] = None,
+    state_dir: StateDirOpt = None,
 ) -> None:
     """Write what the environment would create, for security scanners, without deploying anything.
 
-    The program is evaluated offline: no emulator, no cloud, no credentials, no state — so it works for
-    target aws environments too. Example: `mlplatform export --env prod -o plan.json && checkov -f plan.json`.
+    The program is evaluated offline: no emulator, no cloud, no credentials — so it works for target aws
+    environments too (state is only read for the blueprint an environment without one was last deployed with).
+    Example: `mlplatform export --env prod -o plan.json && checkov -f plan.json`.
     """
     if format_ not in FORMATS:
         raise UsageError(f"unknown export format {format_!r}.", hint=f"Use one of: {', '.join(FORMATS)}.")
     from mlplatform.engine.offline import plan_offline
+    from mlplatform.engine.workspace import remembered_blueprint
     from mlplatform.render.terraform import terraform_plan
 
-    document = json.dumps(terraform_plan(plan_offline(env, blueprint)), indent=2, sort_keys=False) + "\n"
+    remembered = remembered_blueprint(env, paths.state_dir(state_dir))
+    plan = plan_offline(env, blueprint, remembered_blueprint=remembered)
+    document = json.dumps(terraform_plan(plan), indent=2, sort_keys=False) + "\n"
     if output is None:
         typer.echo(document, nl=False)
     else:

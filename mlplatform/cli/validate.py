@@ -6,23 +6,29 @@ import json
 
 import typer
 
-from mlplatform import environments
-from mlplatform.cli.options import BlueprintOpt, EnvOpt, JsonOpt
+from mlplatform import paths
+from mlplatform.cli.options import BlueprintOpt, EnvOpt, JsonOpt, StateDirOpt
 from mlplatform.errors import SpecValidationError
 from mlplatform.render.spec import environment_summary
 
 
-def validate(env: EnvOpt = "local", blueprint: BlueprintOpt = None, as_json: JsonOpt = False) -> None:
+def validate(
+    env: EnvOpt = "local", blueprint: BlueprintOpt = None, as_json: JsonOpt = False, state_dir: StateDirOpt = None
+) -> None:
     """Validate an environment (blueprint + overrides) and print a summary of the resolved spec.
 
     Exit 0 when valid; 2 with every problem (file, line, field, value, what is allowed) when not;
-    6 when the environment does not exist.
+    6 when the environment does not exist. The blueprint follows the rule every command follows: --blueprint,
+    else the env file's, else the one the environment was last deployed with, else level0.
     """
+    from mlplatform.engine.workspace import resolve
+
+    folder = paths.state_dir(state_dir)
     if not as_json:
-        typer.echo(environment_summary(environments.resolve(env, blueprint)))
+        typer.echo(environment_summary(resolve(env, blueprint, folder)))
         return
     try:
-        resolved = environments.resolve(env, blueprint)
+        resolved = resolve(env, blueprint, folder)
     except SpecValidationError as exc:
         typer.echo(json.dumps({"valid": False, "env": env, "problems": [p.as_dict() for p in exc.problems]}, indent=2))
         raise
@@ -33,6 +39,9 @@ def validate(env: EnvOpt = "local", blueprint: BlueprintOpt = None, as_json: Jso
                 "env": env,
                 "file": str(resolved.file) if resolved.file else None,
                 "blueprint_chain": [bp.name for bp in resolved.blueprint.chain],
+                "blueprint_source": resolved.blueprint_source,
+                "notes": list(resolved.notes),
+                "warnings": list(resolved.warnings),
                 "spec": resolved.spec.model_dump(mode="json"),
             },
             indent=2,

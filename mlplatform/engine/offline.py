@@ -102,7 +102,9 @@ def plain(value: Any) -> Any:
     return value
 
 
-def plan_offline(env: str, blueprint: str | None = None, *, parallel: int = 10) -> OfflinePlan:
+def plan_offline(
+    env: str, blueprint: str | None = None, *, parallel: int = 10, remembered_blueprint: str | None = None
+) -> OfflinePlan:
     """Evaluate ``env``'s program offline and return every custom resource it would create.
 
     Works for every target: nothing is deployed, read or locked, and no credentials are needed.
@@ -111,6 +113,7 @@ def plan_offline(env: str, blueprint: str | None = None, *, parallel: int = 10) 
         env: the environment name (``stacks/<env>.yaml`` or the built-in ``local``).
         blueprint: ``--blueprint``; ``None`` uses the environment's.
         parallel: how many registrations the SDK runs at once.
+        remembered_blueprint: the blueprint the environment was last deployed with (the rule's third step).
 
     Raises:
         ConfigError, EnvNotFoundError: from resolving the environment.
@@ -119,7 +122,7 @@ def plan_offline(env: str, blueprint: str | None = None, *, parallel: int = 10) 
     from mlplatform.program import TargetSettings, build_platform
 
     check_env_name(env)
-    spec = environments.resolve(env, blueprint).spec
+    spec = environments.resolve(env, blueprint, remembered_blueprint=remembered_blueprint).spec
     settings = TargetSettings(
         region=spec.region,
         endpoint=OFFLINE_ENDPOINT if spec.target == "local" else None,

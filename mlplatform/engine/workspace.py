@@ -14,15 +14,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlplatform import environments, paths
-from mlplatform.engine.embedded.deployment import Events, _no_events
-from mlplatform.engine.embedded.engine import EmbeddedEngine
+from mlplatform.engine.embedded import state
 from mlplatform.engine.model import Stack
 from mlplatform.environments import ResolvedEnvironment
 from mlplatform.errors import MlplatformError
 from mlplatform.spec.models import EMULATOR_ACCOUNT_ID
 from mlplatform.spec.names import check_env_name
+
+if TYPE_CHECKING:
+    # The engine (and through it the Pulumi SDK) is imported when an environment is opened, not by
+    # `validate` and `export`, which only resolve one.
+    from mlplatform.engine.embedded.deployment import Events
+    from mlplatform.engine.embedded.engine import EmbeddedEngine
 
 SESSION_FILE = "emulator-session"
 
@@ -74,7 +80,7 @@ def _session_id(pid: int | None, started_at: str | None) -> str:
 
 def remembered_blueprint(env: str, state_dir: Path) -> str | None:
     """The blueprint ``env`` was last deployed with, when it has state (no emulator, no program)."""
-    return EmbeddedEngine(state_dir).remembered_blueprint(check_env_name(env))
+    return state.remembered_blueprint(state_dir, check_env_name(env))
 
 
 def resolve(env: str, blueprint: str | None, state_dir: Path) -> ResolvedEnvironment:
@@ -88,7 +94,7 @@ def open_workspace(
     state_dir: Path,
     *,
     parallel: int = 10,
-    events: Events = _no_events,
+    events: Events | None = None,
     start_emulator: bool = True,
 ) -> Workspace:
     """Resolve ``env`` and prepare its engine and program.
@@ -130,7 +136,10 @@ def open_workspace(
         session = _session_id(status.pid, status.started_at)
         if endpoint is None:
             emulator.check_reachable("http://127.0.0.1:4566")  # raises with "how to start it"
-    engine = EmbeddedEngine(state_dir, parallel=parallel, events=events, endpoint=endpoint)
+    from mlplatform.engine.embedded.deployment import _no_events
+    from mlplatform.engine.embedded.engine import EmbeddedEngine
+
+    engine = EmbeddedEngine(state_dir, parallel=parallel, events=events or _no_events, endpoint=endpoint)
     recorded = state_dir / "stacks" / env / SESSION_FILE
     restarted = recorded.is_file() and recorded.read_text(encoding="utf-8").strip() != session
 

@@ -9,6 +9,7 @@ import yaml
 
 from mlplatform.blueprints import BlueprintDiff, ResolvedBlueprint
 from mlplatform.environments import ResolvedEnvironment
+from mlplatform.render.context import BLUEPRINT_SOURCES
 from mlplatform.spec.models import COMPONENTS
 
 
@@ -58,6 +59,7 @@ def environment_summary(resolved: ResolvedEnvironment) -> str:
     lines = [
         f"environment {resolved.env!r} is valid ({source})",
         f"  blueprint   {spec.blueprint} (level {spec.level}): {chain}",
+        f"              {BLUEPRINT_SOURCES.get(resolved.blueprint_source, 'from ' + resolved.blueprint_source)}",
         f"  target      {spec.target}, region {spec.region}"
         + (f", account {spec.account_id}" if spec.account_id else ""),
         f"  name        {spec.name} (prefix of physical resource names)",
@@ -87,6 +89,8 @@ def environment_summary(resolved: ResolvedEnvironment) -> str:
     extra += [f"backend {settings.backend}"] if settings.backend else []
     if extra:
         lines.append(f"  lifecycle   {', '.join(extra)}")
+    lines.extend(f"info: {note}" for note in resolved.notes)
+    lines.extend(f"warning: {warning}" for warning in resolved.warnings)
     return "\n".join(lines)
 
 

@@ -569,3 +569,27 @@ def test_project_dir_walks_up_to_the_nearest_marker(tmp_path: Path) -> None:
     assert project_dir(tmp_path / "a" / "b" / "c") == tmp_path / "a" / "b"  # the nearest wins
     (tmp_path / "a" / "b" / "c" / "stacks").write_text("a file, not a folder", encoding="utf-8")
     assert project_dir(tmp_path / "a" / "b" / "c") == tmp_path / "a" / "b"
+
+
+def test_validate_and_export_follow_the_same_blueprint_rule_as_up(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlplatform.engine.embedded.state import ResourceState, StateStore
+
+    monkeypatch.delenv("MLPLATFORM_STATE_DIR", raising=False)
+    store = StateStore(tmp_path / ".mlplatform", "local")
+    with store.lock("up"):  # what `up --blueprint level1` leaves behind
+        store.set_blueprint("level1")
+        op = store.begin("create", "urn:pulumi:local::mlplatform::aws:s3/bucket:Bucket::b", "aws:s3/bucket:Bucket")
+        store.succeed(op, ResourceState(urn="urn:pulumi:local::mlplatform::aws:s3/bucket:Bucket::b", type="t", id="b"))
+        store.compact()
+
+    result = run("validate", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["spec"]["blueprint"], doc["blueprint_source"]) == ("level1", "last deploy")
+    assert "remembered from the last deploy" in run("validate").stdout
+    exported = json.loads(run("export").stdout)
+    types = {change["type"] for change in exported["resource_changes"]}
+    assert "aws_sagemaker_pipeline" in types  # level1's pipeline, not level0's platform
+    assert json.loads(run("validate", "--json", "--blueprint", "level0").stdout)["blueprint_source"] == "--blueprint"

@@ -21,7 +21,14 @@ from mlplatform.engine.embedded.handlers import registry
 from mlplatform.engine.embedded.handlers.base import CallCounter
 from mlplatform.engine.embedded.monitor import EngineMonitor
 from mlplatform.engine.embedded.runner import run_program
-from mlplatform.engine.embedded.state import LoadedState, PendingOperation, ResourceState, Snapshot, StateStore
+from mlplatform.engine.embedded.state import (
+    LoadedState,
+    PendingOperation,
+    ResourceState,
+    Snapshot,
+    StateStore,
+    remembered_blueprint,
+)
 from mlplatform.engine.model import Action, Diagnostic, Plan, PlanMode, Result, Stack, StepStatus
 from mlplatform.engine.values import UNKNOWN
 from mlplatform.errors import PlanError
@@ -91,8 +98,7 @@ class EmbeddedEngine:
 
     def remembered_blueprint(self, env: str) -> str | None:
         """The blueprint the environment was last deployed with, if it has state."""
-        snapshot = self.snapshot(env)
-        return snapshot.blueprint if snapshot.resources else None
+        return remembered_blueprint(self.state_dir, env)
 
     def outputs(self, env: str) -> dict[str, Any]:
         return dict(self.snapshot(env).outputs)

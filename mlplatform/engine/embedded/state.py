@@ -1046,6 +1046,16 @@ class StateStore:
 # ------------------------------------------------------------------------------------------------ helpers
 
 
+def remembered_blueprint(state_dir: Path, env: str) -> str | None:
+    """The blueprint ``env`` was last deployed with, when it has resources in state (reads only, no lock).
+
+    Cheap enough for every command (``validate`` and ``export`` use it too): one rule decides an
+    environment's blueprint, and this is its third step.
+    """
+    snapshot = StateStore(state_dir, env).load().snapshot
+    return snapshot.blueprint if snapshot.resources else None
+
+
 def _replay_of(doc: dict[str, Any], raw: bytes | None) -> _Replay:
     """A replay holding just the snapshot ``doc`` (parsed from ``raw``)."""
     replay = _Replay(lineage=str(doc["lineage"]), serial=int(doc["serial"]), snapshot_bytes=raw)
