@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
+from mlplatform.engine.diff import property_diff
 from mlplatform.engine.embedded import graph
 from mlplatform.engine.embedded.handlers.base import (
     AwsContext,
@@ -392,6 +393,8 @@ class Deployment:
             tuple(changed),
             tuple(reasons),
             detail=detail,
+            # Computed here, where secrets and unknowns are still markers: masked, two secrets look alike.
+            property_diff=tuple(property_diff(olds, news, changed)) if changed else (),
         )
         blocked = reg.all_dependencies & self.broken
         if blocked or self.cancelled.is_set():
