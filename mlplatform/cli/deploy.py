@@ -26,6 +26,7 @@ ParallelOpt = Annotated[
 RefreshOpt = Annotated[
     bool, typer.Option("--refresh", help="Read every resource's live state first, so drift shows up and is repaired.")
 ]
+DiffOpt = Annotated[bool, typer.Option("--diff", help="Show every changed property by path; creates show every input.")]
 TargetOpt = Annotated[
     Optional[list[str]],  # noqa: UP045
     typer.Option("--target", "-t", help="Only change this resource URN (repeatable); others keep their state."),
@@ -65,10 +66,14 @@ def _finish(result: Result, as_json: bool) -> None:
 def preview(
     env: EnvOpt = "local",
     blueprint: BlueprintOpt = None,
-    diff: Annotated[bool, typer.Option("--diff", help="Show the changed properties of every change.")] = False,
+    diff: DiffOpt = False,
     as_json: JsonOpt = False,
     detailed_exitcode: Annotated[
-        bool, typer.Option("--detailed-exitcode", help="Exit 0 when nothing would change, 2 when something would.")
+        bool,
+        typer.Option(
+            "--detailed-exitcode",
+            help="Exit 0 when nothing would change, 2 when something would, 1 on any error (Terraform's contract).",
+        ),
     ] = False,
     expect_no_changes: Annotated[
         bool, typer.Option("--expect-no-changes", help="Exit 7 if anything would change.")
@@ -79,18 +84,25 @@ def preview(
 ) -> None:
     """Show what `up` would change, without changing anything.
 
-    For target local the emulator is started if it is not running. --json prints the versioned plan
-    document (format_version, summary, changes).
+    For target local the emulator is started if it is not running. --diff shows every changed property
+    by path (`rules[0].noncurrentVersionExpiration.noncurrentDays: 90 => 30`). --json prints the
+    versioned plan document (format_version, summary, changes with before, after and property_diff;
+    docs/plan-json.md). With --detailed-exitcode the exit code is 0 (no changes), 2 (changes) or 1 (any
+    error, also an invalid spec or flag, which otherwise exit 2).
     """
     from mlplatform.engine.workspace import open_workspace
-    from mlplatform.render.plan import plan_text
+    from mlplatform.render.plan import plan_text, use_color
 
     workspace = open_workspace(env, blueprint, paths.state_dir(state_dir))
     plan = workspace.engine.preview(
         workspace.stack, refresh=refresh or workspace.emulator_restarted, targets=_targets(target)
     )
     _note_restart(workspace, plan)
-    typer.echo(json.dumps(plan.as_dict(), indent=2, default=str) if as_json else plan_text(plan, show_diff=diff))
+    typer.echo(
+        json.dumps(plan.as_dict(), indent=2, default=str)
+        if as_json
+        else plan_text(plan, show_diff=diff, color=use_color(sys.stdout))
+    )
     if expect_no_changes and plan.has_changes:
         raise typer.Exit(EXIT_EXPECT_NO_CHANGES)
     if detailed_exitcode:
@@ -117,26 +129,29 @@ def up(
     parallel: ParallelOpt = 10,
     refresh: RefreshOpt = False,
     target: TargetOpt = None,
+    diff: DiffOpt = False,
     as_json: JsonOpt = False,
     state_dir: StateDirOpt = None,
 ) -> None:
     """Create or update the environment's platform until it matches the blueprint and overrides.
 
-    Without --yes, shows the preview and asks first. Prints one line per resource as it changes, then a
-    summary and the outputs. Exit 4 when a resource fails (what succeeded is saved; run up again to
-    finish), 8 when interrupted with Ctrl-C (steps in flight finish and are saved).
+    Without --yes, shows the preview and asks first (--diff: with every changed property, also with
+    --yes). Prints one line per resource as it changes, then a summary and the outputs. Exit 4 when a
+    resource fails (what succeeded is saved; run up again to finish), 8 when interrupted with Ctrl-C
+    (steps in flight finish and are saved). With --json the preview goes to stderr, the result to stdout.
     """
     from mlplatform.engine.workspace import open_workspace
-    from mlplatform.render.plan import Progress, plan_text
+    from mlplatform.render.plan import Progress, plan_text, use_color
 
-    progress = Progress(sys.stderr if as_json else sys.stdout)
+    stream = sys.stderr if as_json else sys.stdout
+    progress = Progress(stream)
     workspace = open_workspace(env, blueprint, paths.state_dir(state_dir), parallel=parallel, events=progress)
     refresh = refresh or workspace.emulator_restarted
-    if not yes:
+    if not yes or diff:
         plan = workspace.engine.preview(workspace.stack, refresh=refresh, targets=_targets(target))
         _note_restart(workspace, plan)
-        typer.echo(plan_text(plan))
-        if not plan.has_changes:
+        typer.echo(plan_text(plan, show_diff=diff, color=use_color(stream)), err=as_json)
+        if not yes and not plan.has_changes:
             return
         _confirm("Do you want to perform this update?", yes)
     with progress:
@@ -164,7 +179,7 @@ def destroy(
     workspace = open_workspace(env, None, paths.state_dir(state_dir), parallel=parallel, events=progress)
     plan = workspace.engine.preview_destroy(workspace.stack)
     if not yes:
-        typer.echo(plan_text(plan))
+        typer.echo(plan_text(plan), err=as_json)
         if not plan.has_changes:
             return
         _confirm(f"Do you want to destroy environment {env!r}?", yes)
