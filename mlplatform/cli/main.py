@@ -49,7 +49,11 @@ class ErrorHandlingGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         ctx.meta[_ARGS] = list(args)
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except BrokenPipeError:  # `mlplatform --help | head -1`: eager options print while parsing
+            _silence_stdout()
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -179,7 +183,9 @@ def root(
     """Infrastructure as code for ML platforms: pick an MLOps maturity blueprint, deploy it per environment.
 
     Exit codes: 0 ok, 1 error, 2 invalid flags/config/spec, 4 resource error, 6 environment not found,
-    7 --expect-no-changes failed, 8 cancelled, 255 internal error.
+    7 --expect-no-changes failed, 8 cancelled, 141 stdout closed by its reader, 255 internal error.
+    preview --detailed-exitcode: 0 no changes, 2 changes, 1 any error. With --json an error is one JSON
+    object on stdout ({"error": {...}}) with the same exit code.
     """
 
 

@@ -166,7 +166,15 @@ def test_detailed_exitcode_makes_every_error_1(run: Run, tmp_path: Path, monkeyp
 
 @pytest.mark.parametrize(
     "args",
-    [("state", "list"), ("outputs",), ("blueprints", "list"), ("validate",), ("state", "list", "--json")],
+    [
+        ("state", "list"),
+        ("outputs",),
+        ("blueprints", "list"),
+        ("validate",),
+        ("state", "list", "--json"),
+        ("--help",),
+        ("preview", "--help"),
+    ],
     ids=" ".join,
 )
 def test_a_closed_stdout_ends_quietly(tmp_path: Path, args: tuple[str, ...]) -> None:
