@@ -526,3 +526,43 @@ def test_unknown_inputs_in_a_preview_are_the_unknown_marker_not_sdk_objects() ->
     assert [entry.as_dict() for entry in change.property_diff] == [
         {"path": "tags.uses", "kind": "update", "before": "old", "after": "(known after apply)"}
     ]
+
+
+def test_a_refreshed_plan_never_holds_a_secret_in_plaintext() -> None:
+    """Handlers read live values in plaintext; the plan's before (printed by preview --json) must still mask them,
+    also for a resource whose read failed."""
+    secret_tags = {"bucket": "data", "tags": {"token": secret("hunter2")}}
+
+    class BrokenRead(FakeBucket):
+        def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+            if resource_id == "broken":
+                raise RuntimeError("AccessDenied")
+            live = super().read(ctx, resource_id, inputs) or {}
+            return {**live, "acl": "public-read"}  # drift elsewhere: every live value is taken over
+
+    def program() -> None:
+        bucket("data", tags={"token": pulumi.Output.secret("hunter3")})
+        bucket("broken", tags={"token": pulumi.Output.secret("hunter3")})
+
+    deployment = Deployment(
+        previous={
+            r.urn: r
+            for r in [
+                provider_record(),
+                record("data", inputs=secret_tags),
+                record("broken", inputs={**secret_tags, "bucket": "broken"}),
+            ]
+        },
+        handlers={BUCKET: BrokenRead()},
+        preview=True,
+        refresh=True,
+    )
+    run_program(lambda: _discard(program), EngineMonitor(deployment, "mlplatform", "test"), preview=True, parallel=4)
+    for name in ("data", "broken"):
+        change = change_of(deployment, name)
+        assert change.before["tags"] == {"token": SECRET_MASK}, name
+        assert "hunter" not in repr(change.as_dict())
+    assert [d.path for d in change_of(deployment, "data").property_diff] == [
+        "acl",
+        "tags",
+    ]  # the SDK makes the whole map secret

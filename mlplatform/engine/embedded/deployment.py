@@ -345,7 +345,9 @@ class Deployment:
                 drifted = [key for key, value in live.items() if reveal(olds.get(key)) != value]
                 if drifted:
                     detail = f"drift: {', '.join(drifted)} changed outside mlplatform"
-                    olds = {**olds, **live}
+                    # Live values come back in plaintext: wrap what matches a recorded secret again, or the
+                    # plan (printed by preview --json) would show it.
+                    olds = {**olds, **conceal(live, secret_texts(olds))}
 
         changed = diff_keys(olds, news) if old is not None else []
         forcing = handler.replace_on_change | set(reg.replace_on_changes)
@@ -464,7 +466,7 @@ class Deployment:
             reg.name,
             component_of(reg.urn, news),
             Action.UPDATE if old is not None else Action.CREATE,
-            _shown(reveal(old.inputs)) if old else None,
+            _shown(old.inputs) if old else None,
             _shown(news),
             custom=True,
             detail=f"failed {doing}",
