@@ -128,8 +128,13 @@ class _Report:
             if self.code(exit_code) != exit_code:
                 raise typer.Exit(self.code(exit_code)) from None
             return
+        if not (self.as_json or self.detailed):
+            return
+        if type(exc).__name__ == "Abort":  # Ctrl-C or end of input at a confirmation prompt
+            error = {"type": "Abort", "headline": "cancelled", "message": "aborted at the prompt", "hint": None}
+            self.fail(error, ["Aborted!"], EXIT_ERROR)
         show = getattr(exc, "show", None)
-        if not (self.as_json or self.detailed) or show is None or type(exc).__name__ == "NoArgsIsHelpError":
+        if show is None or type(exc).__name__ == "NoArgsIsHelpError":
             return
         show()  # click's own text: usage line and "Error: ..." on stderr
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import typer
 from typer.testing import Result
 
 from mlplatform import environments
@@ -96,6 +97,13 @@ def test_internal_error_and_interrupt_under_json(run: Run, monkeypatch: pytest.M
 
     monkeypatch.setattr(environments, "resolve", interrupt)
     assert json_error(run("validate", "--json"), 8)["error"]["headline"] == "cancelled"
+
+    def abort(*args: object, **kwargs: object) -> None:
+        raise typer.Abort  # what click raises on Ctrl-C at a confirmation prompt
+
+    monkeypatch.setattr(environments, "resolve", abort)
+    assert json_error(run("validate", "--json"), 1)["error"]["type"] == "Abort"
+    assert run("validate").exit_code == 1  # without --json: click's "Aborted!", as before
 
 
 # ------------------------------------------------------------------------------------ --detailed-exitcode
