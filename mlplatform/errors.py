@@ -40,6 +40,16 @@ class MlplatformError(Exception):
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n{self.hint}"
 
+    def as_dict(self) -> dict[str, object]:
+        """JSON form, for the ``{"error": ...}`` document every ``--json`` command prints on failure."""
+        return {
+            "type": type(self).__name__,
+            "headline": self.headline,
+            "message": self.message,
+            "hint": self.hint,
+            "exit_code": self.exit_code,
+        }
+
 
 class ConfigError(MlplatformError):
     """A configuration file, flag or spec is invalid (exit 2)."""
@@ -62,6 +72,10 @@ class SpecValidationError(ConfigError):
     def __init__(self, message: str, problems: list[Problem], *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.problems = problems
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON form with every located problem."""
+        return {**super().as_dict(), "problems": [problem.as_dict() for problem in self.problems]}
 
 
 class BlueprintNotFoundError(ConfigError):
@@ -197,6 +211,10 @@ class StateLockedError(MlplatformError):
     def __init__(self, message: str, *, hint: str | None = None, holder: dict[str, object] | None = None) -> None:
         super().__init__(message, hint=hint)
         self.holder = holder
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON form with the lock holder's fields."""
+        return {**super().as_dict(), "holder": self.holder}
 
 
 class StateCorruptError(MlplatformError):

@@ -29,6 +29,7 @@ ParallelOpt = Annotated[
 RefreshOpt = Annotated[
     bool, typer.Option("--refresh", help="Read every resource's live state first, so drift shows up and is repaired.")
 ]
+DiffOpt = Annotated[bool, typer.Option("--diff", help="Show every changed property by path; creates show every input.")]
 TargetOpt = Annotated[
     Optional[list[str]],  # noqa: UP045
     typer.Option("--target", "-t", help="Only change this resource URN (repeatable); others keep their state."),
@@ -50,9 +51,6 @@ def _confirm(question: str, yes: bool) -> None:
         )
     if not typer.confirm(question, default=False):
         raise CancelledError("nothing was changed.")
-
-
-DiffOpt = Annotated[bool, typer.Option("--diff", help="Show the changed properties of every change.")]
 
 
 def _finish(result: Result, as_json: bool) -> None:
@@ -110,14 +108,14 @@ def _context(workspace: Workspace, plan: Plan) -> str:
 
 def _show(workspace: Workspace, plan: Plan, *, as_json: bool, diff: bool) -> None:
     """Print a plan: the JSON document on stdout, or the context line and the text plan (stderr under --json)."""
-    from mlplatform.render.plan import plan_text
+    from mlplatform.render.plan import plan_text, use_color
 
     context = _context(workspace, plan)
     if as_json:
         typer.echo(json.dumps(plan.as_dict(), indent=2, default=str))
     else:
         typer.echo(context)
-        typer.echo(plan_text(plan, show_diff=diff))
+        typer.echo(plan_text(plan, show_diff=diff, color=use_color(sys.stdout)))
 
 
 def preview(
@@ -126,7 +124,11 @@ def preview(
     diff: DiffOpt = False,
     as_json: JsonOpt = False,
     detailed_exitcode: Annotated[
-        bool, typer.Option("--detailed-exitcode", help="Exit 0 when nothing would change, 2 when something would.")
+        bool,
+        typer.Option(
+            "--detailed-exitcode",
+            help="Exit 0 when nothing would change, 2 when something would, 1 on any error (Terraform's contract).",
+        ),
     ] = False,
     expect_no_changes: Annotated[
         bool, typer.Option("--expect-no-changes", help="Exit 7 if anything would change.")
@@ -137,9 +139,12 @@ def preview(
 ) -> None:
     """Show what `up` would change, without changing anything.
 
-    For target local the emulator is started if it is not running (and the command says so). --json prints
-    the versioned plan document (format_version, summary, changes). A plan with errors (a delete that would
-    fail, e.g. a bucket that still holds data) exits 4.
+    For target local the emulator is started if it is not running (and the command says so). --diff shows
+    every changed property by path (`rules[0].noncurrentVersionExpiration.noncurrentDays: 90 => 30`). --json
+    prints the versioned plan document (format_version, summary, changes with before, after and
+    property_diff; docs/plan-json.md). A plan with errors (a delete that would fail, e.g. a bucket that
+    still holds data) exits 4. With --detailed-exitcode the exit code is 0 (no changes), 2 (changes) or 1
+    (any error, also an invalid spec or flag, which otherwise exit 2).
     """
     workspace = _open(env, blueprint, state_dir)
     plan = workspace.engine.preview(
@@ -193,10 +198,11 @@ def up(
 ) -> None:
     """Create or update the environment's platform until it matches the blueprint and overrides.
 
-    Shows the plan first (also with --yes), then asks unless --yes. A plan with errors is not applied (exit
-    4, nothing changed). Prints one line per resource as it changes, then a summary and the outputs. Exit 4
-    when a resource fails (what succeeded is saved; run up again to finish), 8 when interrupted with Ctrl-C
-    (steps in flight finish and are saved).
+    Shows the plan first (also with --yes; --diff: with every changed property), then asks unless --yes. A
+    plan with errors is not applied (exit 4, nothing changed). Prints one line per resource as it changes,
+    then a summary (created, failed, skipped, unchanged) and the outputs. Exit 4 when a resource fails (what
+    succeeded is saved; run up again to finish), 8 when interrupted with Ctrl-C (steps in flight finish and
+    are saved). With --json the plan goes to stderr, the result to stdout.
     """
     from mlplatform.render.plan import Progress
 

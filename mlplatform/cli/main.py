@@ -7,11 +7,13 @@ traceback unless ``--debug`` is given.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -24,37 +26,140 @@ from mlplatform.cli import export as export_cmd
 from mlplatform.cli import init as init_cmd
 from mlplatform.cli import state as state_cmd
 from mlplatform.cli import validate as validate_cmd
-from mlplatform.errors import EXIT_CANCELLED, EXIT_INTERNAL, MlplatformError, UsageError
+from mlplatform.cli.options import JSON_ERROR_FIELDS
+from mlplatform.errors import EXIT_CANCELLED, EXIT_ERROR, EXIT_INTERNAL, MlplatformError, UsageError
+
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a writer whose reader went away (``git log | head`` exits so)."""
+
+_ARGS = "mlplatform.args"
 
 
 class ErrorHandlingGroup(TyperGroup):
-    """Maps :class:`MlplatformError` to its headline and exit code; anything else is an internal error."""
+    """Maps :class:`MlplatformError` to its headline and exit code; anything else is an internal error.
+
+    Three flags of the sub-command change how a failure is reported, so they are looked for in the raw
+    command line (a failure in parsing the sub-command's own options must be reported the same way):
+
+    * ``--json``: the error is also a JSON object on stdout, ``{"error": {...}}``, and nothing else is
+      printed there (the human text still goes to stderr); same exit code.
+    * ``--detailed-exitcode`` (``preview``): every error exits 1, as Terraform's ``-detailed-exitcode``
+      does, so that 2 can only mean "changes" — also for click's own usage errors, which would exit 2.
+    * a closed stdout (``mlplatform state list | head -1``): exit quietly with 141, like other Unix tools.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta[_ARGS] = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except BrokenPipeError:  # `mlplatform --help | head -1`: eager options print while parsing
+            _silence_stdout()
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
 
     def invoke(self, ctx: Any) -> Any:
+        try:
+            return self._invoke_reporting(ctx)
+        except BrokenPipeError:
+            # Also when reporting an error hit the closed pipe: the reader is gone, nobody is listening.
+            _silence_stdout()
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
+
+    def _invoke_reporting(self, ctx: Any) -> Any:
         debug = bool(ctx.params.get("debug"))
+        args = ctx.meta.get(_ARGS, [])
+        flags = args[: args.index("--")] if "--" in args else args
+        report = _Report(ctx, as_json="--json" in flags, detailed="--detailed-exitcode" in flags)
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            raise
         except MlplatformError as exc:
             if debug:
                 traceback.print_exc()
-            typer.echo(f"error: {exc.headline}: {exc.message}", err=True)
-            if exc.hint:
-                typer.echo(f"hint: {exc.hint}", err=True)
-            raise typer.Exit(exc.exit_code) from None
+            lines = [f"error: {exc.headline}: {exc.message}"] + ([f"hint: {exc.hint}"] if exc.hint else [])
+            report.fail(exc.as_dict(), lines, exc.exit_code)
         except KeyboardInterrupt:
-            typer.echo("error: cancelled: interrupted", err=True)
-            raise typer.Exit(EXIT_CANCELLED) from None
+            error = {"type": "KeyboardInterrupt", "headline": "cancelled", "message": "interrupted", "hint": None}
+            report.fail(error, ["error: cancelled: interrupted"], EXIT_CANCELLED)
         except Exception as exc:
             # Typer's own control flow (Exit, Abort, usage errors) passes through; typer vendors click
             # in recent releases, so match on the module rather than on one click's classes.
             if type(exc).__module__.split(".")[0] in ("click", "typer"):
+                report.click_exception(exc)
                 raise
             traceback.print_exc()
-            typer.echo(
-                "error: internal error: this is a bug in mlplatform; please report it with the traceback above.",
-                err=True,
-            )
-            raise typer.Exit(EXIT_INTERNAL) from None
+            error = {
+                "type": type(exc).__name__,
+                "headline": "internal error",
+                "message": f"{type(exc).__name__}: {exc}",
+                "hint": "this is a bug in mlplatform; please report it with the traceback printed on stderr.",
+            }
+            lines = ["error: internal error: this is a bug in mlplatform; please report it with the traceback above."]
+            report.fail(error, lines, EXIT_INTERNAL)
+
+
+class _Report:
+    """How one invocation reports a failure: text on stderr, plus JSON on stdout under ``--json``."""
+
+    def __init__(self, ctx: Any, *, as_json: bool, detailed: bool) -> None:
+        self.ctx = ctx
+        self.as_json = as_json
+        self.detailed = detailed
+
+    def code(self, exit_code: int) -> int:
+        """With --detailed-exitcode, 0 and 2 are "no changes" and "changes"; anything else is an error: 1."""
+        if self.detailed and exit_code not in (0, 2, EXIT_BROKEN_PIPE):
+            return EXIT_ERROR
+        return exit_code
+
+    def fail(self, error: Mapping[str, object], lines: list[str], exit_code: int) -> NoReturn:
+        code = EXIT_ERROR if self.detailed else exit_code
+        if self.as_json:
+            fields = self.ctx.meta.get(JSON_ERROR_FIELDS, {})
+            typer.echo(json.dumps({**fields, "error": {**error, "exit_code": code}}, indent=2, default=str))
+        for line in lines:
+            typer.echo(line, err=True)
+        raise typer.Exit(code) from None
+
+    def click_exception(self, exc: Exception) -> None:
+        """Typer's control flow: an Exit keeps its code (mapped under --detailed-exitcode); a usage error
+        is reported like ours when --json or --detailed-exitcode asks for it, else left to click."""
+        exit_code = getattr(exc, "exit_code", None)
+        if type(exc).__name__ == "Exit" and isinstance(exit_code, int):
+            if self.code(exit_code) != exit_code:
+                raise typer.Exit(self.code(exit_code)) from None
+            return
+        if not (self.as_json or self.detailed):
+            return
+        if type(exc).__name__ == "Abort":  # Ctrl-C or end of input at a confirmation prompt
+            error = {"type": "Abort", "headline": "cancelled", "message": "aborted at the prompt", "hint": None}
+            self.fail(error, ["Aborted!"], EXIT_ERROR)
+        show = getattr(exc, "show", None)
+        if show is None or type(exc).__name__ == "NoArgsIsHelpError":
+            return
+        show()  # click's own text: usage line and "Error: ..." on stderr
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        error = {
+            "type": type(exc).__name__,
+            "headline": "invalid usage",
+            "message": message,
+            "hint": "see --help for the options this command takes.",
+        }
+        self.fail(error, [], exit_code if isinstance(exit_code, int) else EXIT_ERROR)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null after its reader went away.
+
+    Python flushes stdout once more at exit and would print "Exception ignored ... BrokenPipeError";
+    this is the recipe from the ``signal`` module's documentation (note on SIGPIPE).
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (e.g. under CliRunner): nothing to redirect
+        pass
 
 
 app = typer.Typer(
@@ -96,7 +201,9 @@ def root(
     .mlplatform/ (else the current folder); engine commands print which project and state folder they use.
 
     Exit codes: 0 ok, 1 error, 2 invalid flags/config/spec, 4 resource error, 6 environment not found,
-    7 --expect-no-changes failed, 8 cancelled, 255 internal error.
+    7 --expect-no-changes failed, 8 cancelled, 141 stdout closed by its reader, 255 internal error.
+    preview --detailed-exitcode: 0 no changes, 2 changes, 1 any error. With --json an error is one JSON
+    object on stdout ({"error": {...}}) with the same exit code.
     """
     if cwd is not None:
         try:
@@ -142,13 +249,26 @@ def _exit(code: Any) -> None:
 
     status = code if isinstance(code, int) else (0 if code is None else 1)
     if threading.active_count() > 1:
-        sys.exit(code)
+        # Flush now: if the reader of stdout is gone, Python's own flush at shutdown would print
+        # "Exception ignored ... BrokenPipeError".
+        failed = _flush()
+        sys.exit((status or failed) if failed == EXIT_BROKEN_PIPE else code)
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)  # what sys.exit("message") would print
     atexit._run_exitfuncs()  # logging.shutdown and any other registered handler
+    os._exit(status or _flush())
+
+
+def _flush() -> int:
+    """Flush stdout and stderr: 0, or 141 when a reader went away, or 1 when a stream cannot be written."""
+    status = 0
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # closed or broken pipe: nothing more can be written anyway
+        except BrokenPipeError:
+            if stream is sys.stdout:
+                _silence_stdout()
+            status = status or EXIT_BROKEN_PIPE
+        except (OSError, ValueError):  # closed: nothing more can be written anyway
             status = status or 1
-    os._exit(status)
+    return status

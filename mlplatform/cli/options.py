@@ -22,3 +22,6 @@ StateDirOpt = Annotated[
         help="Directory for mlplatform's local files (default: $MLPLATFORM_STATE_DIR, else ./.mlplatform).",
     ),
 ]
+
+JSON_ERROR_FIELDS = "mlplatform.json_error_fields"
+"""``ctx.meta`` key: top-level fields a command adds to its ``--json`` error document (``validate``)."""

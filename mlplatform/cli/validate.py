@@ -7,18 +7,23 @@ import json
 import typer
 
 from mlplatform import paths
-from mlplatform.cli.options import BlueprintOpt, EnvOpt, JsonOpt, StateDirOpt
+from mlplatform.cli.options import JSON_ERROR_FIELDS, BlueprintOpt, EnvOpt, JsonOpt, StateDirOpt
 from mlplatform.errors import SpecValidationError
 from mlplatform.render.spec import environment_summary
 
 
 def validate(
-    env: EnvOpt = "local", blueprint: BlueprintOpt = None, as_json: JsonOpt = False, state_dir: StateDirOpt = None
+    ctx: typer.Context,
+    env: EnvOpt = "local",
+    blueprint: BlueprintOpt = None,
+    as_json: JsonOpt = False,
+    state_dir: StateDirOpt = None,
 ) -> None:
     """Validate an environment (blueprint + overrides) and print a summary of the resolved spec.
 
     Exit 0 when valid; 2 with every problem (file, line, field, value, what is allowed) when not;
-    6 when the environment does not exist. The blueprint follows the rule every command follows: --blueprint,
+    6 when the environment does not exist. With --json an invalid spec prints {"valid": false, "env",
+    "problems": [...], "error": {...}}. The blueprint follows the rule every command follows: --blueprint,
     else the env file's, else the one the environment was last deployed with, else level0.
     """
     from mlplatform.engine.workspace import resolve
@@ -30,7 +35,8 @@ def validate(
     try:
         resolved = resolve(env, blueprint, folder)
     except SpecValidationError as exc:
-        typer.echo(json.dumps({"valid": False, "env": env, "problems": [p.as_dict() for p in exc.problems]}, indent=2))
+        # The error document (printed by the CLI's error handler) keeps validate's own fields up front.
+        ctx.meta[JSON_ERROR_FIELDS] = {"valid": False, "env": env, "problems": [p.as_dict() for p in exc.problems]}
         raise
     typer.echo(
         json.dumps(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from mlplatform.engine.diff import PropertyDiff
 from mlplatform.engine.values import mask
 
 PLAN_FORMAT_VERSION = 1
@@ -55,11 +56,13 @@ class Change:
         component: the mlplatform component it belongs to (``artifact_store``), or ``None``.
         action: what happens to it.
         before: inputs recorded in state (``None`` when creating).
-        after: inputs the program asks for (``None`` when deleting); unknown values are ``"<computed>"``.
+        after: inputs the program asks for (``None`` when deleting); unknown values are
+            ``"(known after apply)"``. Both are masked: secrets are ``"[secret]"``.
         diff: input keys that differ.
         replace_reasons: the keys among ``diff`` that force a replacement.
         custom: ``False`` for component resources (they have no cloud counterpart).
         detail: free-form notes (e.g. ``"drift: versioning suspended outside mlplatform"``).
+        property_diff: for updates and replacements, every leaf that differs, by property path.
     """
 
     urn: str
@@ -73,9 +76,11 @@ class Change:
     replace_reasons: tuple[str, ...] = ()
     custom: bool = True
     detail: str | None = None
+    property_diff: tuple[PropertyDiff, ...] = ()
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
+    def as_dict(self, *, values: bool = True) -> dict[str, Any]:
+        """JSON form; ``values`` adds ``before``, ``after`` and ``property_diff`` (docs/plan-json.md)."""
+        data: dict[str, Any] = {
             "urn": self.urn,
             "type": self.type,
             "name": self.name,
@@ -85,6 +90,11 @@ class Change:
             "replace_reasons": list(self.replace_reasons),
             "detail": self.detail,
         }
+        if values:
+            data["before"] = self.before
+            data["after"] = self.after
+            data["property_diff"] = [entry.as_dict() for entry in self.property_diff]
+        return data
 
 
 @dataclass(frozen=True)
@@ -186,7 +196,11 @@ class Result:
 
     @property
     def summary(self) -> dict[str, int]:
-        return summarize([step.change for step in self.steps if step.status is StepStatus.OK])
+        """Resources per action that succeeded, plus ``failed`` and ``skipped`` (custom resources only)."""
+        summary = summarize([step.change for step in self.steps if step.status is StepStatus.OK])
+        summary["failed"] = sum(1 for step in self.failed if step.change.custom)
+        summary["skipped"] = sum(1 for step in self.skipped if step.change.custom)
+        return summary
 
     @property
     def failed(self) -> list[StepResult]:
@@ -206,7 +220,7 @@ class Result:
             "summary": self.summary,
             "steps": [
                 {
-                    **step.change.as_dict(),
+                    **step.change.as_dict(values=False),
                     "status": step.status.value,
                     "seconds": round(step.seconds, 3),
                     "error": step.error,

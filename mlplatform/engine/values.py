@@ -2,8 +2,12 @@
 
 The SDK marks an unknown value (preview: "known after apply") with :data:`UNKNOWN` and a secret with a
 signature mapping ``{SIG_KEY: SECRET_SIG, "value": ...}``. The engine keeps both markers end to end —
-diffs compare the values inside secrets, renderers print ``[secret]`` and ``<computed>``, and the
-state store encrypts secrets before they touch the disk.
+diffs compare the values inside secrets, renderers print ``[secret]`` and ``(known after apply)``, and
+the state store encrypts secrets before they touch the disk.
+
+Numbers cross the wire as protobuf doubles, so a program's ``2`` arrives as ``2.0``; :func:`normalize`
+turns integral floats back into ints where values enter the engine (the monitor), so state, plans,
+outputs and JSON documents show numbers as the program wrote them.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SECRET_MASK = "[secret]"
-COMPUTED_MASK = "<computed>"
+COMPUTED_MASK = "(known after apply)"  # Terraform's words; documented in docs/plan-json.md
 
 
 def is_secret(value: Any) -> bool:
@@ -38,16 +42,44 @@ def reveal(value: Any) -> Any:
 
 
 def mask(value: Any) -> Any:
-    """``value`` for display: secrets as ``[secret]``, unknowns as ``<computed>``."""
+    """``value`` for display: secrets as ``[secret]``, unknowns as ``(known after apply)``, ``2.0`` as ``2``.
+
+    Integral floats are shown as ints here too (not only by :func:`normalize`): state written before the
+    monitor normalised numbers still holds ``2.0``, and it compares equal to ``2`` anyway.
+    """
     if is_secret(value):
         return SECRET_MASK
     if value == UNKNOWN:
         return COMPUTED_MASK
+    if isinstance(value, float):
+        return _number(value)
     if isinstance(value, dict):
         return {key: mask(item) for key, item in value.items()}
     if isinstance(value, list):
         return [mask(item) for item in value]
     return value
+
+
+def normalize(value: Any) -> Any:
+    """A deserialised wire value as plain data: the SDK's ``Unknown`` objects become :data:`UNKNOWN` and
+    integral floats become ints (``2.0`` -> ``2``); secret wrappers and everything else are kept.
+
+    ``2.0 == 2`` in Python, so state written before this normalisation compares equal and shows no diff.
+    """
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, dict):
+        return {key: normalize(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [normalize(item) for item in value]
+    if type(value).__name__ == "Unknown":  # pulumi.output.Unknown, matched by name: no SDK import here
+        return UNKNOWN
+    return value
+
+
+def _number(value: float) -> int | float:
+    # Beyond 2**53 a double no longer holds every integer, so such a value is not "an int the program wrote".
+    return int(value) if value.is_integer() and abs(value) <= 2**53 else value
 
 
 def contains_unknown(value: Any) -> bool:

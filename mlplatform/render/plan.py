@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import os
 import sys
 import threading
 import time
 from typing import Any, TextIO
 
-from mlplatform.engine.model import Action, Change, Plan, Result, StepStatus
-from mlplatform.engine.values import mask, reveal
+from mlplatform.engine.diff import ADD, DELETE, UPDATE, PropertyDiff, property_diff
+from mlplatform.engine.model import Action, Change, Plan, PlanMode, Result, StepStatus
+from mlplatform.engine.values import COMPUTED_MASK, SECRET_MASK, mask, normalize, reveal
 
 SYMBOLS = {
     Action.CREATE: "+",
@@ -37,25 +40,64 @@ PRESENT = {
 }
 
 
+# ANSI colours per action (green create, yellow update, magenta replace, red delete) and per diff line.
+_COLOURS = {
+    Action.CREATE: "32",
+    Action.UPDATE: "33",
+    Action.REPLACE: "35",
+    Action.DELETE: "31",
+    Action.READ: "36",
+}
+_KIND_SYMBOLS = {ADD: "+", DELETE: "-", UPDATE: "~"}
+_KIND_COLOURS = {ADD: "32", DELETE: "31", UPDATE: "33"}
+_LONG = 80  # an updated value longer than this shows its difference with the common part shortened
+_CONTEXT = 24  # characters kept on each side of a difference in a shortened value
+_DIFF_INDENT = " " * 6
+
+
+def use_color(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _paint(text: str, colour: str | None, color: bool) -> str:
+    return f"\x1b[{colour}m{text}\x1b[0m" if color and colour else text
+
+
 def _value(value: Any) -> str:
-    text = json.dumps(mask(value), sort_keys=True, default=str)
-    return text if len(text) <= 100 else text[:97] + "..."
+    """One masked value as the diff shows it: JSON, except the secret and unknown markers."""
+    if value in (SECRET_MASK, COMPUTED_MASK):
+        return str(value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def summary_line(summary: dict[str, int], *, planned: bool) -> str:
+    """``Resources: 2 to create, 40 unchanged`` (a plan) or ``Resources: 58 created, 1 failed, ...`` (a run)."""
     words = (
         ("create", "to create" if planned else "created"),
         ("update", "to update" if planned else "updated"),
         ("replace", "to replace" if planned else "replaced"),
         ("delete", "to delete" if planned else "deleted"),
+        ("failed", "failed"),
+        ("skipped", "skipped"),
     )
     parts = [f"{summary[key]} {word}" for key, word in words if summary.get(key)]
     parts.append(f"{summary.get('same', 0)} unchanged")
     return "Resources: " + ", ".join(parts)
 
 
-def plan_text(plan: Plan, *, show_diff: bool = False) -> str:
-    """The human preview: a header, one line per change, the summary, diagnostics."""
+def plan_text(plan: Plan, *, show_diff: bool = False, color: bool = False) -> str:
+    """The human preview: a header, one line per change, the summary, diagnostics.
+
+    Args:
+        plan: the plan to show.
+        show_diff: under each change, its properties (``--diff``): the leaves an update or replacement
+            changes, every input of a create, every recorded input of a delete.
+        color: ANSI colours (the CLI passes :func:`use_color`).
+    """
     lines = []
     if plan.previous_blueprint and plan.blueprint and plan.previous_blueprint != plan.blueprint:
         lines.append(f"blueprint {plan.previous_blueprint} -> {plan.blueprint} (environment {plan.env})")
@@ -65,9 +107,9 @@ def plan_text(plan: Plan, *, show_diff: bool = False) -> str:
     if not changes:
         lines.append("No changes: the infrastructure matches the program.")
     for change in changes:
-        lines.append(_change_line(change))
+        lines.append(_paint(_change_line(change), _COLOURS.get(change.action), color))
         if show_diff:
-            lines.extend(_diff_lines(change))
+            lines.extend(diff_lines(change, color=color))
     lines.append(summary_line(plan.summary, planned=True))
     lines.extend(f"{d.severity}: {d.message}" for d in plan.diagnostics)
     return "\n".join(lines)
@@ -85,22 +127,74 @@ def _change_line(change: Change) -> str:
     return text
 
 
-def _diff_lines(change: Change) -> list[str]:
-    before, after = change.before or {}, change.after or {}
-    keys = change.diff if change.action in (Action.UPDATE, Action.REPLACE) else sorted(after or before)
-    out = []
-    for key in keys:
-        if change.action is Action.CREATE:
-            out.append(f"        {key}: {_value(after.get(key))}")
-        elif change.action is Action.DELETE:
-            out.append(f"        {key}: {_value(before.get(key))}")
+def entries_of(change: Change) -> list[PropertyDiff]:
+    """The property diff a change shows: the engine's for updates, every input for creates and deletes."""
+    if change.action is Action.CREATE:
+        return property_diff(None, change.after)
+    if change.action is Action.DELETE:
+        return property_diff(change.before, None)
+    if change.property_diff or not change.diff:
+        return list(change.property_diff)
+    # A change made without a property diff (older producers): diff the masked values of its keys.
+    return property_diff(change.before, change.after, change.diff)
+
+
+def diff_lines(change: Change, *, color: bool = False) -> list[str]:
+    """The lines under a change in ``--diff``: one per property path, nothing cut from a difference."""
+    out: list[str] = []
+    for entry in entries_of(change):
+        symbol = _KIND_SYMBOLS[entry.kind]
+        note = "  (forces replacement)" if entry.key in change.replace_reasons else ""
+        if entry.kind == ADD:
+            text = [f"{symbol} {entry.path}: {_value(entry.after)}{note}"]
+        elif entry.kind == DELETE:
+            text = [f"{symbol} {entry.path}: {_value(entry.before)}{note}"]
         else:
-            out.append(f"        {key}: {_value(before.get(key))} => {_value(after.get(key))}")
+            text = _update_lines(entry, symbol, note)
+        out.append(_DIFF_INDENT + _paint(text[0], _KIND_COLOURS[entry.kind], color))
+        out.extend(_DIFF_INDENT + line for line in text[1:])
     return out
 
 
+def _update_lines(entry: PropertyDiff, symbol: str, note: str) -> list[str]:
+    before, after = entry.before, entry.after
+    if isinstance(before, str) and isinstance(after, str) and ("\n" in before or "\n" in after):
+        # Multi-line text (a buildspec, a script): a line diff, as git shows it.
+        lines = [f"{symbol} {entry.path}:{note}"]
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=1):
+            if line.startswith(("---", "+++")):
+                continue
+            lines.append("    " + ("..." if line.startswith("@@") else line))
+        return lines
+    old, new = _shorten(_value(before), _value(after))
+    return [f"{symbol} {entry.path}: {old} => {new}{note}"]
+
+
+def _shorten(old: str, new: str) -> tuple[str, str]:
+    """Two long values with their common start and end cut down to some context; the difference is kept whole."""
+    if len(old) <= _LONG and len(new) <= _LONG:
+        return old, new
+    prefix = _common(old, new)
+    suffix = min(_common(old[::-1], new[::-1]), min(len(old), len(new)) - prefix)
+    head = max(0, prefix - _CONTEXT)
+    tail = max(0, suffix - _CONTEXT)
+
+    def cut(text: str) -> str:
+        return ("…" if head else "") + text[head : len(text) - tail] + ("…" if tail else "")
+
+    return cut(old), cut(new)
+
+
+def _common(a: str, b: str) -> int:
+    """Length of the common start of ``a`` and ``b``."""
+    for index, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return index
+    return min(len(a), len(b))
+
+
 def result_text(result: Result, *, show_secrets: bool = False) -> str:
-    """After up/destroy/refresh: summary, failures and skipped steps, outputs."""
+    """After up/destroy/refresh: summary, failures and skipped steps, a hint when it did not finish, outputs."""
     lines = [summary_line(result.summary, planned=False)]
     if result.cancelled:
         lines.append("cancelled: steps in flight finished and were saved; the rest did not start")
@@ -123,21 +217,50 @@ def result_text(result: Result, *, show_secrets: bool = False) -> str:
     if result.outputs:
         lines.append("Outputs:")
         lines.append(outputs_text(result.outputs, show_secrets=show_secrets, indent="  "))
+    hint = _again_hint(result)
+    if hint:
+        lines.append(hint)
     return "\n".join(lines)
 
 
+def _again_hint(result: Result) -> str | None:
+    """What to do after a run that did not finish: run the same command again (state kept what succeeded)."""
+    if result.mode is PlanMode.REFRESH or not (result.failed or result.cancelled):
+        return None
+    verb = "destroy" if result.mode is PlanMode.DESTROY else "up"
+    command = f"mlplatform {verb}" + ("" if result.env == "local" else f" --env {result.env}")
+    if result.failed:
+        return f"hint: fix the error above and run `{command}` again: what succeeded is saved"
+    return f"hint: run `{command}` again to finish: what succeeded is saved"
+
+
 def outputs_text(outputs: dict[str, Any], *, show_secrets: bool = False, indent: str = "") -> str:
+    """``key  value`` lines, sorted by key; secrets masked unless ``show_secrets``."""
     width = max((len(key) for key in outputs), default=0)
     lines = []
     for key in sorted(outputs):
-        value = reveal(outputs[key]) if show_secrets else mask(outputs[key])
-        shown = value if isinstance(value, str) else json.dumps(value, default=str)
+        value = _shown_output(outputs[key], show_secrets)
+        shown = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
         lines.append(f"{indent}{key:<{width}}  {shown}")
     return "\n".join(lines) if lines else f"{indent}(no outputs)"
 
 
 def outputs_json(outputs: dict[str, Any], *, show_secrets: bool = False) -> dict[str, Any]:
-    return {key: reveal(value) if show_secrets else mask(value) for key, value in outputs.items()}
+    """The outputs as a JSON object with keys sorted at every level (stable output) and ints as ints."""
+    return {key: _sorted(_shown_output(outputs[key], show_secrets)) for key in sorted(outputs)}
+
+
+def _shown_output(value: Any, show_secrets: bool) -> Any:
+    # normalize: outputs saved before numbers were normalised at the engine boundary hold 2.0 for 2.
+    return normalize(reveal(value)) if show_secrets else mask(value)
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
 
 
 class Progress:

@@ -7,6 +7,7 @@ what is allowed; never a Python traceback.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,11 +29,19 @@ def write(root: Path, relative: str, content: str | bytes) -> Path:
     return path
 
 
-def error_of(result: Result, exit_code: int = 2) -> str:
-    """Check the common contract and return the error message (stderr)."""
+def error_of(result: Result, exit_code: int = 2, *, as_json: bool = False) -> str:
+    """Check the common contract and return the error message (stderr).
+
+    Without --json nothing is half-printed on stdout; with --json stdout is exactly one JSON error object.
+    """
     assert result.exit_code == exit_code, result.output
     assert "Traceback" not in result.output
-    assert result.stdout == ""  # errors go to stderr; nothing half-printed on stdout
+    if as_json:
+        error = json.loads(result.stdout)["error"]
+        assert error["exit_code"] == exit_code
+        assert result.stderr.startswith(f"error: {error['headline']}: {error['message']}")
+    else:
+        assert result.stdout == ""
     assert result.stderr.startswith("error: ")
     return result.stderr
 
@@ -574,7 +583,7 @@ def test_env_not_found(run: Run, tmp_path: Path, as_json: bool) -> None:
     write(tmp_path, "stacks/qa.yaml", ENV_OK)
     write(tmp_path, "stacks/Bad Name.yaml", ENV_OK)  # not an environment: skipped in the listing
     args = ("validate", "--env", "staging", *(["--json"] if as_json else []))
-    message = error_of(run(*args), exit_code=6)
+    message = error_of(run(*args), exit_code=6, as_json=as_json)
     assert message.startswith(
         "error: environment not found: no environment 'staging': stacks/staging.yaml does not exist "
         f"(environments here: local, qa; project {tmp_path})."

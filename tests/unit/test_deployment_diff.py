@@ -469,3 +469,100 @@ def test_a_failing_read_fails_that_resource_only() -> None:
     assert step_of(deployment, "independent").status is StepStatus.OK
     assert ("update", "independent") in handler.calls
     assert deployment.records[urn("first")].inputs == {"bucket": "first"}  # state kept as it was
+
+
+# ------------------------------------------------------------------ values at the engine boundary (numbers, unknowns)
+
+
+def raw_bucket(name: str, **props: Any) -> pulumi.CustomResource:
+    """A resource of the fake handler's type with arbitrary inputs (numbers, nested values)."""
+    return pulumi.CustomResource(
+        BUCKET, name, {"bucket": name, **props}, opts=pulumi.ResourceOptions(provider=provider())
+    )
+
+
+def test_numbers_reach_the_engine_as_the_program_wrote_them() -> None:
+    """Protobuf carries every number as a double; the monitor gives the engine ints back (2, not 2.0)."""
+    deployment, _ = up(lambda: raw_bucket("data", days=2, rules=[{"expire": {"days": 90}}], ratio=0.5))
+    inputs = deployment.records[urn("data")].inputs
+    assert inputs["days"] == 2 and type(inputs["days"]) is int
+    assert type(inputs["rules"][0]["expire"]["days"]) is int
+    assert inputs["ratio"] == 0.5  # a real fraction stays a float
+    assert change_of(deployment, "data").after["days"] == 2
+
+
+def test_state_written_with_floats_shows_no_diff_against_ints() -> None:
+    """State files written before the normalisation hold 2.0: that must not look like a change."""
+    previous = [record("data", inputs={"bucket": "data", "days": 2.0, "rules": [{"expire": {"days": 90.0}}]})]
+    deployment, handler = up(lambda: raw_bucket("data", days=2, rules=[{"expire": {"days": 90}}]), previous)
+    change = change_of(deployment, "data")
+    assert change.action is Action.SAME and change.property_diff == ()
+    assert handler.calls == []
+
+
+def test_update_carries_a_property_diff_by_path_with_ints() -> None:
+    previous = [record("data", inputs={"bucket": "data", "rules": [{"expire": {"days": 90.0}}], "tags": {"a": "1"}})]
+    deployment, _ = up(
+        lambda: raw_bucket("data", rules=[{"expire": {"days": 30}}], tags={"a": "1"}), previous, preview=True
+    )
+    change = change_of(deployment, "data")
+    assert change.action is Action.UPDATE and change.diff == ("rules",)
+    assert [entry.as_dict() for entry in change.property_diff] == [
+        {"path": "rules[0].expire.days", "kind": "update", "before": 90, "after": 30}
+    ]
+    assert type(change.property_diff[0].before) is int  # 90.0 from the old state shows as 90
+
+
+def test_unknown_inputs_in_a_preview_are_the_unknown_marker_not_sdk_objects() -> None:
+    """A preview input that depends on a resource not yet created is unknown: the plan says so in words."""
+
+    def program() -> None:
+        first = bucket("first")
+        bucket("second", tags={"uses": first.arn})
+
+    deployment, _ = up(program, [record("second", inputs={"bucket": "second", "tags": {"uses": "old"}})], preview=True)
+    change = change_of(deployment, "second")
+    assert change.after["tags"] == {"uses": COMPUTED_MASK}
+    assert [entry.as_dict() for entry in change.property_diff] == [
+        {"path": "tags.uses", "kind": "update", "before": "old", "after": "(known after apply)"}
+    ]
+
+
+def test_a_refreshed_plan_never_holds_a_secret_in_plaintext() -> None:
+    """Handlers read live values in plaintext; the plan's before (printed by preview --json) must still mask them,
+    also for a resource whose read failed."""
+    secret_tags = {"bucket": "data", "tags": {"token": secret("hunter2")}}
+
+    class BrokenRead(FakeBucket):
+        def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+            if resource_id == "broken":
+                raise RuntimeError("AccessDenied")
+            live = super().read(ctx, resource_id, inputs) or {}
+            return {**live, "acl": "public-read"}  # drift elsewhere: every live value is taken over
+
+    def program() -> None:
+        bucket("data", tags={"token": pulumi.Output.secret("hunter3")})
+        bucket("broken", tags={"token": pulumi.Output.secret("hunter3")})
+
+    deployment = Deployment(
+        previous={
+            r.urn: r
+            for r in [
+                provider_record(),
+                record("data", inputs=secret_tags),
+                record("broken", inputs={**secret_tags, "bucket": "broken"}),
+            ]
+        },
+        handlers={BUCKET: BrokenRead()},
+        preview=True,
+        refresh=True,
+    )
+    run_program(lambda: _discard(program), EngineMonitor(deployment, "mlplatform", "test"), preview=True, parallel=4)
+    for name in ("data", "broken"):
+        change = change_of(deployment, name)
+        assert change.before["tags"] == {"token": SECRET_MASK}, name
+        assert "hunter" not in repr(change.as_dict())
+    assert [d.path for d in change_of(deployment, "data").property_diff] == [
+        "acl",
+        "tags",
+    ]  # the SDK makes the whole map secret

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
+from mlplatform.engine.diff import property_diff
 from mlplatform.engine.embedded import graph
 from mlplatform.engine.embedded.handlers.base import (
     AwsContext,
@@ -346,7 +347,9 @@ class Deployment:
                 drifted = [key for key, value in live.items() if reveal(olds.get(key)) != value]
                 if drifted:
                     detail = f"drift: {', '.join(drifted)} changed outside mlplatform"
-                    olds = {**olds, **live}
+                    # Live values come back in plaintext: wrap what matches a recorded secret again, or the
+                    # plan (printed by preview --json) would show it.
+                    olds = {**olds, **conceal(live, secret_texts(olds))}
 
         changed = diff_keys(olds, news) if old is not None else []
         forcing = handler.replace_on_change | set(reg.replace_on_changes)
@@ -394,6 +397,8 @@ class Deployment:
             tuple(changed),
             tuple(reasons),
             detail=detail,
+            # Computed here, where secrets and unknowns are still markers: masked, two secrets look alike.
+            property_diff=tuple(property_diff(olds, news, changed)) if changed else (),
         )
         blocked = reg.all_dependencies & self.broken
         if blocked or self.cancelled.is_set():
@@ -463,7 +468,7 @@ class Deployment:
             reg.name,
             component_of(reg.urn, news),
             Action.UPDATE if old is not None else Action.CREATE,
-            _shown(reveal(old.inputs)) if old else None,
+            _shown(old.inputs) if old else None,
             _shown(news),
             custom=True,
             detail=f"failed {doing}",

@@ -28,6 +28,7 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _sync_await
 
+from mlplatform.engine.values import normalize
 from mlplatform.errors import MlplatformError
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -229,7 +230,9 @@ class EngineMonitor(MockMonitor):
         self._ensure_loop()
         parent = request.parent or ""
         urn = self.make_urn(parent, request.type, request.name)
-        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        # Values enter the engine here, so this is where they become plain data: protobuf Structs carry every
+        # number as a double (a program's 2 arrives as 2.0) and unknowns as SDK ``Unknown`` objects.
+        inputs = normalize(rpc.deserialize_properties(request.object, keep_unknowns=True))
         registration = Registration(
             urn=urn,
             type=request.type,
@@ -255,7 +258,7 @@ class EngineMonitor(MockMonitor):
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         self._ensure_loop()
-        outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+        outputs = normalize(rpc.deserialize_properties(request.outputs, keep_unknowns=True))
         self.registrar.register_outputs(request.urn, dict(outputs))
         return empty_pb2.Empty()
 
@@ -269,7 +272,7 @@ class EngineMonitor(MockMonitor):
         if request.tok == "pulumi:pulumi:getResource":
             raise UnsupportedFeatureError("resource lookups by URN are not supported by the embedded engine")
         self._ensure_loop()
-        args = rpc.deserialize_properties(request.args, keep_unknowns=True)
+        args = normalize(rpc.deserialize_properties(request.args, keep_unknowns=True))
         result = self.registrar.invoke(request.tok, dict(args), request.provider or None)
         payload = _sync_await(rpc.serialize_properties(result, {}))
         return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": payload})
