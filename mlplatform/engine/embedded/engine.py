@@ -9,20 +9,32 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mlplatform.engine.embedded.deployment import Deployment, Events, Journal, Record, _no_events
+from mlplatform.engine.embedded import discovery
+from mlplatform.engine.embedded.deployment import (
+    PROVIDER_PREFIX,
+    Deployment,
+    Events,
+    Journal,
+    Record,
+    _no_events,
+    dependencies_of,
+    dependents_of,
+)
 from mlplatform.engine.embedded.handlers import registry
-from mlplatform.engine.embedded.handlers.base import CallCounter
+from mlplatform.engine.embedded.handlers.base import AwsContext, CallCounter
 from mlplatform.engine.embedded.monitor import EngineMonitor
 from mlplatform.engine.embedded.runner import run_program
-from mlplatform.engine.embedded.state import PendingOperation, ResourceState, Snapshot, StateStore
-from mlplatform.engine.model import Diagnostic, Plan, PlanMode, Result, Stack
-from mlplatform.engine.values import UNKNOWN
+from mlplatform.engine.embedded.state import LoadedState, PendingOperation, ResourceState, Snapshot, StateStore
+from mlplatform.engine.model import Action, Diagnostic, ImportPlan, Plan, PlanMode, Result, Stack
+from mlplatform.engine.targets import logical_name, resolve_urns
+from mlplatform.engine.values import plain
+from mlplatform.errors import ConfigError, MlplatformError
 
 PROJECT = "mlplatform"
 
@@ -47,15 +59,10 @@ class _StoreJournal(Journal):
         self.store.fail(op_id, error)
 
 
-def plain(value: Any) -> Any:
-    """Outputs as JSON data: the SDK's ``Unknown`` placeholders (previews) become the unknown marker."""
-    if type(value).__name__ == "Unknown":
-        return UNKNOWN
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    return value
+class DependentsInStateError(ConfigError):
+    """``state rm`` of resources that other resources in state depend on (exit 2)."""
+
+    headline = "resources depend on it"
 
 
 class EmbeddedEngine:
@@ -109,6 +116,7 @@ class EmbeddedEngine:
             refresh=refresh,
             targets=targets,
             interrupted=[op.urn for op in loaded.interrupted],
+            preflight=_lost_state_check(stack.env, loaded),
         )
         run_program(stack.program, EngineMonitor(deployment, PROJECT, stack.env), preview=True, parallel=self.parallel)
         if targets is None:
@@ -127,14 +135,39 @@ class EmbeddedEngine:
         plan.diagnostics += [_interrupted_note(op) for op in loaded.interrupted]
         return plan
 
-    def preview_destroy(self, stack: Stack) -> Plan:
+    def preview_destroy(self, stack: Stack, *, targets: frozenset[str] | None = None) -> Plan:
+        """What ``destroy`` would delete: everything, or the ``targets`` and what depends on them.
+
+        Raises:
+            UnknownResourceError, AmbiguousResourceError: a target names no resource, or several (exit 2).
+        """
         snapshot = self.snapshot(stack.env)
-        deployment = Deployment(
-            previous=_by_urn(snapshot), handlers=registry(), endpoint_override=self.endpoint, preview=True
-        )
-        deployment.delete(list(_by_urn(snapshot).values()), parallel=self.parallel)
+        previous = _by_urn(snapshot)
+        chosen, because = _destroy_set(stack.env, previous, targets)
+        deployment = Deployment(previous=previous, handlers=registry(), endpoint_override=self.endpoint, preview=True)
+        deployment.delete(chosen, parallel=self.parallel)
+        changes = [
+            replace(change, detail=f"depends on {because[change.urn]}") if change.urn in because else change
+            for change in deployment.plan()
+        ]
+        diagnostics = []
+        dependents = [urn for urn in because if _infrastructure(previous[urn])]
+        if dependents:
+            diagnostics.append(
+                Diagnostic(
+                    "info",
+                    f"{len(dependents)} more resources depend on the targets and are deleted with them: "
+                    + ", ".join(logical_name(urn) for urn in dependents),
+                )
+            )
         return Plan(
-            PlanMode.DESTROY, stack.env, snapshot.blueprint or stack.blueprint, stack.target, deployment.plan(), {}, []
+            PlanMode.DESTROY,
+            stack.env,
+            snapshot.blueprint or stack.blueprint,
+            stack.target,
+            changes,
+            {},
+            diagnostics,
         )
 
     def up(self, stack: Stack, *, refresh: bool = False, targets: frozenset[str] | None = None) -> Result:
@@ -156,29 +189,37 @@ class EmbeddedEngine:
                 events=self.events,
                 counter=counter,
                 interrupted=[op.urn for op in loaded.interrupted],
+                preflight=_lost_state_check(stack.env, loaded, store, stack.blueprint),
             )
             deployment.cancelled = cancelled
-            if stack.blueprint != loaded.snapshot.blueprint:
+            if stack.blueprint != loaded.snapshot.blueprint and deployment.preflight is None:
                 store.set_blueprint(stack.blueprint)
             try:
                 run_program(
                     stack.program, EngineMonitor(deployment, PROJECT, stack.env), preview=False, parallel=self.parallel
                 )
+                if deployment.refusal is not None:
+                    raise deployment.refusal  # stopped before the first create: nothing happened, nothing to record
                 if targets is None and not deployment.broken and not cancelled.is_set():
                     deployment.delete(deployment.orphans(), parallel=self.parallel)
             finally:
                 # Whatever happened, what was applied is journaled; fold it (and bookkeeping) into state.
-                self._reconcile(
-                    store,
-                    previous,
-                    deployment,
-                    journal,
-                    loaded.interrupted,
-                    complete=not deployment.broken and not cancelled.is_set() and targets is None,
-                )
-                outputs = plain(deployment.stack_outputs)
-                if (outputs or not deployment.broken) and outputs != loaded.snapshot.outputs:
-                    store.set_outputs(outputs)
+                if deployment.refusal is None:
+                    # Nothing was created, so the check (which records the blueprint) never ran.
+                    never_checked = deployment.preflight is not None and not deployment.preflight_ran
+                    if never_checked and stack.blueprint != loaded.snapshot.blueprint:
+                        store.set_blueprint(stack.blueprint)
+                    self._reconcile(
+                        store,
+                        previous,
+                        deployment,
+                        journal,
+                        loaded.interrupted,
+                        complete=not deployment.broken and not cancelled.is_set() and targets is None,
+                    )
+                    outputs = plain(deployment.stack_outputs)
+                    if (outputs or not deployment.broken) and outputs != loaded.snapshot.outputs:
+                        store.set_outputs(outputs)
                 store.compact()
         result = Result(
             PlanMode.UPDATE,
@@ -196,12 +237,18 @@ class EmbeddedEngine:
         result.diagnostics += [Diagnostic("warning", text) for text in loaded.warnings + store.notes]
         return result
 
-    def destroy(self, stack: Stack) -> Result:
-        """Delete everything in the environment's state, dependents first."""
+    def destroy(self, stack: Stack, *, targets: frozenset[str] | None = None) -> Result:
+        """Delete everything in the environment's state, dependents first; with ``targets``, only those
+        resources and everything that depends on them (``terraform destroy -target``).
+
+        Raises:
+            UnknownResourceError, AmbiguousResourceError: a target names no resource, or several (exit 2).
+        """
         store = self.store(stack.env)
         with store.lock("destroy"), _graceful_interrupt() as cancelled:
             loaded = store.load()
             previous = _by_urn(loaded.snapshot)
+            chosen, _ = _destroy_set(stack.env, previous, targets)
             journal = _StoreJournal(store)
             counter = CallCounter()
             deployment = Deployment(
@@ -215,9 +262,10 @@ class EmbeddedEngine:
             )
             deployment.cancelled = cancelled
             try:
-                deployment.delete(list(previous.values()), parallel=self.parallel)
+                deployment.delete(chosen, parallel=self.parallel)
             finally:
-                if not deployment.records and loaded.snapshot.outputs:
+                # The outputs describe the platform: they go with the last resource, not with a targeted few.
+                if targets is None and not deployment.records and loaded.snapshot.outputs:
                     store.set_outputs({})
                 store.compact()
         return Result(
@@ -263,6 +311,136 @@ class EmbeddedEngine:
     def unlock(self, env: str) -> Any:
         return self.store(env).force_unlock()
 
+    # ---- lost state and state surgery ----------------------------------------------------------------
+
+    def import_resources(self, stack: Stack, *, confirm: Callable[[ImportPlan], bool]) -> ImportPlan:
+        """Adopt into state the resources the program declares that exist in the cloud but not in state.
+
+        Runs the program; every resource state does not hold is looked up (``handler.find``) and read.
+        Under the environment's lock the whole time: ``confirm`` sees what would be adopted, what was not
+        found (the next ``up`` creates it) and what is tagged for the environment but matches nothing (left
+        alone); when it returns ``True`` the adopted resources — with the program's components and provider
+        — are journaled into state. Never creates, updates or deletes anything in the cloud.
+
+        Args:
+            stack: the environment's program.
+            confirm: asked once there is something to adopt; may raise to cancel.
+
+        Returns:
+            the import plan, ``imported`` telling whether it was recorded.
+        """
+        store = self.store(stack.env)
+        with store.lock("import"):
+            loaded = store.load()
+            previous = _by_urn(loaded.snapshot)
+            counter = CallCounter()
+            deployment = Deployment(
+                previous=previous,
+                handlers=registry(),
+                endpoint_override=self.endpoint,
+                preview=True,
+                counter=counter,
+                importing=True,
+            )
+            run_program(
+                stack.program, EngineMonitor(deployment, PROJECT, stack.env), preview=True, parallel=self.parallel
+            )
+            changes = [change for change in deployment.plan() if change.custom]
+            adopted = [change for change in changes if change.action is Action.IMPORT]
+            records = [deployment.records[change.urn] for change in adopted]
+            unmanaged = []
+            context = next(iter(deployment.contexts.values()), None)
+            if context is not None:
+                tagged = discovery.tagged_resources(context, stack.env)
+                unmanaged = discovery.unaccounted(tagged, [*previous.values(), *records])
+                deployed = discovery.deployed_blueprint(tagged)
+                if deployed and stack.blueprint and deployed != stack.blueprint:
+                    deployment.diagnostics.append(
+                        Diagnostic(
+                            "warning",
+                            f"the resources tagged for environment {stack.env!r} were deployed with blueprint "
+                            f"{deployed}, but this import uses {stack.blueprint}: to adopt the platform as it was "
+                            f"deployed, run `mlplatform import --env {stack.env} --blueprint {deployed}`",
+                        )
+                    )
+            plan = ImportPlan(
+                stack.env,
+                stack.blueprint,
+                stack.target,
+                adopted=adopted,
+                ids={record.urn: record.id or "" for record in records},
+                missing=[change for change in changes if change.action is Action.CREATE],
+                unmanaged=unmanaged,
+                in_state=sum(1 for change in changes if change.urn in previous),
+                diagnostics=list(deployment.diagnostics),
+            )
+            if adopted and confirm(plan):
+                if stack.blueprint != loaded.snapshot.blueprint:
+                    store.set_blueprint(stack.blueprint)
+                for urn, record in deployment.records.items():
+                    if urn not in previous:  # adopted resources, and the components and provider around them
+                        store.succeed(store.begin("create", urn, record.type, {"import": record.custom}), record)
+                store.compact()
+                plan.imported = True
+            plan.api_calls, plan.mutating_api_calls = counter.total, counter.mutating
+        return plan
+
+    def resource(self, env: str, name: str) -> ResourceState:
+        """One resource of the environment's state, by URN or logical name (``state show``).
+
+        Raises:
+            UnknownResourceError, AmbiguousResourceError: ``name`` names no resource, or several (exit 2).
+        """
+        snapshot = self.snapshot(env)
+        [urn] = _resolve(env, [name], snapshot.resources)
+        record = snapshot.resource(urn)
+        assert record is not None
+        return record
+
+    def forget(
+        self,
+        env: str,
+        names: Iterable[str],
+        *,
+        with_dependents: bool = False,
+        confirm: Callable[[list[ResourceState]], bool],
+    ) -> list[ResourceState]:
+        """Remove resources from state without deleting them (``state rm``, ``pulumi state delete``).
+
+        Refused when other resources in state depend on one of them (their parent, provider or a
+        dependency), unless those are named too or ``with_dependents`` adds them: state must never hold a
+        resource whose dependency it no longer knows. Journaled under the lock like every other change.
+
+        Args:
+            env: the environment.
+            names: URNs or logical names.
+            with_dependents: also remove everything that depends on them.
+            confirm: asked with the resources that would be removed; may raise to cancel.
+
+        Returns:
+            the removed resources (none when ``confirm`` said no).
+
+        Raises:
+            UnknownResourceError, AmbiguousResourceError: a name matches no resource, or several (exit 2).
+            DependentsInStateError: resources outside the selection depend on it (exit 2).
+        """
+        store = self.store(env)
+        with store.lock("state rm"):
+            snapshot = store.load().snapshot
+            chosen = set(_resolve(env, names, snapshot.resources))
+            dependents = dependents_of(snapshot.resources, chosen)
+            if with_dependents:
+                chosen |= dependents
+            elif dependents:
+                raise _dependents_error(env, snapshot.resources, chosen, dependents)
+            removed = [record for record in snapshot.resources if record.urn in chosen]
+            if not confirm(removed):
+                return []
+            for record in reversed(removed):  # dependents first, like a delete
+                store.succeed(store.begin("delete", record.urn, record.type, {"forget": True}), None)
+            store.compact()
+        return removed
+
     # ---- bookkeeping ---------------------------------------------------------------------------------
 
     def _reconcile(
@@ -302,6 +480,79 @@ class EmbeddedEngine:
                     store.succeed(operation.op_id, current)
             elif complete:
                 store.fail(operation.op_id, "resolved: the resource is not in the program")
+
+
+def _infrastructure(record: ResourceState) -> bool:
+    """A cloud resource (not a component or a provider, which are bookkeeping)."""
+    return record.custom and not record.type.startswith(PROVIDER_PREFIX)
+
+
+def _lost_state_check(
+    env: str, loaded: LoadedState, store: StateStore | None = None, blueprint: str | None = None
+) -> Callable[[AwsContext], MlplatformError | None] | None:
+    """The preflight of an environment whose state holds nothing and no run was interrupted (an interrupted
+    first run left pending operations: its resources are adopted by URN, not refused).
+
+    During ``up`` (``store`` given) the blueprint is journaled once the check has passed, still before the
+    first create: a refused run leaves the environment's state exactly as it was.
+    """
+    if loaded.snapshot.resources or loaded.interrupted:
+        return None
+    check = discovery.existing_check(env)
+    if store is None or blueprint == loaded.snapshot.blueprint:
+        return check
+
+    def check_then_record(aws: AwsContext) -> MlplatformError | None:
+        error: MlplatformError | None = None
+        try:
+            error = check(aws)
+        finally:  # a check that could not run does not stop the run (see Deployment): record it then too
+            if error is None:
+                store.set_blueprint(blueprint)
+        return error
+
+    return check_then_record
+
+
+def _resolve(env: str, names: Iterable[str], records: Iterable[ResourceState]) -> list[str]:
+    return resolve_urns(
+        names,
+        [record.urn for record in records],
+        where=f"the state of environment {env!r}",
+        hint=f"`mlplatform state list --env {env}` lists the resources in state.",
+    )
+
+
+def _destroy_set(
+    env: str, previous: dict[str, Record], targets: frozenset[str] | None
+) -> tuple[list[Record], dict[str, str]]:
+    """The records a destroy deletes, and for each one only there as a dependent, the target it depends on."""
+    if targets is None:
+        return list(previous.values()), {}
+    chosen = _resolve(env, sorted(targets), previous.values())
+    because: dict[str, str] = {}
+    for target in chosen:
+        for urn in dependents_of(previous.values(), [target]):
+            if urn not in chosen:
+                because.setdefault(urn, logical_name(target))
+    selected = set(chosen) | set(because)
+    return [record for urn, record in previous.items() if urn in selected], because
+
+
+def _dependents_error(
+    env: str, records: list[ResourceState], chosen: set[str], dependents: set[str]
+) -> DependentsInStateError:
+    lines = []
+    for record in records:
+        if record.urn in dependents:
+            on = sorted(logical_name(urn) for urn in dependencies_of(record) if urn in chosen | dependents)
+            lines.append(f"  {record.urn} (depends on {', '.join(on)})")
+    names = " ".join(logical_name(urn) for urn in sorted(chosen))
+    return DependentsInStateError(
+        f"{len(dependents)} other resources in the state of environment {env!r} depend on what you asked to "
+        "remove; removing it alone would leave them pointing at a resource state no longer knows:\n" + "\n".join(lines),
+        hint=f"Name them too (`mlplatform state rm {names} ...`), or pass --target-dependents to remove them as well.",
+    )
 
 
 def _renamed_from(deployment: Deployment, urn: str) -> str | None:
