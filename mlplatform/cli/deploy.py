@@ -36,13 +36,13 @@ def _targets(values: list[str] | None) -> frozenset[str] | None:
     return frozenset(values) if values else None
 
 
-def _confirm(question: str, yes: bool) -> None:
+def _confirm(question: str, yes: bool, *, changing: str = "infrastructure") -> None:
     """Non-interactive runs never change anything without --yes (DESIGN.md §8)."""
     if yes:
         return
     if not sys.stdin.isatty():
         raise UsageError(
-            "refusing to change infrastructure without confirmation: stdin is not a terminal.",
+            f"refusing to change {changing} without confirmation: stdin is not a terminal.",
             hint="Pass --yes to apply non-interactively.",
         )
     if not typer.confirm(question, default=False):
@@ -91,6 +91,8 @@ def preview(
     )
     _note_restart(workspace, plan)
     typer.echo(json.dumps(plan.as_dict(), indent=2, default=str) if as_json else plan_text(plan, show_diff=diff))
+    if plan.errors:  # the plan cannot be applied as shown (e.g. its resources already exist)
+        raise typer.Exit(1 if detailed_exitcode else EXIT_RESOURCE)
     if expect_no_changes and plan.has_changes:
         raise typer.Exit(EXIT_EXPECT_NO_CHANGES)
     if detailed_exitcode:
@@ -136,6 +138,8 @@ def up(
         plan = workspace.engine.preview(workspace.stack, refresh=refresh, targets=_targets(target))
         _note_restart(workspace, plan)
         typer.echo(plan_text(plan))
+        if plan.errors:
+            raise typer.Exit(EXIT_RESOURCE)
         if not plan.has_changes:
             return
         _confirm("Do you want to perform this update?", yes)
@@ -145,31 +149,46 @@ def up(
     _finish(result, as_json)
 
 
+DestroyTargetOpt = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(
+        "--target",
+        "-t",
+        help="Delete only this resource (URN or name as plans show it; repeatable) and everything that depends on it.",
+    ),
+]
+
+
 def destroy(
     env: EnvOpt = "local",
     yes: YesOpt = False,
     parallel: ParallelOpt = 10,
+    target: DestroyTargetOpt = None,
     as_json: JsonOpt = False,
     state_dir: StateDirOpt = None,
 ) -> None:
     """Delete every resource of the environment, dependents first.
 
-    Protected resources (protect: true, the default for target aws) are refused. Buckets that still hold
-    data are deleted only when the environment allows it (allow_destroy_data; on for local).
+    With --target, only those resources and everything that depends on them (the plan names them); an
+    unknown target is an error with suggestions (exit 2). Protected resources (protect: true, the default
+    for target aws) are refused. Buckets that still hold data are deleted only when the environment allows
+    it (allow_destroy_data; on for local).
     """
     from mlplatform.engine.workspace import open_workspace
     from mlplatform.render.plan import Progress, plan_text
 
     progress = Progress(sys.stderr if as_json else sys.stdout)
     workspace = open_workspace(env, None, paths.state_dir(state_dir), parallel=parallel, events=progress)
-    plan = workspace.engine.preview_destroy(workspace.stack)
+    targets = _targets(target)
+    plan = workspace.engine.preview_destroy(workspace.stack, targets=targets)
     if not yes:
         typer.echo(plan_text(plan))
         if not plan.has_changes:
             return
-        _confirm(f"Do you want to destroy environment {env!r}?", yes)
+        what = f"delete these {plan.summary['delete']} resources of" if targets else "destroy"
+        _confirm(f"Do you want to {what} environment {env!r}?", yes)
     with progress:
-        result = workspace.engine.destroy(workspace.stack)
+        result = workspace.engine.destroy(workspace.stack, targets=targets)
     _finish(result, as_json)
 
 
