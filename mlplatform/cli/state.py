@@ -12,7 +12,7 @@ from mlplatform import paths
 from mlplatform.cli.options import EnvOpt, JsonOpt, StateDirOpt
 from mlplatform.spec.names import check_env_name
 
-app = typer.Typer(help="Inspect an environment's state.", no_args_is_help=True)
+app = typer.Typer(help="Inspect an environment's state, and forget resources in it.", no_args_is_help=True)
 
 
 def outputs(
