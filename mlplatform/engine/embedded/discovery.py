@@ -5,8 +5,9 @@ Every resource mlplatform creates carries ``mlplatform:env=<env>`` and ``managed
 * **Lost state.** ``preview``/``up`` on an environment whose state holds nothing look, before the first
   create, for resources already tagged for it. Finding any means the state was deleted or lost: creating
   the platform again would collide by name (``EntityAlreadyExists``) or duplicate what has no fixed name
-  (a second VPC, a second KMS key). One ``GetResources`` call when nothing is found (measured at about
-  10 ms against the emulator); it runs only on empty state.
+  (a second VPC, a second KMS key). It runs only on empty state and costs one ``GetResources`` call when
+  nothing is found: about 45 ms against the emulator on a 2-core machine, creating the client included
+  (about 25 ms without), next to the ~10 s of a first ``up --blueprint level1``.
 * **Import.** After adopting what the program declares, the tagged resources that match nothing in state
   are reported as unmanaged, so the user can delete them by hand.
 
