@@ -42,6 +42,7 @@ def apply_patches() -> None:
     _evaluate_s3_bucket_policy_conditions()
     _drop_glue_database_tags_on_delete()
     _describe_group_rule_descriptions()
+    _fix_sagemaker_endpoint_config_arn()
 
 
 def _add_sagemaker_delete_model_package_group() -> None:
@@ -1148,6 +1149,28 @@ def _describe_group_rule_descriptions() -> None:
 
     SecurityRule.description = property(description)  # type: ignore[assignment,method-assign]
     SecurityRule._mlplatform_group_descriptions = True  # type: ignore[attr-defined]
+
+
+def _fix_sagemaker_endpoint_config_arn() -> None:
+    """The Resource Groups Tagging API lists an endpoint configuration's ARN as ``"('arn:…',)"``.
+
+    moto 5.2.5's ``FakeEndpointConfig`` sets ``self.arn`` to a one-element tuple, and the tagging backend
+    prints it as a string. ``mlplatform import`` compares tagged ARNs with the ARNs in state to report what is
+    tagged for an environment but not managed, so every endpoint configuration looked unmanaged.
+    """
+    from moto.sagemaker.models import FakeEndpointConfig
+
+    if getattr(FakeEndpointConfig, "_mlplatform_arn_fixed", False):
+        return
+    original = FakeEndpointConfig.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if isinstance(self.arn, tuple):
+            self.arn = self.endpoint_config_arn
+
+    FakeEndpointConfig.__init__ = __init__  # type: ignore[method-assign]
+    FakeEndpointConfig._mlplatform_arn_fixed = True  # type: ignore[attr-defined]
 
 
 def _add_missing(cls: type, **methods: Callable[..., Any]) -> None:

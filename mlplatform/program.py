@@ -37,9 +37,10 @@ from mlplatform.spec.models import EMULATOR_ACCOUNT_ID, PlatformSpec
 
 EMULATED_SERVICES = (
     "s3", "kms", "sts", "iam", "ecr", "ec2", "logs", "cloudwatch", "events", "sns", "sagemaker", "glue",
-    "codebuild", "codepipeline", "appautoscaling", "budgets",
+    "codebuild", "codepipeline", "appautoscaling", "budgets", "resourcegroupstaggingapi",
 )  # fmt: skip
-"""Services the local target's provider points at the emulator (every service the blueprints use)."""
+"""Services the local target's provider points at the emulator: every service the blueprints use, and the
+tagging API the engine asks for resources already tagged for an environment."""
 
 # Account that publishes SageMaker Model Monitor's analyzer image in each region (AWS documentation,
 # "Prebuilt container images for SageMaker Model Monitor").

@@ -32,7 +32,12 @@ RefreshOpt = Annotated[
 DiffOpt = Annotated[bool, typer.Option("--diff", help="Show every changed property by path; creates show every input.")]
 TargetOpt = Annotated[
     Optional[list[str]],  # noqa: UP045
-    typer.Option("--target", "-t", help="Only change this resource URN (repeatable); others keep their state."),
+    typer.Option(
+        "--target",
+        "-t",
+        help="Only change this resource (repeatable): its URN, its name as plans show it, or <type>::<name>; "
+        "others keep their state. An unknown or ambiguous name is an error with suggestions.",
+    ),
 ]
 
 
@@ -40,13 +45,13 @@ def _targets(values: list[str] | None) -> frozenset[str] | None:
     return frozenset(values) if values else None
 
 
-def _confirm(question: str, yes: bool) -> None:
+def _confirm(question: str, yes: bool, *, changing: str = "infrastructure") -> None:
     """Non-interactive runs never change anything without --yes (DESIGN.md §8)."""
     if yes:
         return
     if not sys.stdin.isatty():
         raise UsageError(
-            "refusing to change infrastructure without confirmation: stdin is not a terminal.",
+            f"refusing to change {changing} without confirmation: stdin is not a terminal.",
             hint="Pass --yes to apply non-interactively.",
         )
     if not typer.confirm(question, default=False):
@@ -151,7 +156,7 @@ def preview(
         workspace.stack, refresh=refresh or workspace.emulator_restarted, targets=_targets(target)
     )
     _show(workspace, plan, as_json=as_json, diff=diff)
-    if plan.errors:
+    if plan.errors:  # the plan cannot be applied as shown (a delete that would fail, resources that already exist)
         if not as_json:
             typer.echo(f"error: the plan has errors: {len(plan.errors)} planned change(s) would fail", err=True)
         raise typer.Exit(1 if detailed_exitcode else EXIT_RESOURCE)
@@ -224,29 +229,43 @@ def up(
     _finish(result, as_json)
 
 
+DestroyTargetOpt = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(
+        "--target",
+        "-t",
+        help="Delete only this resource (URN or name as plans show it; repeatable) and everything that depends on it.",
+    ),
+]
+
+
 def destroy(
     env: EnvOpt = "local",
     yes: YesOpt = False,
     parallel: ParallelOpt = 10,
+    target: DestroyTargetOpt = None,
     as_json: JsonOpt = False,
     state_dir: StateDirOpt = None,
 ) -> None:
     """Delete every resource of the environment, dependents first.
 
-    Shows what will be deleted first (also with --yes). Protected resources (protect: true, the default for
-    target aws) are refused. Buckets and repositories that still hold data are deleted only when the
-    environment allows it (allow_destroy_data; on for local): otherwise the plan has an error and nothing is
-    deleted (exit 4).
+    Shows what will be deleted first (also with --yes). With --target, only those resources and everything
+    that depends on them (the plan names them); an unknown target is an error with suggestions (exit 2).
+    Protected resources (protect: true, the default for target aws) are refused. Buckets and repositories
+    that still hold data are deleted only when the environment allows it (allow_destroy_data; on for
+    local): otherwise the plan has an error and nothing is deleted (exit 4).
     """
     from mlplatform.render.plan import Progress
 
     progress = Progress(sys.stderr if as_json else sys.stdout)
     workspace = _open(env, None, state_dir, parallel=parallel, events=progress)
+    targets = _targets(target)
+    what = "delete the resources above of" if targets else "destroy"
     approve = _approver(
-        workspace, yes=yes, as_json=as_json, diff=False, question=f"Do you want to destroy environment {env!r}?"
+        workspace, yes=yes, as_json=as_json, diff=False, question=f"Do you want to {what} environment {env!r}?"
     )
     with progress:
-        result = workspace.engine.destroy(workspace.stack, approve=approve)
+        result = workspace.engine.destroy(workspace.stack, targets=targets, approve=approve)
     if result is not None:
         _finish(result, as_json)
 

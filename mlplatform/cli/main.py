@@ -23,6 +23,7 @@ from mlplatform.cli import blueprints as blueprints_cmd
 from mlplatform.cli import deploy as deploy_cmd
 from mlplatform.cli import emulator as emulator_cmd
 from mlplatform.cli import export as export_cmd
+from mlplatform.cli import importing as import_cmd
 from mlplatform.cli import init as init_cmd
 from mlplatform.cli import state as state_cmd
 from mlplatform.cli import validate as validate_cmd
@@ -221,6 +222,7 @@ app.command("preview")(deploy_cmd.preview)
 app.command("up")(deploy_cmd.up)
 app.command("destroy")(deploy_cmd.destroy)
 app.command("refresh")(deploy_cmd.refresh)
+app.command("import")(import_cmd.import_)
 app.command("export")(export_cmd.export)
 app.command("outputs")(state_cmd.outputs)
 app.command("unlock")(state_cmd.unlock)

@@ -1,4 +1,5 @@
-"""``mlplatform outputs``, ``mlplatform state list`` and ``mlplatform unlock``: reading and repairing state."""
+"""``mlplatform outputs``, ``mlplatform state list|show|rm`` and ``mlplatform unlock``: reading and repairing
+state."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from mlplatform.spec.names import check_env_name
 if TYPE_CHECKING:
     from mlplatform.engine.embedded.state import Snapshot
 
-app = typer.Typer(help="Inspect an environment's state.", no_args_is_help=True)
+app = typer.Typer(help="Inspect an environment's state, and forget resources in it.", no_args_is_help=True)
 
 
 def outputs(
@@ -93,6 +94,72 @@ def _warn_unfinished(last_run: dict[str, Any] | None) -> None:
         shown = ", ".join(left[:10]) + (f" and {len(left) - 10} more" if len(left) > 10 else "")
         message += f"; still deployed although the outputs no longer list them: {shown}"
     typer.echo(message + ". Run it again to finish.", err=True)
+
+
+ResourceArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="URN",
+        help="The resource: its URN, or its name as plans show it (e.g. artifact-store-artifacts-bucket).",
+    ),
+]
+
+
+@app.command("show")
+def show(
+    resource: ResourceArg,
+    env: EnvOpt = "local",
+    as_json: JsonOpt = False,
+    show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Print secret values in plaintext.")] = False,
+    state_dir: StateDirOpt = None,
+) -> None:
+    """Show one resource's state: type, id, parent, provider, dependencies, protect, times, inputs, outputs.
+
+    Secrets show as [secret] unless --show-secrets. A name that matches nothing gets suggestions (exit 2).
+    """
+    from mlplatform.engine.embedded.engine import EmbeddedEngine
+    from mlplatform.render.state import resource_json, resource_text
+
+    record = EmbeddedEngine(paths.state_dir(state_dir)).resource(check_env_name(env), resource).to_dict()
+    if as_json:
+        typer.echo(json.dumps(resource_json(record, show_secrets=show_secrets), indent=2, default=str))
+    else:
+        typer.echo(resource_text(record, show_secrets=show_secrets))
+
+
+@app.command("rm")
+def rm(
+    resources: Annotated[
+        list[str], typer.Argument(metavar="URN...", help="Resources to forget: URNs or names as plans show them.")
+    ],
+    env: EnvOpt = "local",
+    target_dependents: Annotated[
+        bool, typer.Option("--target-dependents", help="Also forget every resource that depends on them.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (required when not on a terminal).")] = False,
+    state_dir: StateDirOpt = None,
+) -> None:
+    """Forget resources: remove them from state without deleting them in the cloud.
+
+    Refused (exit 2) when other resources in state depend on one of them, unless those are named too or
+    --target-dependents is given. Afterwards mlplatform no longer manages them: `up` would create new ones
+    (or run `mlplatform import` to adopt them again).
+    """
+    from mlplatform.cli.deploy import _confirm
+    from mlplatform.engine.embedded.engine import EmbeddedEngine
+    from mlplatform.engine.embedded.state import ResourceState
+
+    def confirm(records: list[ResourceState]) -> bool:
+        for record in records:
+            typer.echo(f"  - forget  {record.type}  {record.urn.rsplit('::', 1)[-1]}  {record.id or '-'}")
+        question = f"Remove these {len(records)} resources from the state of {env!r} (the cloud keeps them)?"
+        _confirm(question, yes, changing="the environment's state")
+        return True
+
+    removed = EmbeddedEngine(paths.state_dir(state_dir)).forget(
+        check_env_name(env), resources, with_dependents=target_dependents, confirm=confirm
+    )
+    typer.echo(f"removed {len(removed)} resources from the state of environment {env!r}; nothing was deleted")
 
 
 def unlock(env: EnvOpt = "local", state_dir: StateDirOpt = None) -> None:

@@ -28,6 +28,7 @@ class Action(str, enum.Enum):
     DELETE = "delete"
     SAME = "same"
     READ = "read"  # refresh only: the live state is read back into state
+    IMPORT = "import"  # import only: an existing cloud resource is recorded in state, unchanged
 
     @property
     def mutating(self) -> bool:
@@ -43,6 +44,7 @@ class PlanMode(str, enum.Enum):
     UPDATE = "update"  # preview / up
     DESTROY = "destroy"
     REFRESH = "refresh"
+    IMPORT = "import"
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,80 @@ class Result:
 
 
 @dataclass(frozen=True)
+class TaggedResource:
+    """A cloud resource carrying an environment's ``mlplatform:env`` tag, as the tagging API lists it.
+
+    Attributes:
+        arn: its ARN.
+        urn: the URN in its ``mlplatform:urn`` tag (the engine sets it on resources without a fixed
+            physical name), or ``None``.
+        component: its ``mlplatform:component`` tag, or ``None``.
+        blueprint: its ``mlplatform:blueprint`` tag (the blueprint it was deployed with), or ``None``.
+    """
+
+    arn: str
+    urn: str | None = None
+    component: str | None = None
+    blueprint: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The ARN, followed by the logical name its URN tag gives (``... (network-vpc)``)."""
+        return f"{self.arn} ({self.urn.rsplit('::', 1)[-1]})" if self.urn else self.arn
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"arn": self.arn, "urn": self.urn, "component": self.component, "blueprint": self.blueprint}
+
+
+@dataclass
+class ImportPlan:
+    """What ``mlplatform import`` found for the resources the program declares and state does not hold.
+
+    Attributes:
+        adopted: resources found in the cloud (action ``import``); ``after`` is what was read, ``diff``
+            the keys where the live resource differs from the program (the next ``up`` updates them).
+        ids: the cloud id of each adopted resource, by URN.
+        missing: resources not found (action ``create``): the next ``up`` creates them.
+        unmanaged: resources tagged for the environment that match nothing in the program or in state
+            (a second copy, or a resource a later blueprint dropped): import leaves them alone.
+        in_state: how many resources the program declares that state already holds (left as they are).
+        imported: the adopted resources were recorded in state.
+        api_calls, mutating_api_calls: cloud calls made (import makes no mutating call).
+    """
+
+    env: str
+    blueprint: str | None
+    target: str
+    adopted: list[Change] = field(default_factory=list)
+    ids: dict[str, str] = field(default_factory=dict)
+    missing: list[Change] = field(default_factory=list)
+    unmanaged: list[TaggedResource] = field(default_factory=list)
+    in_state: int = 0
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    imported: bool = False
+    api_calls: int = 0
+    mutating_api_calls: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``import --json`` document."""
+        return {
+            "format_version": PLAN_FORMAT_VERSION,
+            "mode": PlanMode.IMPORT.value,
+            "env": self.env,
+            "blueprint": self.blueprint,
+            "target": self.target,
+            "imported": self.imported,
+            "summary": {"import": len(self.adopted), "missing": len(self.missing), "in_state": self.in_state},
+            "adopted": [{**change.as_dict(), "id": self.ids.get(change.urn)} for change in self.adopted],
+            "missing": [change.as_dict() for change in self.missing],
+            "unmanaged": [resource.as_dict() for resource in self.unmanaged],
+            "diagnostics": [diagnostic.as_dict() for diagnostic in self.diagnostics],
+            "api_calls": self.api_calls,
+            "mutating_api_calls": self.mutating_api_calls,
+        }
+
+
+@dataclass(frozen=True)
 class Stack:
     """What an engine runs: one environment's program and the facts renderers show."""
 
@@ -260,8 +336,8 @@ class Engine(Protocol):
     def preview(self, stack: Stack, *, refresh: bool = False, targets: frozenset[str] | None = None) -> Plan:
         """What ``up`` would change; no mutating call."""
 
-    def preview_destroy(self, stack: Stack) -> Plan:
-        """What ``destroy`` would delete."""
+    def preview_destroy(self, stack: Stack, *, targets: frozenset[str] | None = None) -> Plan:
+        """What ``destroy`` would delete (with ``targets``: those resources and their dependents)."""
 
     def up(
         self,
@@ -277,8 +353,18 @@ class Engine(Protocol):
         so and the plan has no errors (``None`` when declined; ``PlanError`` for errors).
         """
 
-    def destroy(self, stack: Stack, *, approve: Callable[[Plan], bool] | None = None) -> Result | None:
-        """Delete everything in the environment's state, dependents first (``approve`` as for ``up``)."""
+    def destroy(
+        self,
+        stack: Stack,
+        *,
+        targets: frozenset[str] | None = None,
+        approve: Callable[[Plan], bool] | None = None,
+    ) -> Result | None:
+        """Delete everything in the environment's state (or the targets and their dependents), dependents
+        first (``approve`` as for ``up``)."""
+
+    def import_resources(self, stack: Stack, *, confirm: Callable[[ImportPlan], bool]) -> ImportPlan:
+        """Adopt the program's resources that exist in the cloud but not in state; no mutating call."""
 
     def refresh(self, stack: Stack) -> Result:
         """Read every resource's live state into the environment's state."""

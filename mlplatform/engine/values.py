@@ -140,3 +140,14 @@ def conceal(value: Any, texts: set[str]) -> Any:
     if isinstance(value, str) and any(text in value for text in texts):
         return secret(value)
     return value
+
+
+def plain(value: Any) -> Any:
+    """Values as JSON data: the SDK's ``Unknown`` placeholders (previews) become the unknown marker."""
+    if type(value).__name__ == "Unknown":
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value

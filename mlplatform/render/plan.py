@@ -11,7 +11,7 @@ import time
 from typing import Any, TextIO
 
 from mlplatform.engine.diff import ADD, DELETE, UPDATE, PropertyDiff, property_diff
-from mlplatform.engine.model import Action, Change, Plan, PlanMode, Result, StepStatus
+from mlplatform.engine.model import Action, Change, ImportPlan, Plan, PlanMode, Result, StepStatus
 from mlplatform.engine.values import COMPUTED_MASK, SECRET_MASK, mask, normalize, reveal
 
 SYMBOLS = {
@@ -21,6 +21,7 @@ SYMBOLS = {
     Action.DELETE: "-",
     Action.SAME: " ",
     Action.READ: "=",
+    Action.IMPORT: "=",
 }
 PAST = {
     Action.CREATE: "created",
@@ -29,6 +30,7 @@ PAST = {
     Action.DELETE: "deleted",
     Action.SAME: "unchanged",
     Action.READ: "read",
+    Action.IMPORT: "imported",
 }
 PRESENT = {
     Action.CREATE: "creating",
@@ -37,6 +39,7 @@ PRESENT = {
     Action.DELETE: "deleting",
     Action.SAME: "checking",
     Action.READ: "reading",
+    Action.IMPORT: "importing",
 }
 
 
@@ -191,6 +194,48 @@ def _common(a: str, b: str) -> int:
         if x != y:
             return index
     return min(len(a), len(b))
+
+
+def import_text(plan: ImportPlan) -> str:
+    """What ``import`` found: what it adopts, what it did not find, what is tagged but not in the program."""
+    lines = [f"environment {plan.env}: blueprint {plan.blueprint}, target {plan.target}"]
+    if plan.adopted:
+        lines.append("Found in the cloud, to adopt into state as they are (nothing in the cloud changes):")
+        for change in plan.adopted:
+            line = f"   = import   {change.type}  {change.name}  id {plan.ids.get(change.urn) or '-'}"
+            if change.replace_reasons:
+                line += f"  [differs from the program: {', '.join(change.diff)}; up replaces it]"
+            elif change.diff:
+                line += f"  [differs from the program: {', '.join(change.diff)}; up updates it]"
+            lines.append(line)
+    if plan.missing:
+        lines.append("Not found (the next up creates them):")
+        lines.extend(f"   + create   {change.type}  {change.name}" for change in plan.missing)
+    if plan.unmanaged:
+        lines.append(f"Tagged mlplatform:env={plan.env} but not in the program or state (left alone; delete by hand):")
+        lines.extend(f"   ? {resource.label}" for resource in plan.unmanaged)
+    lines.append(
+        f"Import: {len(plan.adopted)} to adopt, {len(plan.missing)} not found, {plan.in_state} already in state"
+        + (f", {len(plan.unmanaged)} tagged but unmanaged" if plan.unmanaged else "")
+    )
+    lines.extend(f"{d.severity}: {d.message}" for d in plan.diagnostics)
+    return "\n".join(lines)
+
+
+def import_result_text(plan: ImportPlan) -> str:
+    """The line after an import: what was recorded and what ``up`` will do next."""
+    if not plan.imported:
+        if plan.adopted:
+            return "Nothing was imported."
+        return "Nothing to import: no resource of the program that state lacks was found in the cloud."
+    differ = sum(1 for change in plan.adopted if change.diff)
+    todo = []
+    if plan.missing:
+        todo.append(f"create the {len(plan.missing)} not found")
+    if differ:
+        todo.append(f"update the {differ} that differ from the program")
+    next_step = f" Run `mlplatform up --env {plan.env}` to {' and '.join(todo)}." if todo else ""
+    return f"Imported {len(plan.adopted)} resources into the state of environment {plan.env!r}.{next_step}"
 
 
 def result_text(result: Result, *, show_secrets: bool = False) -> str:

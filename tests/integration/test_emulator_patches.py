@@ -718,3 +718,27 @@ def test_group_rule_description_missing_on_plain_moto(plain: str) -> None:
 
 def test_group_rule_description_through_the_emulator(endpoint: str) -> None:
     assert _group_rule_description(endpoint) == "peers"
+
+
+def _tagged_endpoint_config_arns(url: str) -> list[str]:
+    sm, tagging = _client(url, "sagemaker"), _client(url, "resourcegroupstaggingapi")
+    name = f"tagged-config-{time.monotonic_ns()}"
+    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+    sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[{"VariantName": "primary", "ModelName": name, "InstanceType": "ml.m5.large",
+                             "InitialInstanceCount": 1}],
+        Tags=[{"Key": "probe", "Value": name}],
+    )  # fmt: skip
+    found = tagging.get_resources(TagFilters=[{"Key": "probe", "Values": [name]}])
+    return [mapping["ResourceARN"] for mapping in found["ResourceTagMappingList"]]
+
+
+def test_endpoint_config_arn_in_the_tagging_api_is_a_tuple_on_plain_moto(plain: str) -> None:
+    [arn] = _tagged_endpoint_config_arns(plain)
+    assert arn.startswith("('arn:")
+
+
+def test_endpoint_config_arn_in_the_tagging_api_through_the_emulator(endpoint: str) -> None:
+    [arn] = _tagged_endpoint_config_arns(endpoint)
+    assert arn.startswith("arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/tagged-config-")

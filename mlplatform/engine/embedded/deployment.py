@@ -44,6 +44,7 @@ from mlplatform.engine.values import (
     contains_unknown,
     is_secret,
     mask,
+    plain,
     reveal,
     secret,
     secret_texts,
@@ -86,6 +87,22 @@ def dependencies_of(record: ResourceState) -> set[str]:
     if record.provider:
         deps.add(provider_urn(record.provider))
     return deps
+
+
+def dependents_of(records: Iterable[ResourceState], urns: Iterable[str]) -> set[str]:
+    """Every record that depends on one of ``urns``, directly or through others (``urns`` excluded)."""
+    direct: dict[str, set[str]] = {}
+    for record in records:
+        for dep in dependencies_of(record):
+            direct.setdefault(dep, set()).add(record.urn)
+    found: set[str] = set()
+    pending = list(urns)
+    while pending:
+        for dependent in direct.get(pending.pop(), ()):
+            if dependent not in found:
+                found.add(dependent)
+                pending.append(dependent)
+    return found - set(urns)
 
 
 Events = Callable[[str, Change, StepStatus | None, float, str | None], None]
@@ -149,6 +166,11 @@ class Deployment:
         events: progress callback.
         offline: plan without handlers for types the engine cannot deploy (``mlplatform export``): such
             resources answer with their inputs and every other output unknown. Preview only.
+        importing: ``mlplatform import``: every resource not in state is looked up in the cloud and, when
+            found, recorded as it is (action ``import``); nothing is created, updated or deleted.
+        preflight: runs once, before the first create, with that resource's provider; the error it returns
+            stops an apply (nothing is created) and is an error diagnostic in a preview. The lost-state
+            check of an environment whose state is empty.
     """
 
     def __init__(
@@ -165,6 +187,8 @@ class Deployment:
         counter: CallCounter | None = None,
         endpoint_override: str | None = None,
         offline: bool = False,
+        importing: bool = False,
+        preflight: Callable[[AwsContext], MlplatformError | None] | None = None,
     ) -> None:
         self.previous = previous
         self.offline = offline and preview
@@ -177,6 +201,11 @@ class Deployment:
         self.events = events
         self.counter = counter or CallCounter()
         self.endpoint_override = endpoint_override
+        self.importing = importing and preview
+        self.preflight = preflight
+        self._preflight_lock = threading.Lock()
+        self._preflight_ran = False
+        self._preflight_error: MlplatformError | None = None
 
         self.lock = threading.Lock()
         self.records: dict[str, Record] = {}  # the new state, in registration order
@@ -191,6 +220,7 @@ class Deployment:
         self.contexts: dict[str, AwsContext] = {}
         self.cancelled = threading.Event()
         self.live: dict[str, tuple[dict[str, Any] | None, Exception | None]] = {}  # urn -> read_live's answer
+        self.not_targeted: dict[str, str] = {}  # urn -> name: new resources left out by --target
 
     # ---- Registrar -------------------------------------------------------------------------------
 
@@ -319,6 +349,8 @@ class Deployment:
                 news = _keep_old_at(news, old.inputs, path)
         olds = dict(old.inputs) if old else {}
         detail = None
+        if self.importing and old is None:
+            return self._import(handler, ctx, reg, news)
 
         live_check = old is not None and (self.refresh or reg.urn in self.interrupted)
         if old is None and reg.urn in self.interrupted and not self.preview:
@@ -365,22 +397,12 @@ class Deployment:
 
         if self.targets is not None and reg.urn not in self.targets:
             if old is None:
-                self._note("warning", "not targeted, so not created; resources that need it are skipped", reg.urn)
-                return self._skip(
-                    handler,
-                    reg,
-                    old,
-                    Change(
-                        reg.urn,
-                        reg.type,
-                        reg.name,
-                        component_of(reg.urn, news),
-                        Action.CREATE,
-                        None,
-                        _shown(news),
-                        custom=True,
-                    ),
-                )
+                # Not part of the plan at all (Terraform leaves untargeted resources out): it is not created,
+                # and what needs it is skipped; one diagnostic names them all (see note_untargeted).
+                with self.lock:
+                    self.not_targeted[reg.urn] = reg.name
+                    self.broken.add(reg.urn)
+                return "", self._placeholders(handler, news)
             action, changed, reasons = Action.SAME, [], []
             untargeted = True
         else:
@@ -400,9 +422,18 @@ class Deployment:
             # Computed here, where secrets and unknowns are still markers: masked, two secrets look alike.
             property_diff=tuple(property_diff(olds, news, changed)) if changed else (),
         )
+        if action is Action.CREATE and self.preflight is not None and self._refusal(ctx.aws) is not None:
+            # Nothing is created (quietly: no step, no progress line); the engine raises the refusal once the
+            # program has finished, so the run ends cleanly instead of mid-registration.
+            with self.lock:
+                self.changes[reg.urn] = change
+                self.broken.add(reg.urn)
+            return "", self._placeholders(handler, news)
         blocked = reg.all_dependencies & self.broken
         if blocked or self.cancelled.is_set():
-            return self._skip(handler, reg, old, change)
+            missing = sorted(self.not_targeted[urn] for urn in blocked if urn in self.not_targeted)
+            reason = f"needs {', '.join(missing)}, which is not targeted and does not exist" if missing else None
+            return self._skip(handler, reg, old, change, reason)
         if self.preview:
             with self.lock:
                 self.changes[reg.urn] = change
@@ -430,8 +461,10 @@ class Deployment:
         return "", {**dict.fromkeys(handler.computed, UNKNOWN), **news}
 
     def _skip(
-        self, handler: Handler, reg: Registration, old: Record | None, change: Change
+        self, handler: Handler, reg: Registration, old: Record | None, change: Change, reason: str | None = None
     ) -> tuple[str, dict[str, Any]]:
+        if reason:
+            change = replace(change, detail=reason)
         with self.lock:
             self.changes[reg.urn] = change
             self.broken.add(reg.urn)
@@ -443,7 +476,7 @@ class Deployment:
                         change,
                         StepStatus.SKIPPED,
                         0.0,
-                        "cancelled" if self.cancelled.is_set() else "a dependency failed",
+                        reason or ("cancelled" if self.cancelled.is_set() else "a dependency failed"),
                     )
                 )
         self.events("end", change, StepStatus.SKIPPED, 0.0, None)
@@ -497,6 +530,84 @@ class Deployment:
         """
         filler: Any = UNKNOWN if self.preview else ""
         return {**dict.fromkeys(handler.computed, filler), "id": filler, **news}
+
+    @property
+    def preflight_ran(self) -> bool:
+        """Whether the preflight has run (it runs before the first create, so not at all without one)."""
+        return self._preflight_ran
+
+    @property
+    def refusal(self) -> MlplatformError | None:
+        """The preflight's error that stopped this apply before anything was created, if any."""
+        return None if self.preview else self._preflight_error
+
+    def _refusal(self, aws: AwsContext) -> MlplatformError | None:
+        """Run the preflight once (every create waits for it, so none starts before it has passed); its error,
+        during an apply. In a preview the error becomes an error diagnostic and the plan goes on."""
+        assert self.preflight is not None
+        with self._preflight_lock:
+            if not self._preflight_ran:
+                self._preflight_ran = True
+                check = self.preflight
+                try:
+                    self._preflight_error = self._guard(lambda: check(aws))
+                except EndpointUnreachableError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a check that cannot run must not block the run
+                    self._note("warning", f"could not check for resources that already exist: {exc}")
+                error = self._preflight_error
+                if error is not None and self.preview:
+                    hint = f"\n{error.hint}" if error.hint else ""
+                    self._note("error", f"{error.headline}: {error.message}{hint}")
+        return self.refusal
+
+    def _import(
+        self, handler: Handler, ctx: StepContext, reg: Registration, news: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """Import mode: find the resource in the cloud and record what is there; no mutating call.
+
+        The recorded inputs are the program's with the live values read over them, so the next ``up`` sees
+        what really differs and updates (or replaces) just that. Outputs are real, so the resources that
+        depend on this one are looked up with real ids and ARNs.
+        """
+        # What the program could not know (it depends on a resource that was not found) is recorded as unknown,
+        # so the next up sets it; the SDK's placeholders are not JSON.
+        news = plain(news)
+        component = component_of(reg.urn, news)
+        found: tuple[str, dict[str, Any]] | None = None
+        live: dict[str, Any] | None = None
+        try:
+            found = self._guard(lambda: handler.find(ctx, reveal(news)))
+            if found is not None:
+                resource_id = found[0]
+                live = self._guard(lambda: handler.read(ctx, resource_id, reveal(news)))
+        except EndpointUnreachableError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported for this resource; the others are still looked up
+            message = exc.message if isinstance(exc, MlplatformError) else f"{type(exc).__name__}: {exc}"
+            self._note("warning", f"{reg.name}: could not look it up ({message}); up will try to create it", reg.urn)
+            found = None
+        if found is None or live is None:
+            change = Change(
+                reg.urn, reg.type, reg.name, component, Action.CREATE, None, _shown(news), detail="not found"
+            )
+            with self.lock:
+                self.changes[reg.urn] = change
+            return "", self._placeholders(handler, news)
+        resource_id, outputs = found
+        inputs = {**news, **live}
+        record = self._record_for(reg, resource_id, {**outputs, **news}, inputs)
+        changed = diff_keys(inputs, news)
+        forcing = handler.replace_on_change | set(reg.replace_on_changes)
+        reasons = [key for key in changed if key in forcing or "*" in forcing]
+        change = Change(
+            reg.urn, reg.type, reg.name, component, Action.IMPORT, None, _shown(record.inputs), tuple(changed),
+            tuple(reasons),
+        )  # fmt: skip
+        with self.lock:
+            self.changes[reg.urn] = change
+            self.records[reg.urn] = record
+        return resource_id, {**outputs, **news}
 
     def _adopt(self, handler: Handler, ctx: StepContext, reg: Registration, news: dict[str, Any]) -> Record | None:
         found = self._guard(lambda: handler.find(ctx, reveal(news)))
@@ -729,7 +840,8 @@ class Deployment:
     def delete(self, records: list[Record], *, parallel: int) -> None:
         """Delete ``records`` (orphans, or everything for destroy) in reverse dependency order."""
         by_urn = {record.urn: record for record in records}
-        self._provider_contexts(records)
+        # The providers of a targeted destroy stay in state, but their resources still need their clients.
+        self._provider_contexts([*records, *self.previous.values()])
         changes = {change.urn: change for change in self.plan_deletes(records)}
         with self.lock:
             self.changes.update(changes)
@@ -827,9 +939,15 @@ class Deployment:
                     self.steps.append(
                         StepResult(changes[urn], StepStatus.SKIPPED, 0.0, f"kept: {_name(target)} was not deleted")
                     )
-        for urn, (result, _) in outcome.items():
+        reported = {step.change.urn for step in self.steps}
+        for urn, (result, error) in outcome.items():
             if result is graph.Outcome.SKIPPED and urn in goes_with and urn in self.records:
                 continue  # reported just above
+            if result is graph.Outcome.FAILED and urn not in reported:
+                # Failed before its delete call (no handler, no provider): still a failure the user must see.
+                message = error.message if isinstance(error, MlplatformError) else f"{type(error).__name__}: {error}"
+                with self.lock:
+                    self.steps.append(StepResult(changes[urn], StepStatus.FAILED, 0.0, message))
             if result is graph.Outcome.SKIPPED:
                 with self.lock:
                     self.steps.append(
@@ -891,6 +1009,17 @@ class Deployment:
             steps.append(step)
             self.events("end", change, StepStatus.OK, step.seconds, None)
         return steps
+
+    def note_untargeted(self) -> None:
+        """One warning naming the resources ``--target`` left out that do not exist yet (so are not created)."""
+        if self.not_targeted:
+            names = sorted(self.not_targeted.values())
+            shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+            self._note(
+                "warning",
+                f"--target leaves out {len(names)} resource{'s' if len(names) != 1 else ''} of the program that do"
+                f"{'es' if len(names) == 1 else ''} not exist yet: not created (what needs them is skipped): {shown}",
+            )
 
     def plan(self) -> list[Change]:
         """Every change, in registration order (deletes last)."""

@@ -16,9 +16,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from mlplatform.engine.embedded.deployment import PROVIDER_PREFIX, Deployment, Events, Journal, Record, _no_events
+from mlplatform.engine.embedded import discovery
+from mlplatform.engine.embedded.deployment import (
+    PROVIDER_PREFIX,
+    Deployment,
+    Events,
+    Journal,
+    Record,
+    _no_events,
+    dependencies_of,
+    dependents_of,
+)
 from mlplatform.engine.embedded.handlers import registry
-from mlplatform.engine.embedded.handlers.base import CallCounter
+from mlplatform.engine.embedded.handlers.base import AwsContext, CallCounter
 from mlplatform.engine.embedded.monitor import EngineMonitor
 from mlplatform.engine.embedded.runner import run_program
 from mlplatform.engine.embedded.state import (
@@ -29,9 +39,10 @@ from mlplatform.engine.embedded.state import (
     StateStore,
     remembered_blueprint,
 )
-from mlplatform.engine.model import Action, Diagnostic, Plan, PlanMode, Result, Stack, StepStatus
-from mlplatform.engine.values import UNKNOWN
-from mlplatform.errors import PlanError
+from mlplatform.engine.model import Action, Diagnostic, ImportPlan, Plan, PlanMode, Result, Stack, StepStatus
+from mlplatform.engine.targets import logical_name, resolve_urns
+from mlplatform.engine.values import plain
+from mlplatform.errors import ConfigError, MlplatformError, PlanError
 from mlplatform.spec.models import COMPONENTS
 
 PROJECT = "mlplatform"
@@ -57,15 +68,10 @@ class _StoreJournal(Journal):
         self.store.fail(op_id, error)
 
 
-def plain(value: Any) -> Any:
-    """Outputs as JSON data: the SDK's ``Unknown`` placeholders (previews) become the unknown marker."""
-    if type(value).__name__ == "Unknown":
-        return UNKNOWN
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    return value
+class DependentsInStateError(ConfigError):
+    """``state rm`` of resources that other resources in state depend on (exit 2)."""
+
+    headline = "resources depend on it"
 
 
 class EmbeddedEngine:
@@ -106,8 +112,33 @@ class EmbeddedEngine:
     # ---- plans and applies -------------------------------------------------------------------------
 
     def preview(self, stack: Stack, *, refresh: bool = False, targets: frozenset[str] | None = None) -> Plan:
-        """What ``up`` would change (no mutating call; reads only with ``refresh`` and to check planned deletes)."""
-        return self._plan(stack, self.store(stack.env).load(), refresh=refresh, targets=targets)
+        """What ``up`` would change (no mutating call; reads only with ``refresh`` and to check planned deletes).
+
+        Raises:
+            UnknownResourceError, AmbiguousResourceError: a target names no resource, or several (exit 2).
+        """
+        loaded = self.store(stack.env).load()
+        return self._plan(stack, loaded, refresh=refresh, targets=self._targets(stack, loaded, targets))
+
+    def _targets(self, stack: Stack, loaded: LoadedState, targets: frozenset[str] | None) -> frozenset[str] | None:
+        """``--target`` as typed (URNs, logical names, ``<type>::<name>``) -> URNs of resources in state or in
+        the program; anything else is an error with suggestions, never a silent "No changes"."""
+        if targets is None:
+            return None
+        candidates = [record.urn for record in loaded.snapshot.resources if _infrastructure(record)]
+        if not targets <= set(candidates):
+            # Names, or resources only the program declares (not created yet): learn the program's URNs.
+            program = self._plan(stack, loaded, refresh=False, targets=None)
+            known = set(candidates)
+            candidates += [change.urn for change in program.changes if change.custom and change.urn not in known]
+        return frozenset(
+            resolve_urns(
+                sorted(targets),
+                candidates,
+                where=f"environment {stack.env!r} (its state and its program)",
+                hint="`mlplatform preview` names every resource of the program; `mlplatform state list` shows URNs.",
+            )
+        )
 
     def _plan(self, stack: Stack, loaded: LoadedState, *, refresh: bool, targets: frozenset[str] | None) -> Plan:
         previous = _by_urn(loaded.snapshot)
@@ -119,6 +150,7 @@ class EmbeddedEngine:
             refresh=refresh,
             targets=targets,
             interrupted=[op.urn for op in loaded.interrupted],
+            preflight=_lost_state_check(stack.env, loaded),
         )
         if refresh:
             deployment.read_live(list(previous.values()), parallel=self.parallel)
@@ -126,6 +158,7 @@ class EmbeddedEngine:
         if targets is None:
             deployment.delete(deployment.orphans(), parallel=self.parallel)
         deployment.check_deletes()
+        deployment.note_untargeted()
         plan = Plan(
             PlanMode.UPDATE,
             stack.env,
@@ -143,24 +176,43 @@ class EmbeddedEngine:
             plan.diagnostics.insert(0, downgrade)
         return plan
 
-    def preview_destroy(self, stack: Stack) -> Plan:
-        """What ``destroy`` would delete, with what would make a delete fail as error diagnostics."""
-        return self._destroy_plan(stack, self.snapshot(stack.env))
+    def preview_destroy(self, stack: Stack, *, targets: frozenset[str] | None = None) -> Plan:
+        """What ``destroy`` would delete: everything, or the ``targets`` and what depends on them; what would
+        make a delete fail is an error diagnostic.
 
-    def _destroy_plan(self, stack: Stack, snapshot: Snapshot) -> Plan:
-        deployment = Deployment(
-            previous=_by_urn(snapshot), handlers=registry(), endpoint_override=self.endpoint, preview=True
-        )
-        deployment.delete(list(_by_urn(snapshot).values()), parallel=self.parallel)
+        Raises:
+            UnknownResourceError, AmbiguousResourceError: a target names no resource, or several (exit 2).
+        """
+        return self._destroy_plan(stack, self.snapshot(stack.env), targets)
+
+    def _destroy_plan(self, stack: Stack, snapshot: Snapshot, targets: frozenset[str] | None) -> Plan:
+        previous = _by_urn(snapshot)
+        chosen, because = _destroy_set(stack.env, previous, targets)
+        deployment = Deployment(previous=previous, handlers=registry(), endpoint_override=self.endpoint, preview=True)
+        deployment.delete(chosen, parallel=self.parallel)
         deployment.check_deletes()
+        changes = [
+            replace(change, detail=f"depends on {because[change.urn]}") if change.urn in because else change
+            for change in deployment.plan()
+        ]
+        diagnostics = list(deployment.diagnostics)
+        dependents = [urn for urn in because if _infrastructure(previous[urn])]
+        if dependents:
+            diagnostics.append(
+                Diagnostic(
+                    "info",
+                    f"{len(dependents)} more resources depend on the targets and are deleted with them: "
+                    + ", ".join(logical_name(urn) for urn in dependents),
+                )
+            )
         return Plan(
             PlanMode.DESTROY,
             stack.env,
             snapshot.blueprint or stack.blueprint,
             stack.target,
-            deployment.plan(),
+            changes,
             {},
-            list(deployment.diagnostics),
+            diagnostics,
         )
 
     def up(
@@ -183,10 +235,12 @@ class EmbeddedEngine:
 
         Raises:
             PlanError: the plan has errors (nothing was changed).
+            UnknownResourceError, AmbiguousResourceError: a target names no resource, or several (exit 2).
         """
         store = self.store(stack.env)
         with store.lock("up"), _graceful_interrupt() as cancelled:
             loaded = store.load()
+            targets = self._targets(stack, loaded, targets)
             if approve is not None and not _approved(
                 self._plan(stack, loaded, refresh=refresh, targets=targets), approve
             ):
@@ -205,40 +259,49 @@ class EmbeddedEngine:
                 events=self.events,
                 counter=counter,
                 interrupted=[op.urn for op in loaded.interrupted],
+                preflight=_lost_state_check(stack.env, loaded, store, stack.blueprint),
             )
             deployment.cancelled = cancelled
             if refresh:
                 deployment.read_live(list(previous.values()), parallel=self.parallel)
-            if stack.blueprint != loaded.snapshot.blueprint:
+            if stack.blueprint != loaded.snapshot.blueprint and deployment.preflight is None:
                 store.set_blueprint(stack.blueprint)
             orphans: list[Record] = []
             try:
                 run_program(
                     stack.program, EngineMonitor(deployment, PROJECT, stack.env), preview=False, parallel=self.parallel
                 )
+                if deployment.refusal is not None:
+                    raise deployment.refusal  # stopped before the first create: nothing happened, nothing to record
+                deployment.note_untargeted()
                 orphans = deployment.orphans() if targets is None else []
                 if orphans and not deployment.broken and not cancelled.is_set():
                     deployment.delete(orphans, parallel=self.parallel)
             finally:
                 # Whatever happened, what was applied is journaled; fold it (and bookkeeping) into state.
-                self._reconcile(
-                    store,
-                    previous,
-                    deployment,
-                    journal,
-                    loaded.interrupted,
-                    complete=not deployment.broken and not cancelled.is_set() and targets is None,
-                )
-                outputs = plain(deployment.stack_outputs)
-                if (outputs or not deployment.broken) and outputs != loaded.snapshot.outputs:
-                    store.set_outputs(outputs)
-                deleted = {
-                    step.change.urn
-                    for step in deployment.steps
-                    if step.change.action is Action.DELETE and step.status is StepStatus.OK
-                }
-                still_there = [orphan.urn for orphan in _infrastructure(orphans) if orphan.urn not in deleted]
-                _record_run(store, loaded.snapshot, "up", deployment, cancelled, still_there)
+                if deployment.refusal is None:
+                    # Nothing was created, so the check (which records the blueprint) never ran.
+                    never_checked = deployment.preflight is not None and not deployment.preflight_ran
+                    if never_checked and stack.blueprint != loaded.snapshot.blueprint:
+                        store.set_blueprint(stack.blueprint)
+                    self._reconcile(
+                        store,
+                        previous,
+                        deployment,
+                        journal,
+                        loaded.interrupted,
+                        complete=not deployment.broken and not cancelled.is_set() and targets is None,
+                    )
+                    outputs = plain(deployment.stack_outputs)
+                    if (outputs or not deployment.broken) and outputs != loaded.snapshot.outputs:
+                        store.set_outputs(outputs)
+                    deleted = {
+                        step.change.urn
+                        for step in deployment.steps
+                        if step.change.action is Action.DELETE and step.status is StepStatus.OK
+                    }
+                    still_there = [o.urn for o in orphans if _infrastructure(o) and o.urn not in deleted]
+                    _record_run(store, loaded.snapshot, "up", deployment, cancelled, still_there)
                 store.compact()
         result = Result(
             PlanMode.UPDATE,
@@ -256,8 +319,11 @@ class EmbeddedEngine:
         result.diagnostics += [Diagnostic("warning", text) for text in loaded.warnings + store.notes]
         return result
 
-    def destroy(self, stack: Stack, *, approve: Approve | None = None) -> Result | None:
-        """Delete everything in the environment's state, dependents first.
+    def destroy(
+        self, stack: Stack, *, targets: frozenset[str] | None = None, approve: Approve | None = None
+    ) -> Result | None:
+        """Delete everything in the environment's state, dependents first; with ``targets``, only those
+        resources and everything that depends on them (``terraform destroy -target``).
 
         Args:
             approve: as for :meth:`up`: the destroy plan is made under the lock and handed to it first.
@@ -267,13 +333,15 @@ class EmbeddedEngine:
 
         Raises:
             PlanError: something would make a delete fail (nothing was deleted).
+            UnknownResourceError, AmbiguousResourceError: a target names no resource, or several (exit 2).
         """
         store = self.store(stack.env)
         with store.lock("destroy"), _graceful_interrupt() as cancelled:
             loaded = store.load()
-            if approve is not None and not _approved(self._destroy_plan(stack, loaded.snapshot), approve):
+            if approve is not None and not _approved(self._destroy_plan(stack, loaded.snapshot, targets), approve):
                 return None
             previous = _by_urn(loaded.snapshot)
+            chosen, _ = _destroy_set(stack.env, previous, targets)
             journal = _StoreJournal(store)
             counter = CallCounter()
             deployment = Deployment(
@@ -287,9 +355,10 @@ class EmbeddedEngine:
             )
             deployment.cancelled = cancelled
             try:
-                deployment.delete(list(previous.values()), parallel=self.parallel)
+                deployment.delete(chosen, parallel=self.parallel)
             finally:
-                if not deployment.records and loaded.snapshot.outputs:
+                # The outputs describe the platform: they go with the last resource, not with a targeted few.
+                if targets is None and not deployment.records and loaded.snapshot.outputs:
                     store.set_outputs({})
                 _record_run(
                     store,
@@ -297,7 +366,7 @@ class EmbeddedEngine:
                     "destroy",
                     deployment,
                     cancelled,
-                    [record.urn for record in _infrastructure(deployment.records.values())],
+                    [record.urn for record in deployment.records.values() if _infrastructure(record)],
                 )
                 store.compact()
         return Result(
@@ -342,6 +411,136 @@ class EmbeddedEngine:
 
     def unlock(self, env: str) -> Any:
         return self.store(env).force_unlock()
+
+    # ---- lost state and state surgery ----------------------------------------------------------------
+
+    def import_resources(self, stack: Stack, *, confirm: Callable[[ImportPlan], bool]) -> ImportPlan:
+        """Adopt into state the resources the program declares that exist in the cloud but not in state.
+
+        Runs the program; every resource state does not hold is looked up (``handler.find``) and read.
+        Under the environment's lock the whole time: ``confirm`` sees what would be adopted, what was not
+        found (the next ``up`` creates it) and what is tagged for the environment but matches nothing (left
+        alone); when it returns ``True`` the adopted resources — with the program's components and provider
+        — are journaled into state. Never creates, updates or deletes anything in the cloud.
+
+        Args:
+            stack: the environment's program.
+            confirm: asked once there is something to adopt; may raise to cancel.
+
+        Returns:
+            the import plan, ``imported`` telling whether it was recorded.
+        """
+        store = self.store(stack.env)
+        with store.lock("import"):
+            loaded = store.load()
+            previous = _by_urn(loaded.snapshot)
+            counter = CallCounter()
+            deployment = Deployment(
+                previous=previous,
+                handlers=registry(),
+                endpoint_override=self.endpoint,
+                preview=True,
+                counter=counter,
+                importing=True,
+            )
+            run_program(
+                stack.program, EngineMonitor(deployment, PROJECT, stack.env), preview=True, parallel=self.parallel
+            )
+            changes = [change for change in deployment.plan() if change.custom]
+            adopted = [change for change in changes if change.action is Action.IMPORT]
+            records = [deployment.records[change.urn] for change in adopted]
+            unmanaged = []
+            context = next(iter(deployment.contexts.values()), None)
+            if context is not None:
+                tagged = discovery.tagged_resources(context, stack.env)
+                unmanaged = discovery.unaccounted(tagged, [*previous.values(), *records])
+                deployed = discovery.deployed_blueprint(tagged)
+                if deployed and stack.blueprint and deployed != stack.blueprint:
+                    deployment.diagnostics.append(
+                        Diagnostic(
+                            "warning",
+                            f"the resources tagged for environment {stack.env!r} were deployed with blueprint "
+                            f"{deployed}, but this import uses {stack.blueprint}: to adopt the platform as it was "
+                            f"deployed, run `mlplatform import --env {stack.env} --blueprint {deployed}`",
+                        )
+                    )
+            plan = ImportPlan(
+                stack.env,
+                stack.blueprint,
+                stack.target,
+                adopted=adopted,
+                ids={record.urn: record.id or "" for record in records},
+                missing=[change for change in changes if change.action is Action.CREATE],
+                unmanaged=unmanaged,
+                in_state=sum(1 for change in changes if change.urn in previous),
+                diagnostics=list(deployment.diagnostics),
+            )
+            if adopted and confirm(plan):
+                if stack.blueprint != loaded.snapshot.blueprint:
+                    store.set_blueprint(stack.blueprint)
+                for urn, record in deployment.records.items():
+                    if urn not in previous:  # adopted resources, and the components and provider around them
+                        store.succeed(store.begin("create", urn, record.type, {"import": record.custom}), record)
+                store.compact()
+                plan.imported = True
+            plan.api_calls, plan.mutating_api_calls = counter.total, counter.mutating
+        return plan
+
+    def resource(self, env: str, name: str) -> ResourceState:
+        """One resource of the environment's state, by URN or logical name (``state show``).
+
+        Raises:
+            UnknownResourceError, AmbiguousResourceError: ``name`` names no resource, or several (exit 2).
+        """
+        snapshot = self.snapshot(env)
+        [urn] = _resolve(env, [name], snapshot.resources)
+        record = snapshot.resource(urn)
+        assert record is not None
+        return record
+
+    def forget(
+        self,
+        env: str,
+        names: Iterable[str],
+        *,
+        with_dependents: bool = False,
+        confirm: Callable[[list[ResourceState]], bool],
+    ) -> list[ResourceState]:
+        """Remove resources from state without deleting them (``state rm``, ``pulumi state delete``).
+
+        Refused when other resources in state depend on one of them (their parent, provider or a
+        dependency), unless those are named too or ``with_dependents`` adds them: state must never hold a
+        resource whose dependency it no longer knows. Journaled under the lock like every other change.
+
+        Args:
+            env: the environment.
+            names: URNs or logical names.
+            with_dependents: also remove everything that depends on them.
+            confirm: asked with the resources that would be removed; may raise to cancel.
+
+        Returns:
+            the removed resources (none when ``confirm`` said no).
+
+        Raises:
+            UnknownResourceError, AmbiguousResourceError: a name matches no resource, or several (exit 2).
+            DependentsInStateError: resources outside the selection depend on it (exit 2).
+        """
+        store = self.store(env)
+        with store.lock("state rm"):
+            snapshot = store.load().snapshot
+            chosen = set(_resolve(env, names, snapshot.resources))
+            dependents = dependents_of(snapshot.resources, chosen)
+            if with_dependents:
+                chosen |= dependents
+            elif dependents:
+                raise _dependents_error(env, snapshot.resources, chosen, dependents)
+            removed = [record for record in snapshot.resources if record.urn in chosen]
+            if not confirm(removed):
+                return []
+            for record in reversed(removed):  # dependents first, like a delete
+                store.succeed(store.begin("delete", record.urn, record.type, {"forget": True}), None)
+            store.compact()
+        return removed
 
     # ---- bookkeeping ---------------------------------------------------------------------------------
 
@@ -393,8 +592,10 @@ def _approved(plan: Plan, approve: Approve) -> bool:
     accepted = approve(plan)
     if plan.errors:
         count = len(plan.errors)
+        # Repeated here (the plan above may have gone to a file or a pipe): the error is what the user reads.
+        listed = "\n".join(f"- {diagnostic.message}" for diagnostic in plan.errors)
         raise PlanError(
-            f"{count} planned change{'s' if count != 1 else ''} would fail (see above); nothing was changed.",
+            f"{count} planned change{'s' if count != 1 else ''} would fail; nothing was changed:\n{listed}",
             [diagnostic.message for diagnostic in plan.errors],
         )
     return accepted
@@ -447,9 +648,77 @@ def _record_run(
     )
 
 
-def _infrastructure(records: Iterable[Record]) -> list[Record]:
-    """The records that are cloud resources (not components, not providers)."""
-    return [record for record in records if record.custom and not record.type.startswith(PROVIDER_PREFIX)]
+def _infrastructure(record: ResourceState) -> bool:
+    """A cloud resource (not a component or a provider, which are bookkeeping)."""
+    return record.custom and not record.type.startswith(PROVIDER_PREFIX)
+
+
+def _lost_state_check(
+    env: str, loaded: LoadedState, store: StateStore | None = None, blueprint: str | None = None
+) -> Callable[[AwsContext], MlplatformError | None] | None:
+    """The preflight of an environment whose state holds nothing and no run was interrupted (an interrupted
+    first run left pending operations: its resources are adopted by URN, not refused).
+
+    During ``up`` (``store`` given) the blueprint is journaled once the check has passed, still before the
+    first create: a refused run leaves the environment's state exactly as it was.
+    """
+    if loaded.snapshot.resources or loaded.interrupted:
+        return None
+    check = discovery.existing_check(env)
+    if store is None or blueprint == loaded.snapshot.blueprint:
+        return check
+
+    def check_then_record(aws: AwsContext) -> MlplatformError | None:
+        error: MlplatformError | None = None
+        try:
+            error = check(aws)
+        finally:  # a check that could not run does not stop the run (see Deployment): record it then too
+            if error is None:
+                store.set_blueprint(blueprint)
+        return error
+
+    return check_then_record
+
+
+def _resolve(env: str, names: Iterable[str], records: Iterable[ResourceState]) -> list[str]:
+    return resolve_urns(
+        names,
+        [record.urn for record in records],
+        where=f"the state of environment {env!r}",
+        hint=f"`mlplatform state list --env {env}` lists the resources in state.",
+    )
+
+
+def _destroy_set(
+    env: str, previous: dict[str, Record], targets: frozenset[str] | None
+) -> tuple[list[Record], dict[str, str]]:
+    """The records a destroy deletes, and for each one only there as a dependent, the target it depends on."""
+    if targets is None:
+        return list(previous.values()), {}
+    chosen = _resolve(env, sorted(targets), previous.values())
+    because: dict[str, str] = {}
+    for target in chosen:
+        for urn in dependents_of(previous.values(), [target]):
+            if urn not in chosen:
+                because.setdefault(urn, logical_name(target))
+    selected = set(chosen) | set(because)
+    return [record for urn, record in previous.items() if urn in selected], because
+
+
+def _dependents_error(
+    env: str, records: list[ResourceState], chosen: set[str], dependents: set[str]
+) -> DependentsInStateError:
+    lines = []
+    for record in records:
+        if record.urn in dependents:
+            on = sorted(logical_name(urn) for urn in dependencies_of(record) if urn in chosen | dependents)
+            lines.append(f"  {record.urn} (depends on {', '.join(on)})")
+    names = " ".join(logical_name(urn) for urn in sorted(chosen))
+    return DependentsInStateError(
+        f"{len(dependents)} other resources in the state of environment {env!r} depend on what you asked to "
+        "remove; removing it alone would leave them pointing at a resource state no longer knows:\n" + "\n".join(lines),
+        hint=f"Name them too (`mlplatform state rm {names} ...`), or pass --target-dependents to remove them as well.",
+    )
 
 
 def _renamed_from(deployment: Deployment, urn: str) -> str | None:

@@ -305,8 +305,8 @@ class DashboardHandler(Handler):
                 raise
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        # PutDashboard is an idempotent upsert: re-running create converges, nothing to adopt.
-        return None
+        name = str(inputs["dashboardName"])
+        return (name, {"dashboardArn": self._arn(ctx, name)}) if self.read(ctx, name, inputs) is not None else None
 
 
 def _text(value: Any) -> str:
@@ -543,8 +543,11 @@ class EventTargetHandler(Handler):
                 raise
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        # PutTargets is an idempotent upsert by target id: re-running create converges, nothing to adopt.
-        return None
+        if not inputs.get("targetId"):
+            return None  # an auto-named target cannot be told apart from the rule's other targets
+        target_id = str(inputs["targetId"])
+        resource_id = self._id(target_id, inputs)
+        return (resource_id, {"targetId": target_id}) if self.read(ctx, resource_id, inputs) is not None else None
 
 
 HANDLERS: tuple[type[Handler], ...] = (

@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlplatform.engine.embedded.handlers.base import AwsContext, StepContext
 
 URN_TAG = "mlplatform:urn"
 """Tag the engine adds (in the API call only, never to recorded inputs) so an interrupted run's
 resources without a physical name can be found and adopted."""
+
+TAGGING_SERVICE = "resourcegroupstaggingapi"
+"""boto3's name (and the provider's ``endpoints`` key) of the Resource Groups Tagging API."""
 
 
 def error_code(exc: BaseException) -> str:
@@ -75,3 +81,27 @@ def retag(
     changed = {key: value for key, value in wanted.items() if current.get(key) != value}
     if changed:
         tag(changed)
+
+
+def can_list_tags(aws: AwsContext) -> bool:
+    """Whether the tagging API may be asked: a provider that points other services at an emulator but not
+    this one would send the emulator's credentials to AWS itself (state written by an older mlplatform)."""
+    return not aws.endpoints or TAGGING_SERVICE in aws.endpoints
+
+
+def arns_tagged_with_urn(ctx: StepContext, resource_type: str) -> list[str]:
+    """ARNs of the resources of ``resource_type`` (``sagemaker:model``) that carry ``ctx``'s URN tag."""
+    if not can_list_tags(ctx.aws):
+        return []
+    client = ctx.aws.client(TAGGING_SERVICE)
+    args: dict[str, Any] = {
+        "TagFilters": [{"Key": URN_TAG, "Values": [ctx.urn]}],
+        "ResourceTypeFilters": [resource_type],
+    }
+    arns: list[str] = []
+    while True:
+        page = client.get_resources(**args)
+        arns += [str(item["ResourceARN"]) for item in page.get("ResourceTagMappingList", [])]
+        if not page.get("PaginationToken"):
+            return arns
+        args["PaginationToken"] = page["PaginationToken"]

@@ -225,8 +225,13 @@ class LifecyclePolicyHandler(Handler):
                 raise
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        # PutLifecyclePolicy is an idempotent upsert: re-running create converges, nothing to adopt.
-        return None
+        try:
+            result = ctx.aws.client("ecr").get_lifecycle_policy(repositoryName=inputs["repository"])
+        except Exception as exc:
+            if is_not_found(exc, "LifecyclePolicyNotFoundException", "RepositoryNotFoundException"):
+                return None
+            raise
+        return result["repositoryName"], {"registryId": result["registryId"], "repository": result["repositoryName"]}
 
 
 HANDLERS: tuple[type[Handler], ...] = (RepositoryHandler, LifecyclePolicyHandler)

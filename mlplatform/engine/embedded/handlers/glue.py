@@ -198,7 +198,13 @@ class DataCatalogEncryptionSettingsHandler(Handler):
         self._put(ctx, resource_id, {})
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        return None  # an idempotent put: re-running create converges, there is nothing to adopt
+        # The settings always exist for the account's catalog; they count as found once encryption is on.
+        catalog = str(inputs.get("catalogId") or ctx.aws.account_id)
+        live = ctx.aws.client("glue").get_data_catalog_encryption_settings(CatalogId=catalog)
+        at_rest = (live.get("DataCatalogEncryptionSettings") or {}).get("EncryptionAtRest") or {}
+        if at_rest.get("CatalogEncryptionMode", "DISABLED") == "DISABLED":
+            return None
+        return catalog, {"catalogId": catalog}
 
 
 HANDLERS: tuple[type[Handler], ...] = (CatalogDatabaseHandler, DataCatalogEncryptionSettingsHandler)

@@ -265,8 +265,10 @@ class RolePolicyHandler(Handler):
                 raise
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        # PutRolePolicy is an idempotent upsert: re-running create converges, nothing to adopt.
-        return None
+        if not inputs.get("name"):
+            return None  # an auto-named policy cannot be told apart from the role's other policies
+        resource_id = f"{inputs['role']}:{inputs['name']}"
+        return (resource_id, {"name": inputs["name"]}) if self.read(ctx, resource_id, inputs) is not None else None
 
 
 def _strip_scheme(url: str) -> str:

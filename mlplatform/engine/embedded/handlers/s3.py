@@ -174,8 +174,17 @@ class _BucketConfigHandler(Handler):
         raise NotImplementedError
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        # Configuration resources are idempotent puts: re-running create converges, nothing to adopt.
-        return None
+        # The configuration belongs to its bucket: it exists when the bucket has one (import adopts it;
+        # for an interrupted run, adopting and re-putting converge alike).
+        bucket = inputs.get("bucket")
+        if not bucket:
+            return None
+        live = self.read(ctx, str(bucket), inputs)
+        return (str(bucket), {}) if live is not None and self.configured(live) else None
+
+    def configured(self, live: dict[str, Any]) -> bool:
+        """Whether what :meth:`read` returned is a configuration someone set (not the bucket's default)."""
+        return True
 
 
 class BucketVersioningHandler(_BucketConfigHandler):
@@ -196,6 +205,10 @@ class BucketVersioningHandler(_BucketConfigHandler):
                 return None
             raise
         return {"versioningConfiguration": {**(inputs.get("versioningConfiguration") or {}), "status": status}}
+
+    def configured(self, live: dict[str, Any]) -> bool:
+        # A bucket that never had versioning reports no status at all.
+        return bool(live["versioningConfiguration"]["status"] != "Disabled")
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         # S3 cannot turn versioning off once on; like the Terraform provider, deleting suspends it.
@@ -444,6 +457,9 @@ class BucketNotificationHandler(_BucketConfigHandler):
                 _notification_item(item, want, arn_key, api_arn) for item, want in zip(got, wanted, strict=False)
             ]
         return live
+
+    def configured(self, live: dict[str, Any]) -> bool:
+        return any(bool(value) for value in live.values())
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         # There is no delete call: an empty configuration turns every notification off (as Terraform does).

@@ -26,6 +26,8 @@ from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.common import (
+    URN_TAG,
+    arns_tagged_with_urn,
     auto_name,
     error_code,
     is_not_found,
@@ -206,6 +208,14 @@ class _SageMakerHandler(Handler):
         key = self.name_key or "name"
         return str(inputs.get(key) or auto_name(ctx.name))
 
+    def _create_tags(self, ctx: StepContext, inputs: dict[str, Any]) -> dict[str, str]:
+        """The tags of the create call: an auto-named resource also gets its URN, the one way to find it
+        again (an interrupted run, ``mlplatform import``). Reads leave that tag out, so it is never drift."""
+        tags = dict(inputs.get("tags") or {})
+        if not inputs.get(self.name_key or "name"):
+            tags[URN_TAG] = ctx.urn
+        return tags
+
     def _outputs(self, ctx: StepContext, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return {
             self.name_key or "name": name,
@@ -248,7 +258,14 @@ class _SageMakerHandler(Handler):
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         name = inputs.get(self.name_key or "name")
-        if not name or self.describe(ctx, str(name)) is None:
+        if not name:
+            # Auto-named: the resource this URN created carries the URN tag.
+            for arn in arns_tagged_with_urn(ctx, f"sagemaker:{self.kind}"):
+                found = arn.rsplit("/", 1)[-1]
+                if self.describe(ctx, found) is not None:
+                    return found, self._outputs(ctx, found, inputs)
+            return None
+        if self.describe(ctx, str(name)) is None:
             return None
         return str(name), self._outputs(ctx, str(name), inputs)
 
@@ -267,7 +284,7 @@ class ModelPackageGroupHandler(_SageMakerHandler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
-        args: dict[str, Any] = {"ModelPackageGroupName": name, "Tags": tag_list(inputs.get("tags"))}
+        args: dict[str, Any] = {"ModelPackageGroupName": name, "Tags": tag_list(self._create_tags(ctx, inputs))}
         _put(args, "ModelPackageGroupDescription", inputs.get("modelPackageGroupDescription"))
         arn = ctx.aws.client("sagemaker").create_model_package_group(**args)["ModelPackageGroupArn"]
         return name, {**self._outputs(ctx, name, inputs), "arn": arn}
@@ -296,7 +313,7 @@ class ModelHandler(_SageMakerHandler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
-        args: dict[str, Any] = {"ModelName": name, "Tags": tag_list(inputs.get("tags"))}
+        args: dict[str, Any] = {"ModelName": name, "Tags": tag_list(self._create_tags(ctx, inputs))}
         for key, aws_key in self.fields.items():
             _put(args, aws_key, inputs.get(key))
         _put(args, "InferenceExecutionConfig", inputs.get("inferenceExecutionConfig"))
@@ -333,7 +350,7 @@ class EndpointConfigurationHandler(_SageMakerHandler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
-        args: dict[str, Any] = {"EndpointConfigName": name, "Tags": tag_list(inputs.get("tags"))}
+        args: dict[str, Any] = {"EndpointConfigName": name, "Tags": tag_list(self._create_tags(ctx, inputs))}
         for key, aws_key in self.fields.items():
             _put(args, aws_key, inputs.get(key))
         arn = ctx.aws.client("sagemaker").create_endpoint_config(**args)["EndpointConfigArn"]
@@ -361,7 +378,7 @@ class EndpointHandler(_SageMakerHandler):
         args: dict[str, Any] = {
             "EndpointName": name,
             "EndpointConfigName": inputs["endpointConfigName"],
-            "Tags": tag_list(inputs.get("tags")),
+            "Tags": tag_list(self._create_tags(ctx, inputs)),
         }
         _put(args, "DeploymentConfig", inputs.get("deploymentConfig"))
         arn = ctx.aws.client("sagemaker").create_endpoint(**args)["EndpointArn"]
@@ -422,7 +439,7 @@ class FeatureGroupHandler(_SageMakerHandler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
-        args: dict[str, Any] = {"FeatureGroupName": name, "Tags": tag_list(inputs.get("tags"))}
+        args: dict[str, Any] = {"FeatureGroupName": name, "Tags": tag_list(self._create_tags(ctx, inputs))}
         for key, aws_key in self.fields.items():
             _put(args, aws_key, inputs.get(key))
         arn = ctx.aws.client("sagemaker").create_feature_group(**args)["FeatureGroupArn"]
@@ -484,7 +501,7 @@ class PipelineHandler(_SageMakerHandler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
-        args = {"PipelineName": name, "Tags": tag_list(inputs.get("tags")), **self._args(inputs)}
+        args = {"PipelineName": name, "Tags": tag_list(self._create_tags(ctx, inputs)), **self._args(inputs)}
         args.setdefault("PipelineDisplayName", name)
         arn = ctx.aws.client("sagemaker").create_pipeline(**args)["PipelineArn"]
         return name, {**self._outputs(ctx, name, inputs), "arn": arn}
@@ -535,7 +552,7 @@ class DataQualityJobDefinitionHandler(_SageMakerHandler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
-        args: dict[str, Any] = {"JobDefinitionName": name, "Tags": tag_list(inputs.get("tags"))}
+        args: dict[str, Any] = {"JobDefinitionName": name, "Tags": tag_list(self._create_tags(ctx, inputs))}
         for key, aws_key in self.fields.items():
             _put(args, aws_key, inputs.get(key))
         output = args.get("DataQualityJobOutputConfig")
@@ -589,7 +606,7 @@ class MonitoringScheduleHandler(_SageMakerHandler):
         arn = ctx.aws.client("sagemaker").create_monitoring_schedule(
             MonitoringScheduleName=name,
             MonitoringScheduleConfig=self._config(inputs),
-            Tags=tag_list(inputs.get("tags")),
+            Tags=tag_list(self._create_tags(ctx, inputs)),
         )["MonitoringScheduleArn"]
         self._scheduled(ctx, name)
         return name, {**self._outputs(ctx, name, inputs), "arn": arn}
@@ -691,7 +708,7 @@ class NotebookInstanceHandler(_SageMakerHandler):
             "NotebookInstanceName": name,
             "InstanceType": inputs["instanceType"],
             "RoleArn": inputs["roleArn"],
-            "Tags": tag_list(inputs.get("tags")),
+            "Tags": tag_list(self._create_tags(ctx, inputs)),
         }
         for key, aws_key in self.fields.items():
             if key not in args and aws_key not in args and key not in ("instanceType", "roleArn"):

@@ -224,8 +224,9 @@ class TopicPolicyHandler(Handler):
                 raise
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        # SetTopicAttributes is an idempotent put: re-running create converges, nothing to adopt.
-        return None
+        # Every topic has a policy (AWS gives it a default one): it exists exactly when the topic does.
+        arn = str(inputs["arn"])
+        return (arn, {"owner": ctx.aws.account_id}) if self.read(ctx, arn, inputs) is not None else None
 
 
 HANDLERS: tuple[type[Handler], ...] = (TopicHandler, TopicPolicyHandler)
