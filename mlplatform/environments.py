@@ -229,7 +229,7 @@ def resolve(env: str = LOCAL_ENV, blueprint: str | None = None, project_dir: Pat
     """
     path = env_file_path(env, project_dir)
     doc: YamlDocument | None
-    if path.is_file():
+    if path.exists() or path.is_symlink():  # a directory or a dangling link is reported, not taken as missing
         doc, settings = load_env_file(path)
     elif env == LOCAL_ENV:
         doc, settings = None, BUILTIN_LOCAL
