@@ -7,7 +7,9 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-URN_TAG = "mlplatform:urn"
+from mlplatform.spec.tagging import URN_KEY
+
+URN_TAG = URN_KEY
 """Tag the engine adds (in the API call only, never to recorded inputs) so an interrupted run's
 resources without a physical name can be found and adopted."""
 
