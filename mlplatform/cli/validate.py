@@ -15,8 +15,10 @@ from mlplatform.render.spec import environment_summary
 def validate(env: EnvOpt = "local", blueprint: BlueprintOpt = None, as_json: JsonOpt = False) -> None:
     """Validate an environment (blueprint + overrides) and print a summary of the resolved spec.
 
-    Exit 0 when valid; 2 with every problem (file, line, field, value, what is allowed) when not;
-    6 when the environment does not exist.
+    Beyond types, it refuses what AWS would refuse mid-deploy: instance types per SageMaker API, unknown
+    regions, tags AWS or mlplatform would reject, bad VPC blocks and schedules, duplicate and too-long names
+    (rules read offline from botocore's API models; see docs/settings.md). Exit 0 when valid; 2 with every
+    problem (file, line, field, value, what is allowed) when not; 6 when the environment does not exist.
     """
     if not as_json:
         typer.echo(environment_summary(environments.resolve(env, blueprint)))
