@@ -43,6 +43,7 @@ def apply_patches() -> None:
     _drop_glue_database_tags_on_delete()
     _describe_group_rule_descriptions()
     _fix_sagemaker_endpoint_config_arn()
+    _accept_sagemaker_instance_types_from_botocore()
 
 
 def _add_sagemaker_delete_model_package_group() -> None:
@@ -1171,6 +1172,88 @@ def _fix_sagemaker_endpoint_config_arn() -> None:
 
     FakeEndpointConfig.__init__ = __init__  # type: ignore[method-assign]
     FakeEndpointConfig._mlplatform_arn_fixed = True  # type: ignore[attr-defined]
+
+
+def _accept_sagemaker_instance_types_from_botocore() -> None:
+    """SageMaker instance types: moto 5.2.5 checks them against its own, years-old lists.
+
+    moto validates ``InstanceType`` in ``CreateEndpointConfig`` (``FakeEndpointConfig.validate_instance_type``),
+    ``CreateNotebookInstance`` (``FakeSagemakerNotebookInstance.validate_instance_type``), ``CreateCluster``
+    (``Cluster.valid_cluster_node_instance_types``) and ``CreateModelPackage``'s supported types
+    (``ModelPackage.validate_supported_*_instance_types``) against lists written into its source; they lack
+    whole families AWS has offered for years (``ml.g5.*``, ``ml.inf2.*``, ``ml.p4d.*`` on endpoints), so the
+    emulator refuses an endpoint that ``mlplatform validate`` — which reads botocore's model — accepts.
+    The patch checks each against the enum of the same request member in the botocore model installed next
+    to moto (found by following the operation's input shape), with moto's ValidationException wording.
+    """
+    import functools
+
+    import botocore.session
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import Cluster, FakeEndpointConfig, FakeSagemakerNotebookInstance, ModelPackage
+
+    if getattr(FakeEndpointConfig, "_mlplatform_botocore_instance_types", False):
+        return
+
+    @functools.cache
+    def accepted(operation: str, *members: str) -> frozenset[str]:
+        # Loaded on first use (about 0.4 s), not at server start.
+        shape = botocore.session.get_session().get_service_model("sagemaker").operation_model(operation).input_shape
+        for member in members:
+            while shape.type_name == "list":
+                shape = shape.member
+            shape = shape.members[member]
+        while shape.type_name == "list":
+            shape = shape.member
+        return frozenset(shape.enum)
+
+    def checker(where: str, operation: str, *members: str) -> Callable[[str], None]:
+        def check(instance_type: str) -> None:
+            allowed = accepted(operation, *members)
+            if instance_type not in allowed:
+                raise ValidationError(
+                    message=f"Value '{instance_type}' at '{where}' failed to satisfy constraint: Member must "
+                    f"satisfy enum value set: {sorted(allowed)}"
+                )
+
+        return check
+
+    endpoint = checker("instanceType", "CreateEndpointConfig", "ProductionVariants", "InstanceType")
+    notebook = checker("instanceType", "CreateNotebookInstance", "InstanceType")
+    cluster = checker("InstanceType", "CreateCluster", "InstanceGroups", "InstanceType")
+    specification = ("CreateModelPackage", "AdditionalInferenceSpecifications")
+    transform = checker("SupportedTransformInstanceTypes", *specification, "SupportedTransformInstanceTypes")
+    realtime = checker(
+        "SupportedRealtimeInferenceInstanceTypes", *specification, "SupportedRealtimeInferenceInstanceTypes"
+    )
+
+    def validate_endpoint_instance_type(self: Any, instance_type: str) -> None:
+        endpoint(instance_type)
+
+    def validate_notebook_instance_type(self: Any, instance_type: str) -> None:
+        notebook(instance_type)
+
+    def valid_cluster_node_instance_types(self: Any, instance_type: str) -> None:
+        cluster(instance_type)
+
+    def validate_supported_transform_instance_types(instance_types: list[str]) -> None:
+        for instance_type in instance_types:
+            transform(instance_type)
+
+    def validate_supported_realtime_inference_instance_types(instance_types: list[str]) -> None:
+        for instance_type in instance_types:
+            realtime(instance_type)
+
+    FakeEndpointConfig.validate_instance_type = validate_endpoint_instance_type  # type: ignore[method-assign]
+    FakeSagemakerNotebookInstance.validate_instance_type = validate_notebook_instance_type  # type: ignore[method-assign]
+    Cluster.valid_cluster_node_instance_types = valid_cluster_node_instance_types  # type: ignore[method-assign]
+    ModelPackage.validate_supported_transform_instance_types = staticmethod(  # type: ignore[method-assign]
+        validate_supported_transform_instance_types
+    )
+    ModelPackage.validate_supported_realtime_inference_instance_types = staticmethod(  # type: ignore[method-assign]
+        validate_supported_realtime_inference_instance_types
+    )
+    FakeEndpointConfig._mlplatform_botocore_instance_types = True  # type: ignore[attr-defined]
 
 
 def _add_missing(cls: type, **methods: Callable[..., Any]) -> None:

@@ -12,13 +12,13 @@ import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 
 from mlplatform import blueprints, paths
 from mlplatform.errors import EnvNotFoundError, FileFormatError, Problem, SpecValidationError
-from mlplatform.spec import formats
+from mlplatform.spec import formats, rules
 from mlplatform.spec.merge import deep_merge
 from mlplatform.spec.models import PlatformSpec, SettingsSpec, SpecModel
 from mlplatform.spec.names import check_env_name, default_platform_name
@@ -46,10 +46,10 @@ class EnvironmentFile(SpecModel):
     target: Literal["local", "aws"] = Field(
         description="`local` (embedded AWS emulator) or `aws` (real AWS through the Pulumi engine)."
     )
-    region: str | None = Field(
+    region: Annotated[str, AfterValidator(rules.check_region)] | None = Field(
         default=None,
-        pattern=formats.REGION,
-        description="AWS region, e.g. `eu-west-1`; required for target aws (local: us-east-1).",
+        description="AWS region, e.g. `eu-west-1` (one botocore knows, in any partition); required for target aws "
+        "(local: us-east-1).",
     )
     account_id: str | None = Field(
         default=None,
@@ -251,7 +251,7 @@ def resolve(
     root = project_dir or paths.project_dir()
     path = env_file_path(env, root)
     doc: YamlDocument | None
-    if path.is_file():
+    if path.exists() or path.is_symlink():  # a directory or a dangling link is reported, not taken as missing
         doc, settings = load_env_file(path)
     elif env == LOCAL_ENV:
         doc, settings = None, BUILTIN_LOCAL

@@ -33,6 +33,7 @@ from mlplatform.components.registry import ContainerRegistry, ContainerRegistryA
 from mlplatform.components.serving import EndpointArgs, Serving, ServingArgs
 from mlplatform.components.storage import ArtifactStore, ArtifactStoreArgs
 from mlplatform.components.training import Training, TrainingArgs
+from mlplatform.spec import names
 from mlplatform.spec.models import EMULATOR_ACCOUNT_ID, PlatformSpec
 
 EMULATED_SERVICES = (
@@ -382,7 +383,7 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
 
         if spec.monitoring.data_quality.enabled:
             monitored = [
-                MonitoredEndpoint(f"{platform.name}-{e.name}", serving.endpoints[e.name])
+                MonitoredEndpoint(names.endpoint_name(platform.name, e.name), serving.endpoints[e.name])
                 for e in endpoints
                 if e.name in serving.endpoints and e.data_capture_percent
             ]

@@ -21,10 +21,13 @@ def validate(
 ) -> None:
     """Validate an environment (blueprint + overrides) and print a summary of the resolved spec.
 
-    Exit 0 when valid; 2 with every problem (file, line, field, value, what is allowed) when not;
-    6 when the environment does not exist. With --json an invalid spec prints {"valid": false, "env",
-    "problems": [...], "error": {...}}. The blueprint follows the rule every command follows: --blueprint,
-    else the env file's, else the one the environment was last deployed with, else level0.
+    Beyond types, it refuses what AWS would refuse mid-deploy: instance types per SageMaker API, unknown
+    regions, tags AWS or mlplatform would reject, bad VPC blocks and schedules, duplicate and too-long names
+    (rules read offline from botocore's API models; see docs/settings.md). Exit 0 when valid; 2 with every
+    problem (file, line, field, value, what is allowed) when not; 6 when the environment does not exist.
+    With --json an invalid spec prints {"valid": false, "env", "problems": [...], "error": {...}}. The
+    blueprint follows the rule every command follows: --blueprint, else the env file's, else the one the
+    environment was last deployed with, else level0.
     """
     from mlplatform.engine.workspace import resolve
 

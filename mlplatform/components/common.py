@@ -14,7 +14,9 @@ from typing import Any
 
 import pulumi
 
-MANAGED_BY = {"managed-by": "mlplatform"}
+from mlplatform.spec import tagging
+
+MANAGED_BY = {tagging.MANAGED_BY_KEY: tagging.MANAGED_BY_VALUE}
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,9 @@ class Platform:
         """The tags of a resource in ``component``: the spec's extra tags plus the four mlplatform tags."""
         return {
             **self.tags,
-            "mlplatform:env": self.env,
-            "mlplatform:blueprint": self.blueprint,
-            "mlplatform:component": component,
+            tagging.ENV_KEY: self.env,
+            tagging.BLUEPRINT_KEY: self.blueprint,
+            tagging.COMPONENT_KEY: component,
             **MANAGED_BY,
         }
 

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlplatform.components.common import Platform, child
+from mlplatform.spec import names
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class DevEnvironment(pulumi.ComponentResource):
         else:
             notebook = aws.sagemaker.NotebookInstance(
                 f"{name}-notebook",
-                name=f"{platform.name}-notebook",
+                name=names.notebook_name(platform.name),
                 role_arn=args.execution_role_arn,
                 instance_type=args.instance_type,
                 subnet_id=args.subnet_ids[0],

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlplatform.components.common import Platform, child
+from mlplatform.spec import names
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class FeatureStore(pulumi.ComponentResource):
         )
         self.group_names = {}
         for group in args.groups:
-            physical = f"{platform.name}-{group.name}"
+            physical = names.feature_group_name(platform.name, group.name)
             offline = None
             if group.offline:
                 offline = {

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlplatform.components.common import Platform, child, policy, statement
+from mlplatform.spec import names
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ class ModelMonitoring(pulumi.ComponentResource):
         for monitored in args.endpoints:
             definition = aws.sagemaker.DataQualityJobDefinition(
                 f"{name}-{monitored.name}-data-quality",
-                name=f"{monitored.name}-data-quality",
+                name=names.monitoring_name(monitored.name),
                 role_arn=args.role_arn,
                 data_quality_app_specification={"image_uri": args.image_uri},
                 data_quality_job_input={
@@ -296,7 +297,7 @@ class ModelMonitoring(pulumi.ComponentResource):
                 tags=tags,
                 opts=child(self, depends_on=[monitored.endpoint]),
             )
-            schedule_name = f"{monitored.name}-data-quality"
+            schedule_name = names.monitoring_name(monitored.name)
             schedule = aws.sagemaker.MonitoringSchedule(
                 f"{name}-{monitored.name}-schedule",
                 name=schedule_name,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -10,6 +9,8 @@ import pulumi
 import pulumi_aws as aws
 
 from mlplatform.components.common import Platform, assume_role_policy, child, policy, statement
+from mlplatform.spec.rules import subnet_cidrs
+from mlplatform.spec.tagging import NAME_KEY
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,6 @@ class NetworkArgs:
     log_retention_days: int = 365
 
 
-def subnet_cidrs(cidr_block: str, count: int) -> list[str]:
-    """``count`` equal private subnets carved from the start of ``cidr_block`` (room left for more)."""
-    network = ipaddress.ip_network(cidr_block)
-    # Split into 8 (at least 2 more bits than needed for 6 AZs would be wasteful at /28): /16 -> /19 subnets.
-    new_prefix = min(network.prefixlen + 3, 28)
-    return [str(subnet) for subnet in list(network.subnets(new_prefix=new_prefix))[:count]]
-
-
 class Network(pulumi.ComponentResource):
     """A VPC with private subnets only: no internet gateway, no NAT, no public IPs.
 
@@ -64,14 +57,17 @@ class Network(pulumi.ComponentResource):
             cidr_block=args.cidr_block,
             enable_dns_hostnames=True,  # interface endpoints' private DNS needs both
             enable_dns_support=True,
-            tags={**tags, "Name": platform.name},
+            tags={**tags, NAME_KEY: platform.name},
             opts=child(self),
         )
         aws.ec2.DefaultSecurityGroup(
             f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], tags=tags, opts=child(self)
         )
         routes = aws.ec2.RouteTable(
-            f"{name}-private-routes", vpc_id=vpc.id, tags={**tags, "Name": f"{platform.name}-private"}, opts=child(self)
+            f"{name}-private-routes",
+            vpc_id=vpc.id,
+            tags={**tags, NAME_KEY: f"{platform.name}-private"},
+            opts=child(self),
         )
         self.subnet_ids = []
         for index, cidr in enumerate(subnet_cidrs(args.cidr_block, args.availability_zones)):
@@ -82,7 +78,7 @@ class Network(pulumi.ComponentResource):
                 cidr_block=cidr,
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
-                tags={**tags, "Name": f"{platform.name}-private-{zone}"},
+                tags={**tags, NAME_KEY: f"{platform.name}-private-{zone}"},
                 opts=child(self),
             )
             aws.ec2.RouteTableAssociation(

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from mlplatform.components.common import Platform, child
 from mlplatform.components.pipeline_definition import PipelineSettings, definition_json
+from mlplatform.spec import names
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class Pipelines(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlplatform:ml:Pipelines", name, {}, opts)
         tags = platform.tags_for("pipelines")
-        pipeline_name = f"{platform.name}-continuous-training"
+        pipeline_name = names.pipeline_name(platform.name)
         self._pipeline_name = pipeline_name
 
         def definition(values: list[Any]) -> str:

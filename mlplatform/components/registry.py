@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlplatform.components.common import Platform, child
+from mlplatform.spec.names import model_package_group_name, repository_name
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         for repo in args.repositories:
             repository = aws.ecr.Repository(
                 f"{name}-{repo}",
-                name=f"{platform.name}/{repo}",
+                name=repository_name(platform.name, repo),
                 image_tag_mutability="IMMUTABLE" if args.immutable_tags else "MUTABLE",
                 image_scanning_configuration={"scan_on_push": args.scan_on_push},
                 encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.kms_key_arn}],
@@ -111,7 +112,7 @@ class ModelRegistry(pulumi.ComponentResource):
         for group in args.groups:
             resource = aws.sagemaker.ModelPackageGroup(
                 f"{name}-{group}",
-                model_package_group_name=f"{platform.name}-{group}",
+                model_package_group_name=model_package_group_name(platform.name, group),
                 model_package_group_description=f"{group} models of {platform.name} ({args.approval} approval)",
                 tags=tags,
                 opts=child(self, protect=platform.protect),
@@ -119,7 +120,7 @@ class ModelRegistry(pulumi.ComponentResource):
             self.group_names[group] = resource.model_package_group_name
         self.approval_rule_name = None
         if args.alarm_topic_arn is not None:
-            names = [f"{platform.name}-{group}" for group in args.groups]
+            names = [model_package_group_name(platform.name, group) for group in args.groups]
             rule = aws.cloudwatch.EventRule(
                 f"{name}-approval",
                 name=f"{platform.name}-model-approval",

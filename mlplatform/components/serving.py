@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlplatform.components.common import Platform, child
+from mlplatform.spec import names
 
 SAMPLE_MODEL = "sample"
 """``model_data_url: sample`` uploads :func:`sample_model_archive` to the artifact bucket."""
@@ -118,7 +119,7 @@ class Serving(pulumi.ComponentResource):
     def _endpoint(self, name: str, spec: EndpointArgs) -> None:
         platform, args = self._platform, self._args
         tags = platform.tags_for("serving")
-        physical = f"{platform.name}-{spec.name}"
+        physical = names.endpoint_name(platform.name, spec.name)
         base = f"{name}-{spec.name}"
         alarms = self._alarms(base, physical, spec, tags)
         if spec.image is None:

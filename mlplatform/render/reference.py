@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from mlplatform.spec.models import COMPONENTS, SettingsSpec
+from mlplatform.spec import rules, tagging, yamlfile
+from mlplatform.spec.models import COMPONENTS, RESERVED_FEATURE_NAMES, SettingsSpec
 
 
 def _first_paragraph(text: str | None) -> str:
@@ -112,7 +113,58 @@ def settings_reference_markdown() -> str:
         while queue:
             path, inner = queue.pop(0)
             _rows(inner, f"{path}.", lines, queue)
+    lines += ["", *_rules_section()]
     return "\n".join(lines) + "\n"
+
+
+def _rules_section() -> list[str]:
+    """What validation checks beyond each setting's type, so nothing AWS would refuse reaches a deploy."""
+    own = ", ".join(f"`{key}`" for key in tagging.OWN_KEYS)
+    low, high = rules.VPC_PREFIX
+    return [
+        "## Rules beyond types",
+        "",
+        "`mlplatform validate` (and every command that reads an environment) refuses values that have the right "
+        "type but that AWS would refuse in the middle of a deploy. Where botocore's API models state the rule, it "
+        "is read from the installed botocore, offline; each problem names the file, line, field, value and what is "
+        "allowed.",
+        "",
+        "- **Instance types** are checked per API against botocore's SageMaker model: `training.allowed_instance_types`"
+        " and `pipelines.training_instance_type` against CreateTrainingJob, `pipelines.processing_instance_type` "
+        "against CreateProcessingJob, `serving.endpoints[].instance_type` against CreateEndpointConfig, "
+        "`monitoring.*.instance_type` against CreateDataQualityJobDefinition, `dev_environment.instance_type` against "
+        "CreateNotebookInstance (kind `notebook`) or Studio's CreateDomain app settings (kind `domain`). A refusal "
+        "lists the closest accepted types.",
+        "- **Regions** must be regions of one of botocore's partitions (aws, aws-cn, aws-us-gov, the ISO "
+        "partitions, ...), with a did-you-mean; a permissions boundary ARN must be in the region's partition.",
+        f"- **Tags**: keys 1-128 and values 0-256 {rules.TAG_CHARACTERS}; no `aws:` prefix (any case) on keys or "
+        f"values; none of the keys mlplatform writes itself ({own}, or any `{tagging.RESERVED_PREFIX}` key); at most "
+        f"{tagging.AWS_TAGS_PER_RESOURCE - len(tagging.OWN_KEYS)} tags, so that with mlplatform's own a resource "
+        f"stays within AWS's {tagging.AWS_TAGS_PER_RESOURCE}.",
+        f"- **Networks**: `network.cidr_block` is an IPv4 network address (no host bits) from /{low} to /{high}, "
+        "outside the loopback, link-local, multicast and reserved ranges; it must hold one private subnet (at most "
+        f"/{high}) per availability zone.",
+        "- **Schedules**: `pipelines.schedule` is EventBridge's `rate(<n> <unit>)` (singular unit exactly when n is "
+        "1) or a 6-field `cron(...)` with valid values per field and `?` in exactly one of day-of-month and "
+        "day-of-week; monitoring schedules are the hourly and daily crons SageMaker accepts.",
+        "- **Duplicates**: every list whose items become resources or settings (endpoints, feature groups, features, "
+        "model package groups, repositories, stages, allowed instance types, interface endpoints, rollback alarms, "
+        "alert e-mails) reports a repeated item at the repetition.",
+        "- **Physical names** derived from the platform name and your names are checked against the API's length "
+        "and pattern: `<platform>-<endpoint>` (and `<platform>-<endpoint>-data-quality` for monitored endpoints), "
+        "`<platform>-<feature group>`, `<platform>-<group>`, `<platform>/<repository>`, the notebook, domain and "
+        "pipeline names; the platform name may not start with a prefix S3 reserves for bucket names "
+        f"({', '.join(rules.S3_BUCKET_PREFIXES)}).",
+        f"- **Other values AWS takes as they are**: feature names other than {', '.join(RESERVED_FEATURE_NAMES)}; "
+        "at most as many features per group as CreateFeatureGroup takes; images and model URLs within "
+        "CreateModel's limits; budget e-mail subscribers within AWS Budgets' limit (one subscriber is the alarm "
+        "topic); numbers finite (no `.inf` or `.nan`).",
+        f"- **The YAML itself**: at most {yamlfile.MAX_FILE_BYTES // 1024} KiB per file, {yamlfile.MAX_DEPTH} levels "
+        f"of nesting, {yamlfile.MAX_VALUES} values once aliases are expanded (alias bombs are refused while the file "
+        f"is read), {yamlfile.MAX_SCALAR_CHARS} characters per value; no tags other than the plain-data ones "
+        "(`!!python/...`, `!!binary`, custom tags are refused); keys are strings (quote `1:`, `yes:`, `~:`); no "
+        "duplicate keys; UTF-8 only.",
+    ]
 
 
 if __name__ == "__main__":

@@ -25,16 +25,17 @@ PLATFORM_NAME = fmt(
     r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$",
     "3-32 characters: lowercase letters, digits and '-', starting with a letter, not ending with '-'",
 )
-SCHEDULE = fmt(
-    r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$",
-    "an EventBridge schedule: rate(1 day), rate(12 hours) or cron(0 3 * * ? *)",
+# SageMaker monitoring schedules accept only these crons (CreateMonitoringSchedule's ScheduleExpression).
+MONITORING_CRON = fmt(
+    r"^cron\(0 (\*|(0?\d|1\d|2[0-3])(/(0?[1-9]|1\d|2[0-4]))?) \? \* \* \*\)$",
+    "what SageMaker monitoring accepts: hourly cron(0 * ? * * *), daily at hour H cron(0 H ? * * *), or every N "
+    "hours from hour H cron(0 H/N ? * * *)",
 )
-MONITORING_CRON = fmt(r"^cron\([^)]+\)$", "a cron expression such as cron(0 * ? * * *) (hourly) or cron(0 0 ? * * *)")
-REGION = fmt(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$", "an AWS region such as eu-west-1 or us-east-1")
 ACCOUNT_ID = fmt(r"^\d{12}$", 'a 12-digit AWS account id, quoted: "123456789012"')
 CIDR = fmt(r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-8])$", "an IPv4 CIDR block from /16 to /28, such as 10.20.0.0/16")
 IAM_POLICY_ARN = fmt(
-    r"^arn:aws[a-z-]*:iam::\d{12}:policy/.+$", "an IAM policy ARN: arn:aws:iam::<account>:policy/<name>"
+    r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/.+$",
+    "an IAM policy ARN: arn:aws:iam::<account>:policy/<name> (or arn:aws:iam::aws:policy/<name>)",
 )
 FEATURE_NAME = fmt(
     r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$", "1-64 letters, digits, '-' and '_', starting and ending alphanumeric"

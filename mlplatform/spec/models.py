@@ -11,12 +11,21 @@ program translates a spec into Args, so components stay usable from plain Python
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
-from mlplatform.spec import formats
+from mlplatform.spec import awsmodel, formats, names, rules, tagging
 
 # ---------------------------------------------------------------------------------------------------
 # Shared building blocks
@@ -97,6 +106,16 @@ InstanceType = Annotated[
         examples=["ml.m5.xlarge"],
     ),
 ]
+# Each API has its own list of instance types (botocore's model): a type valid for training may be refused
+# by endpoints. The dev environment's type depends on its kind and is checked by its model.
+TrainingInstanceType = Annotated[InstanceType, AfterValidator(rules.instance_type_check(awsmodel.TRAINING_INSTANCE))]
+ProcessingInstanceType = Annotated[
+    InstanceType, AfterValidator(rules.instance_type_check(awsmodel.PROCESSING_INSTANCE))
+]
+EndpointInstanceType = Annotated[InstanceType, AfterValidator(rules.instance_type_check(awsmodel.ENDPOINT_INSTANCE))]
+MonitoringInstanceType = Annotated[
+    InstanceType, AfterValidator(rules.instance_type_check(awsmodel.MONITORING_INSTANCE))
+]
 ResourceName = Annotated[
     str,
     Field(
@@ -106,18 +125,17 @@ ResourceName = Annotated[
 ]
 Schedule = Annotated[
     str,
-    Field(
-        pattern=formats.SCHEDULE,
-        description="An EventBridge schedule: `rate(1 day)` or `cron(0 3 * * ? *)`.",
-    ),
+    Field(max_length=256, description="An EventBridge schedule: `rate(1 day)` or `cron(0 3 * * ? *)`."),
+    AfterValidator(rules.check_schedule),
 ]
 PositiveInt = Annotated[int, Field(gt=0)]
+Loc = tuple[str | int, ...]
 
 
 class SpecModel(BaseModel):
     """Base of every spec model: frozen, strict about types, unknown keys rejected."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, validate_default=True, allow_inf_nan=False)
 
 
 class ComponentSpec(SpecModel):
@@ -137,10 +155,11 @@ class ComponentSpec(SpecModel):
 class NetworkSpec(ComponentSpec):
     """A private VPC for training, processing, notebooks and endpoints."""
 
-    cidr_block: str = Field(
+    cidr_block: Annotated[str, AfterValidator(rules.check_vpc_cidr)] = Field(
         default="10.20.0.0/16",
         pattern=formats.CIDR,
-        description="IPv4 range of the VPC, a /16 to /28 block.",
+        description="IPv4 range of the VPC, a /16 to /28 block (its network address, outside reserved ranges); "
+        "each availability zone gets an equal private subnet carved from its start.",
     )
     availability_zones: int = Field(
         default=2, ge=1, le=6, description="How many availability zones get a private subnet each."
@@ -164,9 +183,14 @@ class NetworkSpec(ComponentSpec):
         for service in value:
             if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)*", service):
                 raise ValueError(f"{service!r} is not an AWS service endpoint name such as 'sagemaker.api'")
-        if len(set(value)) != len(value):
-            raise ValueError("interface endpoints are listed more than once")
-        return value
+        return _unique(value, "interface endpoint", "interface_endpoints")
+
+    @model_validator(mode="after")
+    def _subnets(self) -> NetworkSpec:
+        problems = _Problems("NetworkSpec")
+        problems.extend(rules.subnet_findings(self.cidr_block, self.availability_zones))
+        problems.raise_if_any()
+        return self
 
 
 class EncryptionSpec(ComponentSpec):
@@ -209,6 +233,11 @@ class ContainerRegistrySpec(ComponentSpec):
         default=50, gt=0, le=10000, description="Expire the oldest images beyond this many per repository."
     )
 
+    @field_validator("repositories")
+    @classmethod
+    def _unique_repositories(cls, value: list[str]) -> list[str]:
+        return _unique(value, "repository", "repositories")
+
 
 class IdentitySpec(ComponentSpec):
     """Least-privilege IAM roles: SageMaker execution, pipeline, EventBridge, CI/CD."""
@@ -238,6 +267,17 @@ class DevEnvironmentSpec(ComponentSpec):
         description="Give the notebook a route to the internet outside the VPC. On is a security override.",
     )
 
+    @model_validator(mode="after")
+    def _instance_type(self) -> DevEnvironmentSpec:
+        # A notebook instance and a Studio app take different lists of instance types.
+        api = awsmodel.NOTEBOOK_INSTANCE if self.kind == "notebook" else awsmodel.STUDIO_APP_INSTANCE
+        problems = _Problems("DevEnvironmentSpec")
+        problem = rules.instance_type_problem(self.instance_type, api)
+        if problem is not None:
+            problems.add(("instance_type",), problem[0], self.instance_type, allowed=problem[1])
+        problems.raise_if_any()
+        return self
+
 
 class RegistrySpec(ComponentSpec):
     """The model registry: model package groups and the approval workflow."""
@@ -256,7 +296,7 @@ class RegistrySpec(ComponentSpec):
     @field_validator("model_package_groups")
     @classmethod
     def _unique_groups(cls, value: list[str]) -> list[str]:
-        return _unique(value, "model package group")
+        return _unique(value, "model package group", "model_package_groups")
 
 
 FeatureType = Literal["Integral", "Fractional", "String"]
@@ -267,6 +307,10 @@ class FeatureDefinition(SpecModel):
 
     name: str = Field(pattern=formats.FEATURE_NAME, description="Feature name.")
     type: FeatureType = Field(description="`Integral`, `Fractional` or `String`.")
+
+
+RESERVED_FEATURE_NAMES = ("is_deleted", "write_time", "api_invocation_time")
+"""Columns Feature Store adds to every record; CreateFeatureGroup refuses features with these names."""
 
 
 class FeatureGroupSpec(SpecModel):
@@ -283,9 +327,23 @@ class FeatureGroupSpec(SpecModel):
     def _consistent(self) -> FeatureGroupSpec:
         problems = _Problems("FeatureGroupSpec")
         names = [feature.name for feature in self.features]
+        problems.add_all(_duplicates(names, "feature", "features", ("name",)), prefix=("features",))
         for index, name in enumerate(names):
-            if name in names[:index]:
-                problems.add(("features", index, "name"), f"feature {name!r} is listed more than once", name)
+            if name.lower() in RESERVED_FEATURE_NAMES:
+                problems.add(
+                    ("features", index, "name"),
+                    f"Feature Store reserves the feature name {name!r} for its own columns",
+                    name,
+                    allowed=f"any name but {', '.join(RESERVED_FEATURE_NAMES)}",
+                )
+        most = awsmodel.constraint(awsmodel.FEATURE_DEFINITIONS).max
+        if most is not None and len(names) > most:
+            problems.add(
+                ("features",),
+                f"{len(names)} features; SageMaker CreateFeatureGroup takes at most {most}",
+                f"{len(names)} features",
+                allowed=f"at most {most} features per group",
+            )
         for role in ("record_identifier", "event_time"):
             value = getattr(self, role)
             if value not in names:
@@ -313,22 +371,28 @@ class FeatureStoreSpec(ComponentSpec):
     @field_validator("feature_groups")
     @classmethod
     def _unique_groups(cls, value: list[FeatureGroupSpec]) -> list[FeatureGroupSpec]:
-        _unique([group.name for group in value], "feature group")
+        _unique([group.name for group in value], "feature group", "feature_groups", ("name",))
         return value
 
 
 class TrainingSpec(ComponentSpec):
     """Settings training jobs share: allowed instances, parallelism, spot, storage."""
 
-    allowed_instance_types: list[InstanceType] = Field(
+    allowed_instance_types: list[TrainingInstanceType] = Field(
         default_factory=lambda: ["ml.m5.xlarge", "ml.m5.2xlarge"],
         min_length=1,
-        description="Instance types training jobs may use; the pipeline's types must be among them.",
+        description="Instance types training jobs may use (each one SageMaker's CreateTrainingJob accepts); the "
+        "pipeline's training type must be among them.",
     )
     max_parallel_jobs: int = Field(default=2, gt=0, le=100, description="Training jobs that may run at once.")
     spot: bool = Field(default=False, description="Use managed spot training (cheaper, interruptible).")
     max_runtime_hours: int = Field(default=24, gt=0, le=672, description="Stop a training job after this long.")
     volume_size_gb: int = Field(default=50, gt=0, le=16384, description="Training volume size, encrypted with KMS.")
+
+    @field_validator("allowed_instance_types")
+    @classmethod
+    def _unique_types(cls, value: list[str]) -> list[str]:
+        return _unique(value, "instance type", "allowed_instance_types")
 
 
 class ApprovalMetricSpec(SpecModel):
@@ -356,13 +420,13 @@ class PipelinesSpec(ComponentSpec):
     approval_metric: ApprovalMetricSpec = Field(
         default_factory=ApprovalMetricSpec, description="Condition step that gates registration."
     )
-    processing_instance_type: InstanceType = Field(
+    processing_instance_type: ProcessingInstanceType = Field(
         default="ml.m5.xlarge", description="Instance type of the processing and evaluation steps."
     )
-    training_instance_type: InstanceType = Field(
+    training_instance_type: TrainingInstanceType = Field(
         default="ml.m5.xlarge", description="Instance type of the training step (must be allowed by training)."
     )
-    image: str = Field(
+    image: Annotated[str, AfterValidator(rules.member_check(awsmodel.MODEL_IMAGE, "an image URI"))] = Field(
         default="training:latest",
         min_length=1,
         description="Image of the processing, training and evaluation jobs and of the registered model: "
@@ -410,6 +474,11 @@ class DeploymentSpec(SpecModel):
         description="Alarms that roll a deployment back automatically; canary and linear need at least one.",
     )
 
+    @field_validator("rollback_alarms")
+    @classmethod
+    def _unique_alarms(cls, value: list[str]) -> list[str]:
+        return _unique(value, "rollback alarm", "rollback_alarms")
+
     @model_validator(mode="after")
     def _rollback(self) -> DeploymentSpec:
         problems = _Problems("DeploymentSpec")
@@ -423,15 +492,19 @@ class DeploymentSpec(SpecModel):
         return self
 
 
+# `sample` is not a URL (the program uploads a sample artifact), so only the length is AWS's to check.
+ModelDataUrl = Annotated[str, AfterValidator(rules.member_check(awsmodel.MODEL_DATA_URL, "a URL", pattern=False))]
+
+
 class ModelSpec(SpecModel):
     """The model an endpoint serves."""
 
-    image: str = Field(
+    image: Annotated[str, AfterValidator(rules.member_check(awsmodel.MODEL_IMAGE, "an image URI"))] = Field(
         min_length=1,
         description="Inference container image: a full URI (`<account>.dkr.ecr.<region>.amazonaws.com/repo:tag`) "
         "or `<repository>:<tag>` for one of the platform's own container_registry repositories.",
     )
-    model_data_url: str | None = Field(
+    model_data_url: ModelDataUrl | None = Field(
         default=None,
         pattern=formats.MODEL_DATA,
         description="`s3://` URL of model.tar.gz, or `sample` to upload a tiny sample artifact to the artifact "
@@ -448,7 +521,7 @@ class EndpointSpec(SpecModel):
         description="The model to serve. Without one, no endpoint is created: the serving component prepares "
         "roles, the capture prefix and alarms, and says so in its outputs.",
     )
-    instance_type: InstanceType = Field(default="ml.m5.large", description="Instance type of the variant.")
+    instance_type: EndpointInstanceType = Field(default="ml.m5.large", description="Instance type of the variant.")
     instance_count: PositiveInt = Field(default=1, description="Initial instance count.")
     autoscaling: AutoscalingSpec | None = Field(
         default=None, description="Scale the variant automatically. Default: `serving.autoscaling`."
@@ -505,11 +578,8 @@ class ServingSpec(ComponentSpec):
     def _endpoints(self) -> ServingSpec:
         problems = _Problems("ServingSpec")
         names = [endpoint.name for endpoint in self.endpoints]
+        problems.add_all(_duplicates(names, "endpoint", "endpoints", ("name",)), prefix=("endpoints",))
         for index, endpoint in enumerate(self.endpoints):
-            if endpoint.name in names[:index]:
-                problems.add(
-                    ("endpoints", index, "name"), f"endpoint {endpoint.name!r} is listed more than once", endpoint.name
-                )
             scaling = endpoint.autoscaling or self.autoscaling
             if scaling and not scaling.min_capacity <= endpoint.instance_count <= scaling.max_capacity:
                 problems.add(
@@ -538,7 +608,9 @@ class QualityMonitoringSpec(SpecModel):
         pattern=formats.MONITORING_CRON,
         description="Monitoring cron expression (SageMaker allows hourly or daily crons).",
     )
-    instance_type: InstanceType = Field(default="ml.m5.large", description="Instance type of the monitoring job.")
+    instance_type: MonitoringInstanceType = Field(
+        default="ml.m5.large", description="Instance type of the monitoring job."
+    )
 
 
 class BudgetSpec(SpecModel):
@@ -554,6 +626,24 @@ class BudgetSpec(SpecModel):
         for address in value:
             if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
                 raise ValueError(f"{address!r} is not an e-mail address")
+        return value
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _subscribers(cls, value: list[str]) -> list[str]:
+        problems = _Problems("alert_emails")
+        problems.add_all(_duplicates(value, "address", "alert_emails"))
+        # Each notification also notifies the platform's alarm topic: one subscriber of AWS's maximum.
+        most = (awsmodel.constraint(awsmodel.BUDGET_SUBSCRIBERS).max or 11) - 1
+        if len(value) > most:
+            problems.add(
+                (),
+                f"{len(value)} addresses; AWS Budgets takes {most + 1} subscribers per notification and one is the "
+                "platform's alarm topic",
+                len(value),
+                allowed=f"at most {most} addresses (subscribe more people to the alarm topic)",
+            )
+        problems.raise_if_any()
         return value
 
 
@@ -611,7 +701,7 @@ class CicdSpec(ComponentSpec):
     @field_validator("stages")
     @classmethod
     def _unique_stages(cls, value: list[str]) -> list[str]:
-        return _unique(value, "stage")
+        return _unique(value, "stage", "stages")
 
     @model_validator(mode="after")
     def _repository(self) -> CicdSpec:
@@ -626,8 +716,6 @@ class CicdSpec(ComponentSpec):
 # The whole platform
 # ---------------------------------------------------------------------------------------------------
 
-TAG_KEY_RE = re.compile(r"^[\w\s.:/=+\-@]{1,128}$")
-
 
 class SettingsSpec(SpecModel):
     """What a blueprint or an environment's overrides may set: tags, safety switches and components.
@@ -639,7 +727,10 @@ class SettingsSpec(SpecModel):
     tags: dict[str, str] = Field(
         default_factory=dict,
         description="Extra tags on every taggable resource (the four `mlplatform:*`/`managed-by` tags are "
-        "always added).",
+        "always added). Keys: 1-128 letters, digits, spaces and `_ . : / = + - @`, not starting with `aws:`, "
+        "none of mlplatform's own (`mlplatform:*`, `managed-by`, `Name`); values: 0-256 of the same "
+        f"characters; at most {tagging.AWS_TAGS_PER_RESOURCE - len(tagging.OWN_KEYS)} tags (AWS's "
+        f"{tagging.AWS_TAGS_PER_RESOURCE} per resource less the {len(tagging.OWN_KEYS)} mlplatform may add).",
     )
     protect: bool | None = Field(
         default=None,
@@ -672,15 +763,10 @@ class SettingsSpec(SpecModel):
     @field_validator("tags")
     @classmethod
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, tag in value.items():
-            if not TAG_KEY_RE.match(key):
-                raise ValueError(f"tag key {key!r} must be 1-128 letters, digits, spaces or _.:/=+-@")
-            if key.lower().startswith("aws:"):
-                raise ValueError(f"tag key {key!r} uses the reserved prefix 'aws:'")
-            if key.startswith("mlplatform:") or key == "managed-by":
-                raise ValueError(f"tag key {key!r} is set by mlplatform itself and cannot be overridden")
-            if len(tag) > 256:
-                raise ValueError(f"tag {key!r}: values are at most 256 characters")
+        # A field validator (not a model one), so tag problems are reported with every other field's.
+        problems = _Problems("tags")
+        problems.extend(rules.tag_findings(value), strip=("tags",))
+        problems.raise_if_any()
         return value
 
     def enabled_components(self) -> list[str]:
@@ -699,7 +785,9 @@ class PlatformSpec(SettingsSpec):
     blueprint: str = Field(min_length=1, description="The blueprint this environment was built from.")
     level: Literal[0, 1, 2] = Field(description="MLOps maturity level of the blueprint.")
     target: Literal["local", "aws"] = Field(description="`local` (embedded AWS emulator, no account) or `aws`.")
-    region: str = Field(pattern=formats.REGION, description="AWS region, e.g. `eu-west-1`.")
+    region: Annotated[str, AfterValidator(rules.check_region)] = Field(
+        description="AWS region, e.g. `eu-west-1` (one botocore knows, in any partition)."
+    )
     account_id: str | None = Field(
         default=None,
         pattern=formats.ACCOUNT_ID,
@@ -814,8 +902,103 @@ class PlatformSpec(SettingsSpec):
                 f"target local runs in the emulator's account {EMULATOR_ACCOUNT_ID}; remove account_id",
                 self.account_id,
             )
+        if "artifact_store" in on and self.name.startswith(rules.S3_BUCKET_PREFIXES):
+            problems.add(
+                ("name",),
+                f"bucket names start with the platform name, and S3 reserves the prefixes "
+                f"{', '.join(rules.S3_BUCKET_PREFIXES)}",
+                self.name,
+                allowed="a platform name that does not start with them",
+            )
+        boundary = self.identity.permissions_boundary_arn
+        partition = awsmodel.partition_of(self.region)
+        if "identity" in on and boundary and partition and boundary.split(":")[1] != partition:
+            problems.add(
+                ("identity", "permissions_boundary_arn"),
+                f"the ARN is in partition {boundary.split(':')[1]!r} but region {self.region} is in {partition!r}",
+                boundary,
+                allowed=f"arn:{partition}:iam::<account>:policy/<name>",
+            )
+        for loc, physical, api, template in self._physical_names(on):
+            problem = rules.name_problem(physical, api, template)
+            if problem is not None:
+                value = self.name if loc == ("name",) else _value_at(self, loc)
+                problems.add(loc, problem[0], value, allowed=problem[1])
         problems.raise_if_any()
         return self
+
+    def _physical_names(self, on: set[str]) -> list[tuple[Loc, str, awsmodel.ApiMember, str]]:
+        """Names the components will give AWS resources, each with the field that decides it.
+
+        A name built from a list item is reported at the item (the item is what a user shortens); one built
+        from the platform name alone at ``name``.
+        """
+        platform = self.name
+        found: list[tuple[Loc, str, awsmodel.ApiMember, str]] = []
+        if "dev_environment" in on and self.dev_environment.kind == "notebook":
+            found.append((("name",), names.notebook_name(platform), awsmodel.NOTEBOOK_NAME, "<platform>-notebook"))
+        elif "dev_environment" in on:
+            found.append((("name",), platform, awsmodel.DOMAIN_NAME, "<platform>"))
+        if "pipelines" in on:
+            template = "<platform>-continuous-training"
+            found.append((("name",), names.pipeline_name(platform), awsmodel.PIPELINE_NAME, template))
+        items: list[tuple[list[tuple[Loc, str]], Callable[[str], str], awsmodel.ApiMember, str]] = []
+        if "container_registry" in on:
+            repositories = _located(("container_registry", "repositories"), self.container_registry.repositories)
+            items.append(
+                (
+                    repositories,
+                    lambda item: names.repository_name(platform, item),
+                    awsmodel.REPOSITORY_NAME,
+                    "<platform>/<repository>",
+                )
+            )
+        if "registry" in on:
+            groups = _located(("registry", "model_package_groups"), self.registry.model_package_groups)
+            items.append(
+                (
+                    groups,
+                    lambda item: names.model_package_group_name(platform, item),
+                    awsmodel.MODEL_PACKAGE_GROUP_NAME,
+                    "<platform>-<group>",
+                )
+            )
+        if "feature_store" in on:
+            feature_groups = [group.name for group in self.feature_store.feature_groups]
+            items.append(
+                (
+                    _located(("feature_store", "feature_groups"), feature_groups, ("name",)),
+                    lambda item: names.feature_group_name(platform, item),
+                    awsmodel.FEATURE_GROUP_NAME,
+                    "<platform>-<feature group>",
+                )
+            )
+        if "serving" in on:
+            endpoints = self.serving.effective_endpoints()
+            items.append(
+                (
+                    _located(("serving", "endpoints"), [e.name for e in endpoints], ("name",)),
+                    lambda item: names.endpoint_name(platform, item),
+                    awsmodel.ENDPOINT_NAME,
+                    "<platform>-<endpoint>",
+                )
+            )
+            if "monitoring" in on and self.monitoring.data_quality.enabled:
+                # Only endpoints that are deployed and capture data get a monitoring job (the program's rule).
+                captured = [e.name if e.model is not None and e.data_capture_percent else None for e in endpoints]
+                monitored = [item for item in _located(("serving", "endpoints"), captured, ("name",)) if item[1]]
+                for api in (awsmodel.MONITORING_JOB_NAME, awsmodel.MONITORING_SCHEDULE_NAME):
+                    items.append(
+                        (
+                            monitored,
+                            lambda item: names.monitoring_name(names.endpoint_name(platform, item)),
+                            api,
+                            "<platform>-<endpoint>-data-quality",
+                        )
+                    )
+        for located, make, api, template in items:
+            found += [(loc, make(item), api, template) for loc, item in located]
+        return found
 
     def _required(self, component: str) -> bool:
         return any(component in LEVEL_REQUIREMENTS[level] for level in range(self.level + 1))
@@ -834,20 +1017,58 @@ class _Problems:
         self.title = title
         self.errors: list[Any] = []
 
-    def add(self, loc: tuple[str | int, ...], reason: str, value: Any) -> None:
-        self.errors.append(
-            {"type": PydanticCustomError("cross_field", "{reason}", {"reason": reason}), "loc": loc, "input": value}
-        )
+    def add(self, loc: Loc, reason: str, value: Any, *, allowed: str | None = None) -> None:
+        error = PydanticCustomError("cross_field", "{reason}", {"reason": reason, "allowed": allowed or ""})
+        self.errors.append({"type": error, "loc": loc, "input": value})
+
+    def extend(self, findings: list[rules.Finding], *, strip: Loc = ()) -> None:
+        """Add a rule's findings; ``strip`` removes the field's own name when used in a field validator."""
+        for finding in findings:
+            loc = finding.loc[len(strip) :] if finding.loc[: len(strip)] == strip else finding.loc
+            self.add(loc, finding.reason, finding.value, allowed=finding.allowed)
+
+    def add_all(self, found: list[tuple[Loc, str, Any, str]], prefix: Loc = ()) -> None:
+        for loc, reason, value, allowed in found:
+            self.add((*prefix, *loc), reason, value, allowed=allowed)
 
     def raise_if_any(self) -> None:
         if self.errors:
             raise ValidationError.from_exception_data(self.title, self.errors)
 
 
-def _unique(values: list[str], what: str) -> list[str]:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{what} {value!r} is listed more than once")
-        seen.add(value)
+def _duplicates(values: list[Any], what: str, field: str, suffix: Loc = ()) -> list[tuple[Loc, str, Any, str]]:
+    """Every repeated value, located at its own item (``(index, *suffix)``) and naming the first one.
+
+    Each of these lists becomes AWS resources or settings named by the value, so a repeat would collide (or
+    be refused) at deploy time; the repetition is what the user removes.
+    """
+    first: dict[Any, int] = {}
+    found: list[tuple[Loc, str, Any, str]] = []
+    for index, value in enumerate(values):
+        if value in first:
+            reason = f"{what} {value!r} is listed more than once (first as {field}[{first[value]}])"
+            found.append(((index, *suffix), reason, value, f"each {what} once"))
+        else:
+            first[value] = index
+    return found
+
+
+def _unique(values: list[Any], what: str, field: str, suffix: Loc = ()) -> list[Any]:
+    """A field validator's body: ``values`` unchanged, or every repetition reported at its item."""
+    problems = _Problems(field)
+    problems.add_all(_duplicates(values, what, field, suffix))
+    problems.raise_if_any()
     return values
+
+
+def _located(prefix: Loc, values: list[Any], suffix: Loc = ()) -> list[tuple[Loc, Any]]:
+    """``(prefix[i] + suffix, value)`` for each value of a list field."""
+    return [((*prefix, index, *suffix), value) for index, value in enumerate(values)]
+
+
+def _value_at(model: BaseModel, loc: Loc) -> Any:
+    """The value at ``loc`` inside ``model`` (for a problem's ``value:``)."""
+    node: Any = model
+    for part in loc:
+        node = node[part] if isinstance(part, int) else getattr(node, part)
+    return node

@@ -56,3 +56,42 @@ def default_platform_name(env: str) -> str:
         return name
     digest = hashlib.sha256(env.encode()).hexdigest()[:6]
     return f"{name[: _PLATFORM_NAME_MAX - 7].rstrip('-')}-{digest}"
+
+
+# Physical names the components derive from the platform name and the user's names. They live here, not
+# in the components, because the spec checks them against AWS's limits before anything is deployed.
+
+
+def endpoint_name(platform: str, endpoint: str) -> str:
+    """A SageMaker endpoint's name (also the prefix of its alarms and capture path)."""
+    return f"{platform}-{endpoint}"
+
+
+def monitoring_name(endpoint: str) -> str:
+    """The data-quality job definition and monitoring schedule of the endpoint named ``endpoint``."""
+    return f"{endpoint}-data-quality"
+
+
+def feature_group_name(platform: str, group: str) -> str:
+    """A SageMaker feature group's name."""
+    return f"{platform}-{group}"
+
+
+def model_package_group_name(platform: str, group: str) -> str:
+    """A SageMaker model package group's name."""
+    return f"{platform}-{group}"
+
+
+def repository_name(platform: str, repository: str) -> str:
+    """An ECR repository's name."""
+    return f"{platform}/{repository}"
+
+
+def notebook_name(platform: str) -> str:
+    """The notebook instance's name (dev environment kind ``notebook``)."""
+    return f"{platform}-notebook"
+
+
+def pipeline_name(platform: str) -> str:
+    """The continuous-training SageMaker pipeline's name."""
+    return f"{platform}-continuous-training"

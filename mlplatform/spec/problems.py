@@ -94,6 +94,7 @@ def problems_from_validation(error: ValidationError, layers: Sequence[Layer], mo
     """
     problems: list[Problem] = []
     by_path: dict[PathKey, Problem] = {}
+    specific: set[PathKey] = set()  # union values whose problem is a rule's reason, kept over the generic one
     for item in error.errors(include_url=False):
         raw = tuple(part for part in item["loc"] if isinstance(part, (str, int)))
         loc = _strip_union_tags(model, raw)
@@ -104,8 +105,14 @@ def problems_from_validation(error: ValidationError, layers: Sequence[Layer], mo
             earlier = by_path[loc]
             if allowed and earlier.allowed and allowed not in earlier.allowed:
                 earlier.allowed = f"{earlier.allowed}; or {allowed}"
-            earlier.problem = "not one of the accepted forms"
+            if item["type"] == "refused":  # the value has the member's type: say why that member refused it
+                earlier.problem = _problem_text(item, loc)
+                specific.add(loc)
+            elif loc not in specific:
+                earlier.problem = "not one of the accepted forms"
             continue
+        if loc != raw and item["type"] == "refused":
+            specific.add(loc)
         layer = _locate(loc, layers)
         file, line = (layer.doc.file, layer.line_of(loc[: max(layer.depth_of(loc), 0)])) if layer else (None, None)
         kind = item["type"]
@@ -179,7 +186,7 @@ def _problem_text(item: Any, loc: PathKey) -> str:
         return f"unknown key {loc[-1]!r}" if loc else "unknown key"
     if kind == "missing":
         return "required field is missing"
-    if kind == "cross_field":
+    if kind in ("cross_field", "refused"):
         return str(item["ctx"]["reason"])
     if kind == "string_pattern_mismatch":
         return "not in the expected format"
@@ -199,6 +206,7 @@ _TYPE_WORDS = {
     "model_attributes_type": "a mapping (key: value)",
     "list_type": "a list",
     "int_from_float": "a whole number",
+    "finite_number": "a finite number (not .inf or .nan)",
 }
 
 
@@ -212,6 +220,8 @@ def _allowed_text(item: Any, model: type[BaseModel], loc: PathKey) -> str | None
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}? " if close else ""
         return f"{hint}known keys: {', '.join(known)}"
+    if kind in ("cross_field", "refused"):
+        return str(ctx.get("allowed") or "") or None
     if kind in _TYPE_WORDS:
         return _TYPE_WORDS[kind]
     if kind == "literal_error":

@@ -742,3 +742,58 @@ def test_endpoint_config_arn_in_the_tagging_api_is_a_tuple_on_plain_moto(plain: 
 def test_endpoint_config_arn_in_the_tagging_api_through_the_emulator(endpoint: str) -> None:
     [arn] = _tagged_endpoint_config_arns(endpoint)
     assert arn.startswith("arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/tagged-config-")
+
+
+# --- instance types ------------------------------------------------------------------------------------
+
+
+def _enum(operation: str, *members: str) -> list[str]:
+    """The instance types botocore's model accepts for a request member (independently of the patch)."""
+    import botocore.session
+
+    shape = botocore.session.get_session().get_service_model("sagemaker").operation_model(operation).input_shape
+    for member in members:
+        shape = shape.member if shape.type_name == "list" else shape
+        shape = shape.members[member]
+    return list(shape.enum)
+
+
+def _endpoint_config(sm: Any, name: str, instance_type: str) -> None:
+    sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+    sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[{"VariantName": "primary", "ModelName": f"{name}-model", "InitialInstanceCount": 1,
+                             "InstanceType": instance_type}],
+    )  # fmt: skip
+
+
+def test_gpu_instance_types_on_plain_moto(plain: str) -> None:
+    sm = _sm(plain)
+    assert "ml.g5.xlarge" in _enum("CreateEndpointConfig", "ProductionVariants", "InstanceType")
+    with pytest.raises(ClientError) as endpoint:
+        _endpoint_config(sm, "gpu-plain", "ml.g5.xlarge")
+    assert _code(endpoint) == "ValidationException" and "ml.g5.xlarge" in str(endpoint.value)
+    with pytest.raises(ClientError) as notebook:
+        sm.create_notebook_instance(NotebookInstanceName="gpu-plain", InstanceType="ml.g5.xlarge", RoleArn=ROLE)
+    assert _code(notebook) == "ValidationException"
+
+
+def test_instance_types_through_the_emulator_follow_botocore(endpoint: str) -> None:
+    sm = _sm(endpoint)
+    _endpoint_config(sm, "gpu-fixed", "ml.g5.xlarge")
+    variant = sm.describe_endpoint_config(EndpointConfigName="gpu-fixed")["ProductionVariants"][0]
+    assert variant["InstanceType"] == "ml.g5.xlarge"
+    sm.create_notebook_instance(NotebookInstanceName="gpu-fixed", InstanceType="ml.g5.xlarge", RoleArn=ROLE)
+    assert sm.describe_notebook_instance(NotebookInstanceName="gpu-fixed")["InstanceType"] == "ml.g5.xlarge"
+    # Still a check, not an open door: what botocore's model refuses, the emulator refuses, per API.
+    with pytest.raises(ClientError) as bogus:
+        _endpoint_config(sm, "gpu-bogus", "ml.g5.xlarj")
+    assert _code(bogus) == "ValidationException" and "ml.g5.xlarj" in str(bogus.value)
+    notebook_only = sorted(
+        set(_enum("CreateNotebookInstance", "InstanceType"))
+        - set(_enum("CreateEndpointConfig", "ProductionVariants", "InstanceType"))
+    )
+    assert notebook_only, "botocore's model no longer has a notebook-only instance type"
+    with pytest.raises(ClientError) as wrong_api:
+        _endpoint_config(sm, "gpu-wrong-api", notebook_only[0])
+    assert _code(wrong_api) == "ValidationException"

@@ -7,12 +7,20 @@ what is allowed; never a Python traceback.
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from typer.testing import Result
+
+from mlplatform import blueprints, environments
+from mlplatform.errors import Problem, SpecValidationError
+from mlplatform.spec.problems import format_path
 
 ENV_OK = "blueprint: level0\ntarget: aws\nregion: eu-west-1\n"
 
@@ -589,3 +597,287 @@ def test_env_not_found(run: Run, tmp_path: Path, as_json: bool) -> None:
         f"(environments here: local, qa; project {tmp_path})."
     )
     assert "hint: Create it with `mlplatform init --env staging`." in message
+
+
+# --------------------------------------------------------------------------------------------------
+# values AWS would refuse mid-deploy, refused by validate at the line that set them
+# --------------------------------------------------------------------------------------------------
+
+ENV_L1 = ENV_OK.replace("level0", "level1")
+
+
+@pytest.mark.parametrize(
+    ("content", "location", "path", "value", "problem", "allowed"),
+    [
+        (
+            ENV_L1 + "overrides:\n  training:\n    allowed_instance_types: [ml.m5.xlarge, ml.g5.xlarj]\n",
+            "stacks/dev.yaml:6",
+            "overrides.training.allowed_instance_types[1]",
+            '"ml.g5.xlarj"',
+            "SageMaker CreateTrainingJob (ResourceConfig.InstanceType) does not accept this instance type",
+            "closest: ml.g5.xlarge",
+        ),
+        (
+            ENV_OK + "overrides:\n  serving:\n    endpoints:\n      - name: churn\n        instance_type: ml.g5.huge\n",
+            "stacks/dev.yaml:8",
+            "overrides.serving.endpoints[0].instance_type",
+            '"ml.g5.huge"',
+            "SageMaker CreateEndpointConfig (ProductionVariants[].InstanceType) does not accept",
+            "ProductionVariantInstanceType values",
+        ),
+        (
+            "blueprint: level0\ntarget: aws\nregion: eu-wset-1\n",
+            "stacks/dev.yaml:3",
+            "region",
+            '"eu-wset-1"',
+            "not an AWS region",
+            "did you mean 'eu-west-1'?",
+        ),
+        (
+            ENV_OK + "overrides:\n  tags:\n    team: ml\n    'aws:owner': me\n",
+            "stacks/dev.yaml:7",
+            "overrides.tags.aws:owner",
+            '"aws:owner"',
+            "the tag key prefix 'aws:' is reserved for AWS",
+            "not starting with 'aws:'",
+        ),
+        (
+            ENV_OK + "overrides:\n  tags:\n    managed-by: me\n",
+            "stacks/dev.yaml:6",
+            "overrides.tags.managed-by",
+            '"managed-by"',
+            "mlplatform sets the tag 'managed-by' itself and would overwrite yours",
+            "any key but",
+        ),
+        (
+            ENV_OK + "overrides:\n  network:\n    cidr_block: 10.20.0.1/16\n",
+            "stacks/dev.yaml:6",
+            "overrides.network.cidr_block",
+            '"10.20.0.1/16"',
+            "host bits are set",
+            "10.20.0.0/16 (the network address)",
+        ),
+        (
+            ENV_OK + "overrides:\n  network:\n    cidr_block: 10.20.0.0/27\n    availability_zones: 3\n",
+            "stacks/dev.yaml:7",
+            "overrides.network.availability_zones",
+            "3",
+            "holds only 2 private /28 subnet(s)",
+            "at most 2 availability zone(s)",
+        ),
+        (
+            ENV_L1 + "overrides:\n  pipelines:\n    schedule: rate(1 days)\n",
+            "stacks/dev.yaml:6",
+            "overrides.pipelines.schedule",
+            '"rate(1 days)"',
+            "EventBridge would refuse this schedule: use the singular unit",
+            "singular when n is 1",
+        ),
+        (
+            ENV_L1 + "overrides:\n  pipelines:\n    schedule: cron(0 3 * * * *)\n",
+            "stacks/dev.yaml:6",
+            "overrides.pipelines.schedule",
+            '"cron(0 3 * * * *)"',
+            "exactly one of day-of-month and day-of-week must be '?'",
+            "cron(<minutes> <hours>",
+        ),
+        (
+            ENV_OK + "overrides:\n  container_registry:\n    repositories:\n      - training\n      - serving\n"
+            "      - training\n",
+            "stacks/dev.yaml:9",
+            "overrides.container_registry.repositories[2]",
+            '"training"',
+            "repository 'training' is listed more than once (first as repositories[0])",
+            "each repository once",
+        ),
+        (
+            ENV_OK + "name: " + "p" * 32 + "\noverrides:\n  serving:\n    endpoints:\n      - name: " + "e" * 31 + "\n",
+            "stacks/dev.yaml:8",
+            "overrides.serving.endpoints[0].name",
+            '"' + "e" * 31 + '"',
+            "(64 characters), longer than SageMaker CreateEndpoint (EndpointName) allows",
+            "at most 63 characters",
+        ),
+        (
+            ENV_OK + "overrides:\n  monitoring:\n    budget:\n      monthly_limit_usd: .inf\n",
+            "stacks/dev.yaml:7",
+            "overrides.monitoring.budget.monthly_limit_usd",
+            "Infinity",
+            "finite number",
+            "a finite number",
+        ),
+    ],
+    ids=[
+        "training-instance-type",
+        "endpoint-instance-type",
+        "region",
+        "tag-aws-prefix",
+        "tag-collides",
+        "cidr-host-bits",
+        "subnets-do-not-fit",
+        "rate-plural",
+        "cron-both-days",
+        "duplicate-repository",
+        "endpoint-name-too-long",
+        "infinite-number",
+    ],
+)
+def test_values_aws_would_refuse_are_refused_at_their_line(
+    run: Run, tmp_path: Path, content: str, location: str, path: str, value: str, problem: str, allowed: str
+) -> None:
+    write(tmp_path, "stacks/dev.yaml", content)
+    message = error_of(run("validate", "--env", "dev"))
+    assert f"\n{location}: {path}\n" in message
+    block = message.split(f"\n{location}: {path}\n", 1)[1]
+    assert f"  value:   {value}\n" in block
+    assert problem in block.split("\n  value:", 1)[0]
+    assert allowed in block.split("\n  allowed: ", 1)[1].splitlines()[0]
+
+
+def test_a_gpu_endpoint_validates(run: Run, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "stacks/dev.yaml",
+        ENV_OK + "overrides:\n  serving:\n    endpoints:\n      - name: churn\n        instance_type: ml.g5.xlarge\n",
+    )
+    result = run("validate", "--env", "dev")
+    assert result.exit_code == 0, result.output
+
+
+# --------------------------------------------------------------------------------------------------
+# every setting, every depth: a wrong type or an unknown key is a located problem, never a crash
+# --------------------------------------------------------------------------------------------------
+
+
+def _full_overrides() -> dict[str, Any]:
+    """Every setting of a level2 platform written out, with one of each list item, as an env would."""
+    settings = blueprints.resolve("level2").settings.model_dump(mode="json")
+    settings["tags"] = {"team": "ml"}
+    settings["identity"]["permissions_boundary_arn"] = "arn:aws:iam::111111111111:policy/boundary"
+    settings["serving"]["autoscaling"] = {"min_capacity": 1, "max_capacity": 2, "target_invocations_per_instance": 50}
+    settings["serving"]["endpoints"] = [
+        {
+            "name": "churn",
+            "model": {"image": "serving:1", "model_data_url": "s3://bucket/model.tar.gz"},
+            "instance_type": "ml.m5.large",
+            "instance_count": 1,
+            "autoscaling": {"min_capacity": 1, "max_capacity": 3, "target_invocations_per_instance": 10},
+            "data_capture_percent": 10,
+            "deployment": {"strategy": "canary", "traffic_percent": 10, "wait_minutes": 5, "rollback_alarms": ["5xx"]},
+        }
+    ]
+    settings["feature_store"]["feature_groups"] = [
+        {
+            "name": "customers",
+            "record_identifier": "id",
+            "event_time": "t",
+            "features": [{"name": "id", "type": "String"}, {"name": "t", "type": "Fractional"}],
+            "online": True,
+            "offline": True,
+        }
+    ]
+    settings["monitoring"]["budget"] = {"monthly_limit_usd": 100.0, "alert_threshold_percent": 80, "alert_emails": []}
+    settings["cicd"]["repository"] = "acme/models"
+    return {key: value for key, value in settings.items() if value is not None}
+
+
+def _nodes(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], Any]]:
+    found = [(path, value)] if path else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if item is not None:
+                found += _nodes(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _nodes(item, (*path, index))
+    return found
+
+
+def _wrong_kind(value: Any) -> Any:
+    """A value of another YAML kind than ``value``: what a user writes by mistake."""
+    if isinstance(value, bool):
+        return "maybe"
+    if isinstance(value, (int, float)):
+        return "many"
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return {"first": value[0] if value else 1}
+    return ["a", "list"]
+
+
+def _with(document: dict[str, Any], path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(document)
+    node: Any = changed
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    return changed
+
+
+def _env_file(overrides: dict[str, Any]) -> str:
+    return ENV_OK.replace("level0", "level2") + yaml.safe_dump({"overrides": overrides}, sort_keys=False)
+
+
+def _problems(tmp_path: Path, content: str) -> list[Problem] | None:
+    write(tmp_path, "stacks/dev.yaml", content)
+    try:
+        environments.resolve("dev", project_dir=tmp_path)
+    except SpecValidationError as exc:
+        for problem in exc.problems:
+            problem.render()  # rendering any received value must work too
+        return exc.problems
+    return None
+
+
+def test_the_full_document_is_valid(tmp_path: Path) -> None:
+    assert _problems(tmp_path, _env_file(_full_overrides())) is None
+
+
+def test_a_wrong_kind_of_value_anywhere_is_reported_at_its_path(tmp_path: Path) -> None:
+    full = _full_overrides()
+    missed = []
+    for path, value in _nodes(full):
+        problems = _problems(tmp_path, _env_file(_with(full, path, _wrong_kind(value))))
+        where = format_path(("overrides", *path))
+        if not problems or not any(p.path == where or p.path.startswith(f"{where}.") for p in problems):
+            missed.append((where, [p.path for p in problems or []]))
+    assert not missed
+
+
+def test_an_unknown_key_at_any_depth_is_reported_with_its_line(tmp_path: Path) -> None:
+    full = _full_overrides()
+    mappings = [path for path, value in _nodes(full) if isinstance(value, dict) and path[-1:] != ("tags",)]
+    assert len(mappings) > 20
+    for path in [(), *mappings]:
+        node = _with(full, (*path, "zzz_unknown"), 1) if path else {**full, "zzz_unknown": 1}
+        problems = _problems(tmp_path, _env_file(node))
+        where = format_path(("overrides", *path, "zzz_unknown"))
+        assert problems is not None, where
+        matching = [p for p in problems if p.path == where]
+        assert matching and matching[0].problem == "unknown key 'zzz_unknown'", (where, [p.path for p in problems])
+        assert matching[0].line is not None and str(matching[0].file).endswith("stacks/dev.yaml")
+
+
+@pytest.mark.parametrize("number", [-1, 10**30, 1.5, float("nan")])
+def test_any_number_anywhere_is_accepted_or_located_never_a_crash(tmp_path: Path, number: float) -> None:
+    full = _full_overrides()
+    for path, value in _nodes(full):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            problems = _problems(tmp_path, _env_file(_with(full, path, number)))
+            assert problems is None or all(p.path.startswith("overrides.") for p in problems), path
+
+
+@pytest.mark.parametrize(
+    "field", ["blueprint", "target", "region", "account_id", "name", "description", "owner", "ttl", "backend"]
+)
+@pytest.mark.parametrize(
+    "value", [["a", "list"], {"a": "mapping"}, True, 1.5], ids=["list", "mapping", "bool", "float"]
+)
+def test_a_wrong_kind_of_value_at_the_top_of_an_env_file_is_located(
+    run: Run, tmp_path: Path, field: str, value: Any
+) -> None:
+    document = {"blueprint": "level0", "target": "aws", "region": "eu-west-1", field: value}
+    write(tmp_path, "stacks/dev.yaml", yaml.safe_dump(document, sort_keys=False))
+    message = error_of(run("validate", "--env", "dev"))
+    assert re.search(rf"\nstacks/dev\.yaml:\d+: {field}\n", message), message

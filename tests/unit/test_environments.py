@@ -687,7 +687,7 @@ def test_non_scalar_mapping_key_is_rejected(tmp_path: Path) -> None:
 
 
 def test_unreadable_path_is_a_file_format_error(tmp_path: Path) -> None:
-    with pytest.raises(FileFormatError, match=r"^d\.yaml: cannot read the file"):
+    with pytest.raises(FileFormatError, match=r"^d\.yaml: is a directory, not a YAML file"):
         read_yaml_file(tmp_path, shown_as="d.yaml")
 
 

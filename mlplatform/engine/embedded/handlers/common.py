@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mlplatform.engine.embedded.handlers.base import AwsContext, StepContext
 
-URN_TAG = "mlplatform:urn"
+from mlplatform.spec.tagging import URN_KEY
+
+URN_TAG = URN_KEY
 """Tag the engine adds (in the API call only, never to recorded inputs) so an interrupted run's
 resources without a physical name can be found and adopted."""
 
