@@ -60,9 +60,10 @@ class Cli:
         )
 
     def endpoint(self) -> str:
-        status = self.json("emulator", "status")
-        assert status["running"], status
-        return str(status["endpoint"])
+        """The emulator's endpoint, starting it first when no command has yet (a test run on its own)."""
+        started = self.json("emulator", "start")
+        assert started["running"] and started["healthy"], started
+        return str(started["endpoint"])
 
     def client(self, service: str) -> Any:
         import boto3

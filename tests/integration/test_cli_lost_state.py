@@ -77,7 +77,8 @@ def test_lost_state_is_refused_then_imported_and_up_converges_without_duplicates
 
     # up stops before changing anything, and says why and what to do.
     refused = cli.run("up", "--yes", code=4)
-    assert "error: resources already exist: environment 'local' has no resources in its state" in refused.stderr
+    assert "error: the plan has errors: 1 planned change would fail; nothing was changed:" in refused.stderr
+    assert "- resources already exist: environment 'local' has no resources in its state" in refused.stderr
     assert "deployed with blueprint level1" in refused.stderr
     assert "mlplatform import --env local --blueprint level1" in refused.stderr
     assert _inventory(cli) == deployed and _tagged(cli) == tagged_before

@@ -146,7 +146,8 @@ def test_a_failing_api_call_saves_progress_exits_4_and_the_next_up_finishes(cli:
     failed = cli.run("up", "--env", env, "--yes", code=4)
     assert "identity-events" in failed.stdout and "EntityAlreadyExists" in failed.stdout
     assert "identity-events-policy" in failed.stdout and "skipped" in failed.stdout
-    (summary,) = [line for line in failed.stdout.splitlines() if line.startswith("Resources:")]
+    planned, summary = [line for line in failed.stdout.splitlines() if line.startswith("Resources:")]
+    assert planned.startswith("Resources: ") and " to create" in planned  # the plan comes first, also with --yes
     assert re.fullmatch(r"Resources: \d+ created, 1 failed, [1-9]\d* skipped, 0 unchanged", summary), summary
     assert failed.stdout.rstrip().splitlines()[-1] == (
         f"hint: fix the error above and run `mlplatform up --env {env}` again: what succeeded is saved"

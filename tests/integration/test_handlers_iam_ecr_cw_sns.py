@@ -577,17 +577,13 @@ def test_interrupted_run_adopts_instead_of_duplicating(endpoint: str) -> None:
     topics = sorted(t["TopicArn"] for t in sns.list_topics()["Topics"])
     adopted = _ok(_adopting(lambda: _adoption_program(endpoint), list(first.records)))
     by_name = {c.name: c for c in adopted.plan() if c.custom}
-    # Resources with a name or URN tag are adopted (their reads match, so nothing changes); config-style
-    # resources (policies, targets, dashboard) have no find and are simply put again, which converges.
-    upserted = {"exec-policy", "alerts-policy", "dashboard", "model-approved-sns", "retrain-pipeline"}
+    # Every resource is adopted (their reads match, so nothing changes): those with a name or URN tag by it,
+    # and the config-style ones (policies, targets, dashboard) through what they are attached to.
     for name, change in by_name.items():
         if change.type.startswith("aws:kms/"):
             continue  # not this module's handlers
-        if name in upserted:
-            assert change.action is Action.CREATE, name
-        else:
-            assert change.detail == "adopted: created by an interrupted run", name
-            assert change.action is Action.SAME, (name, change.action, change.detail)
+        assert change.detail == "adopted: created by an interrupted run", name
+        assert change.action is Action.SAME, (name, change.action, change.detail)
     for urn, record in first.records.items():
         if not record.type.startswith("pulumi:providers:"):
             assert adopted.records[urn].id == record.id, urn
