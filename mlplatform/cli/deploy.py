@@ -176,7 +176,11 @@ def _approver(workspace: Workspace, *, yes: bool, as_json: bool, diff: bool, que
     def approve(plan: Plan) -> bool:
         with redirect_stdout(sys.stderr) if as_json else nullcontext():
             _show(workspace, plan, as_json=False, diff=diff)
-        if plan.errors or (not plan.has_changes and not yes):
+        if plan.errors:
+            return False
+        if not plan.has_changes and not yes:
+            if as_json:  # nothing will run: the plan is the document (JSON readers always get one)
+                typer.echo(json.dumps(plan.as_dict(), indent=2, default=str))
             return False
         _confirm(question, yes)
         return True

@@ -178,3 +178,15 @@ def test_destroy_target(run: Run, cloud: FakeCloud) -> None:
     done = run("destroy", "--env", ENV, "--target", "data-raw", "--yes")
     assert done.exit_code == 0, done.output
     assert sorted(cloud.buckets) == ["logs"]
+
+
+def test_up_json_without_changes_and_without_yes_prints_the_plan_document(
+    run: Run, cloud: FakeCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discovery, "tagged_resources", lambda aws, env: [])
+    deployed(run)
+    result = run("up", "--env", ENV, "--json")  # no --yes, nothing to change: nothing runs, nothing is asked
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["format_version"] == 1 and document["summary"]["same"] == 3 and document["summary"]["create"] == 0
+    assert "No changes" in result.stderr  # the human plan went to stderr
