@@ -331,6 +331,19 @@ def resolve_loaded(
 
     region = settings.region or (DEFAULT_LOCAL_REGION if settings.target == "local" else None)
     misplaced = override_key_problems(doc) if doc else []
+    if settings.target == "aws" and not settings.blueprint and doc is not None:
+        # A real environment's blueprint is reviewed in its file (a pull request), never chosen per run or
+        # remembered from whoever deployed last.
+        misplaced.append(
+            Problem(
+                file=doc.file,
+                line=doc.line_of(("target",)),
+                path="blueprint",
+                value=None,
+                problem="target aws needs `blueprint:` in the environment file",
+                allowed=f"blueprint: one of {', '.join(blueprints.discover(project_dir))}",
+            )
+        )
     if settings.samples and settings.target != "local" and doc is not None:
         misplaced.append(
             Problem(

@@ -866,3 +866,11 @@ def test_samples_are_refused_for_target_aws(project: Path) -> None:
     (problem,) = problems_of("dev", project)
     assert (problem.path, problem.file, problem.line) == ("samples", "stacks/dev.yaml", line_of(path, "samples"))
     assert "only in the local emulator" in problem.problem
+
+
+def test_target_aws_must_pin_its_blueprint_in_the_file(project: Path) -> None:
+    path = write(project, "stacks/dev.yaml", "target: aws\nregion: eu-west-1\n")
+    for flag in (None, "level1"):  # not even a flag or the last deploy stand in for the reviewed file
+        (problem,) = problems_of("dev", project, blueprint=flag, remembered_blueprint="level2")
+        assert (problem.path, problem.file, problem.line) == ("blueprint", "stacks/dev.yaml", line_of(path, "target"))
+        assert "target aws needs `blueprint:`" in problem.problem and "level2" in (problem.allowed or "")
