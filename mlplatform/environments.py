@@ -1,6 +1,6 @@
 """Environments: ``stacks/<env>.yaml`` files, the built-in ``local`` environment, and resolution.
 
-Resolution is the one road from files to a :class:`PlatformSpec` (DESIGN.md §4 step 1): check the env
+Resolution is the one road from files to a :class:`PlatformSpec` (docs/architecture.md): check the env
 name before touching any file, read the env file (or use the built-in ``local``), apply ``--blueprint``,
 merge blueprint <- extends <- env overrides, validate. Every problem becomes a
 :class:`~mlplatform.errors.ConfigError` naming file, line, field path, value and what is allowed.

@@ -1,14 +1,14 @@
 """One error hierarchy for the whole tool.
 
 Every error a user can cause is a subclass of :class:`MlplatformError`. Each class carries a short
-``headline`` (what kind of problem this is) and the ``exit_code`` from the contract in DESIGN.md §8,
+``headline`` (what kind of problem this is) and the ``exit_code`` from the contract in the README's "Exit codes" table,
 so the CLI can print ``headline: message`` and exit without a traceback. Anything that is not an
 ``MlplatformError`` is a bug and is reported as an internal error (exit 255) with a traceback.
 """
 
 from __future__ import annotations
 
-# Exit codes (Pulumi's table, DESIGN.md §8). Other tools rely on these numbers: never renumber.
+# Exit codes (Pulumi's table; README "Exit codes"). Other tools rely on these numbers: never renumber.
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_INVALID = 2

@@ -1,7 +1,7 @@
 """The Pulumi program: ``PlatformSpec -> components``, the same for every target and engine.
 
 :func:`build_platform` is what the embedded engine evaluates in-process and what ``Pulumi.yaml`` runs
-under the Pulumi CLI. It translates the spec into each component's Args (STYLE.md point 5: spec is not
+under the Pulumi CLI. It translates the spec into each component's Args (spec is not
 Args), creates one explicit ``aws.Provider`` for the target, and exports what data scientists need.
 """
 

@@ -6,14 +6,13 @@ import json
 import sys
 from collections.abc import Callable
 from contextlib import nullcontext, redirect_stdout
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from mlplatform import paths
+from mlplatform.cli.common import confirm, open_env
 from mlplatform.cli.options import BlueprintOpt, EnvOpt, JsonOpt, StateDirOpt
-from mlplatform.errors import EXIT_CANCELLED, EXIT_EXPECT_NO_CHANGES, EXIT_RESOURCE, CancelledError, UsageError
+from mlplatform.errors import EXIT_CANCELLED, EXIT_EXPECT_NO_CHANGES, EXIT_RESOURCE, UsageError
 
 if TYPE_CHECKING:
     from mlplatform.engine.model import Plan, Result
@@ -45,19 +44,6 @@ def _targets(values: list[str] | None) -> frozenset[str] | None:
     return frozenset(values) if values else None
 
 
-def _confirm(question: str, yes: bool, *, changing: str = "infrastructure") -> None:
-    """Non-interactive runs never change anything without --yes (DESIGN.md §8)."""
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise UsageError(
-            f"refusing to change {changing} without confirmation: stdin is not a terminal.",
-            hint="Pass --yes to apply non-interactively.",
-        )
-    if not typer.confirm(question, default=False):
-        raise CancelledError("nothing was changed.")
-
-
 def _finish(result: Result, as_json: bool) -> None:
     from mlplatform.render.plan import result_text
 
@@ -69,21 +55,6 @@ def _finish(result: Result, as_json: bool) -> None:
         raise typer.Exit(EXIT_CANCELLED)
     if result.failed:
         raise typer.Exit(EXIT_RESOURCE)
-
-
-def _open(env: str, blueprint: str | None, state_dir: Path | None, **kwargs: Any) -> Workspace:
-    """Open the environment and say what the user should know about where it runs."""
-    from mlplatform.engine.workspace import open_workspace
-
-    workspace = open_workspace(env, blueprint, paths.state_dir(state_dir), **kwargs)
-    if workspace.emulator_started:
-        # Never start a background process silently: say where it is and how to stop it.
-        typer.echo(
-            f"started the local AWS emulator at {workspace.endpoint} (it keeps running; "
-            "`mlplatform emulator stop` stops it)",
-            err=True,
-        )
-    return workspace
 
 
 def _context(workspace: Workspace, plan: Plan) -> str:
@@ -151,7 +122,7 @@ def preview(
     still holds data) exits 4. With --detailed-exitcode the exit code is 0 (no changes), 2 (changes) or 1
     (any error, also an invalid spec or flag, which otherwise exit 2).
     """
-    workspace = _open(env, blueprint, state_dir)
+    workspace = open_env(env, blueprint, state_dir)
     plan = workspace.engine.preview(
         workspace.stack, refresh=refresh or workspace.emulator_restarted, targets=_targets(target)
     )
@@ -182,7 +153,7 @@ def _approver(workspace: Workspace, *, yes: bool, as_json: bool, diff: bool, que
             if as_json:  # nothing will run: the plan is the document (JSON readers always get one)
                 typer.echo(json.dumps(plan.as_dict(), indent=2, default=str))
             return False
-        _confirm(question, yes)
+        confirm(question, yes)
         return True
 
     return approve
@@ -218,7 +189,7 @@ def up(
     if skip_preview and not yes:
         raise UsageError("--skip-preview applies without showing a plan, so it needs --yes.")
     progress = Progress(sys.stderr if as_json else sys.stdout)
-    workspace = _open(env, blueprint, state_dir, parallel=parallel, events=progress)
+    workspace = open_env(env, blueprint, state_dir, parallel=parallel, events=progress)
     approve = _approver(workspace, yes=yes, as_json=as_json, diff=diff, question="Do you want to perform this update?")
     with progress:
         result = workspace.engine.up(
@@ -262,7 +233,7 @@ def destroy(
     from mlplatform.render.plan import Progress
 
     progress = Progress(sys.stderr if as_json else sys.stdout)
-    workspace = _open(env, None, state_dir, parallel=parallel, events=progress)
+    workspace = open_env(env, None, state_dir, parallel=parallel, events=progress)
     targets = _targets(target)
     what = "delete the resources above of" if targets else "destroy"
     approve = _approver(
@@ -280,7 +251,7 @@ def refresh(env: EnvOpt = "local", as_json: JsonOpt = False, state_dir: StateDir
     Resources deleted outside mlplatform leave state; changed ones are noted, and the next preview shows
     the update that restores them.
     """
-    workspace = _open(env, None, state_dir)
+    workspace = open_env(env, None, state_dir)
     result = workspace.engine.refresh(workspace.stack)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2, default=str))

@@ -6,8 +6,9 @@ import json
 
 import typer
 
-from mlplatform import paths
-from mlplatform.cli.deploy import YesOpt, _confirm
+from mlplatform.cli.common import confirm as ask
+from mlplatform.cli.common import open_env
+from mlplatform.cli.deploy import YesOpt
 from mlplatform.cli.options import BlueprintOpt, EnvOpt, JsonOpt, StateDirOpt
 
 
@@ -27,10 +28,9 @@ def import_(
     updates what differs from the program and creates what is missing.
     """
     from mlplatform.engine.model import ImportPlan
-    from mlplatform.engine.workspace import open_workspace
     from mlplatform.render.plan import import_result_text, import_text
 
-    workspace = open_workspace(env, blueprint, paths.state_dir(state_dir))
+    workspace = open_env(env, blueprint, state_dir)
     shown = False
 
     def confirm(plan: ImportPlan) -> bool:
@@ -39,7 +39,7 @@ def import_(
             typer.echo(import_text(plan))
             shown = True
         question = f"Adopt these {len(plan.adopted)} resources into the state of environment {env!r}?"
-        _confirm(question, yes, changing="the environment's state")
+        ask(question, yes, changing="the environment's state")
         return True
 
     plan = workspace.engine.import_resources(workspace.stack, confirm=confirm)

@@ -145,7 +145,7 @@ def rm(
     --target-dependents is given. Afterwards mlplatform no longer manages them: `up` would create new ones
     (or run `mlplatform import` to adopt them again).
     """
-    from mlplatform.cli.deploy import _confirm
+    from mlplatform.cli.common import confirm as ask
     from mlplatform.engine.embedded.engine import EmbeddedEngine
     from mlplatform.engine.embedded.state import ResourceState
 
@@ -153,7 +153,7 @@ def rm(
         for record in records:
             typer.echo(f"  - forget  {record.type}  {record.urn.rsplit('::', 1)[-1]}  {record.id or '-'}")
         question = f"Remove these {len(records)} resources from the state of {env!r} (the cloud keeps them)?"
-        _confirm(question, yes, changing="the environment's state")
+        ask(question, yes, changing="the environment's state")
         return True
 
     removed = EmbeddedEngine(paths.state_dir(state_dir)).forget(

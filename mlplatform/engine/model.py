@@ -147,7 +147,7 @@ class Plan:
         return [diagnostic for diagnostic in self.diagnostics if diagnostic.severity == "error"]
 
     def as_dict(self) -> dict[str, Any]:
-        """The ``preview --json`` document (DESIGN.md §8)."""
+        """The ``preview --json`` document (docs/plan-json.md)."""
         return {
             "format_version": PLAN_FORMAT_VERSION,
             "mode": self.mode.value,
@@ -327,7 +327,7 @@ class Stack:
 
 @runtime_checkable
 class Engine(Protocol):
-    """What executes a program (DESIGN.md §2): the embedded engine now, the Pulumi engine later.
+    """What executes a program (docs/architecture.md, "Engines"): the embedded engine now, the Pulumi engine later.
 
     Every method returns the plain data of this module, so the CLI and the renderers never know which
     engine ran. ``destroy`` is a plan in destroy mode, not a second code path.

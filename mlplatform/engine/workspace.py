@@ -1,7 +1,7 @@
 """Open an environment for engine commands: resolve its spec, pick its engine, build its program.
 
-The one road from "``--env dev --blueprint level2``" to an engine and a :class:`Stack` (DESIGN.md §4 steps
-1-2), shared by ``preview``, ``up``, ``destroy``, ``refresh`` and ``outputs``:
+The one road from "``--env dev --blueprint level2``" to an engine and a :class:`Stack` (docs/architecture.md),
+shared by ``preview``, ``up``, ``destroy``, ``refresh`` and ``import``:
 
 * the blueprint follows one rule (:func:`mlplatform.environments.choose_blueprint`): ``--blueprint``, else
   the env file's ``blueprint:``, else the one the environment was last deployed with, else level0 — so

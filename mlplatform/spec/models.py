@@ -4,8 +4,8 @@ These models are the user's documentation as much as the code's contract: every 
 says what it does and what the default means, and is shown by ``mlplatform blueprints show --resolved``
 and in docs/blueprints.md. All models are frozen and reject unknown keys.
 
-A spec says *what* an environment needs; it is not the components' Args (STYLE.md point 5). The
-program translates a spec into Args, so components stay usable from plain Python.
+A spec says *what* an environment needs; it is not the components' Args. The program translates a spec
+into Args (docs/architecture.md), so components stay usable from plain Python.
 """
 
 from __future__ import annotations

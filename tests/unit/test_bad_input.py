@@ -1,6 +1,6 @@
 """Bad input through the CLI: one test per class of mistake a user can make.
 
-The contract (DESIGN.md §4 step 1 and §8): exit 2 (6 when the environment does not exist), one message
+The contract (README: "Exit codes"): exit 2 (6 when the environment does not exist), one message
 on stderr that names the file (and line, where there is one), the field path, the value received and
 what is allowed; never a Python traceback.
 """

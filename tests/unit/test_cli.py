@@ -1,4 +1,4 @@
-"""CLI contract tests: what `mlplatform` prints and which exit code it returns (DESIGN.md §8).
+"""CLI contract tests: what `mlplatform` prints and which exit code it returns (README: CLI reference and exit codes).
 
 Every test runs in an empty temporary directory (``monkeypatch.chdir``), so the repository's own
 ``stacks/`` and ``blueprints/`` never leak in: only the packaged blueprints and the built-in ``local``

@@ -12,7 +12,7 @@ Two details the stock mock gets wrong and a real engine gets right:
   keeps only the last segment and includes the stack. URNs are state keys and show in every plan, so
   they must match what ``pulumi up`` would produce for the same program.
 * Features the mock path silently skips — transforms, resource hooks, ``Resource.get`` reads — are
-  rejected with a clear error instead of being ignored (DESIGN.md §5).
+  rejected with a clear error instead of being ignored (docs/architecture.md).
 """
 
 from __future__ import annotations

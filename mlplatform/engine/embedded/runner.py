@@ -1,6 +1,6 @@
 """Evaluate a Pulumi Python program in-process, against the embedded engine's monitor.
 
-This is what ``pulumi up`` does through a language host, done directly (DESIGN.md §5): a fresh
+This is what ``pulumi up`` does through a language host, done directly (docs/architecture.md): a fresh
 ``contextvars`` context so no SDK state leaks between runs, ``Settings`` pointing at our monitor,
 ``dry_run`` for previews, and ``run_in_stack`` on a new event loop. ``set_mocks`` is deliberately not
 used: it registers the root stack differently and loses the stack's exports.
