@@ -12,6 +12,7 @@ import typer
 
 from mlplatform.cli.common import confirm, open_env
 from mlplatform.cli.options import BlueprintOpt, EnvOpt, JsonOpt, StateDirOpt
+from mlplatform.engine.model import PlanMode  # plain data, no SDK import
 from mlplatform.errors import EXIT_CANCELLED, EXIT_EXPECT_NO_CHANGES, EXIT_RESOURCE, UsageError
 
 if TYPE_CHECKING:
@@ -63,8 +64,10 @@ def _context(workspace: Workspace, plan: Plan) -> str:
     from mlplatform.render.context import workspace_line
 
     resolved = workspace.resolved
-    notes = [Diagnostic("warning", text) for text in resolved.warnings]
-    notes += [Diagnostic("info", text) for text in resolved.notes]
+    notes: list[Diagnostic] = []
+    if plan.mode is not PlanMode.DESTROY:  # how the spec was made does not matter to what destroy deletes
+        notes += [Diagnostic("warning", text) for text in resolved.warnings]
+        notes += [Diagnostic("info", text) for text in resolved.notes]
     if workspace.emulator_restarted:
         notes.append(
             Diagnostic(
@@ -149,6 +152,8 @@ def _approver(workspace: Workspace, *, yes: bool, as_json: bool, diff: bool, que
             _show(workspace, plan, as_json=False, diff=diff)
         if plan.errors:
             return False
+        # Without --yes, nothing to change ends here; with it the run goes on (it records bookkeeping, and a
+        # JSON reader gets the result document either way).
         if not plan.has_changes and not yes:
             if as_json:  # nothing will run: the plan is the document (JSON readers always get one)
                 typer.echo(json.dumps(plan.as_dict(), indent=2, default=str))

@@ -108,7 +108,11 @@ def plan_text(plan: Plan, *, show_diff: bool = False, color: bool = False) -> st
         lines.append(f"environment {plan.env}: blueprint {plan.blueprint}, target {plan.target}")
     changes = [change for change in plan.changes if change.custom and change.action is not Action.SAME]
     if not changes:
-        lines.append("No changes: the infrastructure matches the program.")
+        lines.append(
+            f"Nothing to destroy: environment {plan.env} has no resources in state."
+            if plan.mode is PlanMode.DESTROY
+            else "No changes: the infrastructure matches the program."
+        )
     for change in changes:
         lines.append(_paint(_change_line(change), _COLOURS.get(change.action), color))
         if show_diff:

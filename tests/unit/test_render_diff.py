@@ -289,3 +289,12 @@ def test_cancelled_and_destroy_hints_name_the_command_and_env() -> None:
 
 def test_property_diff_as_dict_is_the_documented_shape() -> None:
     assert PropertyDiff("a.b", "update", 1, 2).as_dict() == {"path": "a.b", "kind": "update", "before": 1, "after": 2}
+
+
+def test_an_empty_destroy_plan_says_there_is_nothing_to_destroy() -> None:
+    from mlplatform.engine.model import Plan, PlanMode
+    from mlplatform.render.plan import plan_text
+
+    destroy = plan_text(Plan(PlanMode.DESTROY, "dev", "level0", "local", []))
+    assert "Nothing to destroy: environment dev has no resources in state." in destroy
+    assert "No changes" in plan_text(Plan(PlanMode.UPDATE, "dev", "level0", "local", []))
