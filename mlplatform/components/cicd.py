@@ -219,10 +219,6 @@ class Cicd(pulumi.ComponentResource):
         )
         return role
 
-    def _role_arn(self, physical: str) -> str:
-        p = self._platform
-        return f"arn:{p.partition}:iam::{p.account}:role/{physical}"
-
     # ---- github-oidc ------------------------------------------------------------------------------
 
     def _github(self, name: str) -> dict[str, pulumi.Output[str]]:

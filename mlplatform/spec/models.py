@@ -734,8 +734,8 @@ class CicdSpec(ComponentSpec):
                 if stage != other and stage.startswith(f"{other}-"):
                     problems.add(
                         (index,),
-                        f"starts with the stage {other!r} and '-': {other!r}'s deploy role owns the endpoints named "
-                        f"{other}-*, which would include {stage!r}'s",
+                        f"starts with {other + '-'!r}: the deploy role of stage {other!r} owns the endpoints named "
+                        f"{other}-*, which would include those of {stage!r}",
                         stage,
                         allowed="stage names none of which is another's name followed by '-'",
                     )
@@ -956,13 +956,18 @@ class PlatformSpec(SettingsSpec):
             )
         provider_arn = self.cicd.github_oidc_provider_arn
         account = EMULATOR_ACCOUNT_ID if self.target == "local" else self.account_id
-        if "cicd" in on and provider_arn and account and provider_arn.split(":")[4] != account:
-            problems.add(
-                ("cicd", "github_oidc_provider_arn"),
-                f"the provider is in account {provider_arn.split(':')[4]}, the environment deploys to {account}",
-                provider_arn,
-                allowed=f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com",
-            )
+        own_partition = awsmodel.partition_of(self.region) or "aws"
+        if "cicd" in on and provider_arn and account:
+            expected = f"arn:{own_partition}:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
+            if provider_arn != expected:
+                _, arn_partition, _, _, arn_account, _ = provider_arn.split(":", 5)
+                problems.add(
+                    ("cicd", "github_oidc_provider_arn"),
+                    f"the provider is in account {arn_account} ({arn_partition}), the environment deploys to "
+                    f"{account} ({own_partition}): a role can trust only its own account's provider",
+                    provider_arn,
+                    allowed=expected,
+                )
         if "artifact_store" in on and self.name.startswith(rules.S3_BUCKET_PREFIXES):
             problems.add(
                 ("name",),
