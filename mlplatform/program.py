@@ -425,7 +425,10 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
                 repository=spec.cicd.repository,
                 branch=spec.cicd.branch,
                 stages=tuple(spec.cicd.stages),
+                endpoints=tuple(e.name for e in endpoints),
                 manual_approval_before_prod=spec.cicd.manual_approval_before_prod,
+                github_environment=spec.cicd.github_environment,
+                github_oidc_provider_arn=spec.cicd.github_oidc_provider_arn,
                 log_retention_days=spec.monitoring.log_retention_days,
                 permissions_boundary_arn=spec.identity.permissions_boundary_arn,
             ),
@@ -434,6 +437,7 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
             pulumi.ResourceOptions(providers=[provider], depends_on=[store]),
         )
         exports["deploy_role_arn"] = cicd.deploy_role_arn
+        exports["deploy_role_arns"] = cicd.deploy_role_arns
         if cicd.pipeline_name is not None:
             exports["delivery_pipeline"] = cicd.pipeline_name
 

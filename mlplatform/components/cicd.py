@@ -1,4 +1,27 @@
-"""CI/CD: CodePipeline + CodeBuild with a manual approval before production, or a GitHub OIDC deploy role."""
+"""CI/CD: CodePipeline + CodeBuild with a manual approval before production, or GitHub OIDC deploy roles.
+
+Who may deploy what (docs/security.md, "CI/CD"):
+
+- Every stage deploys with a role of its own, which may roll out only that stage's endpoints. An endpoint
+  belongs to an earlier stage ``S`` when its short name is ``S`` or starts with ``S-`` (``staging-churn``);
+  every other endpoint belongs to production, the last stage. A stage's role may update its endpoints
+  (exact ARNs) and create the models and endpoint configurations of a new version under their names
+  (``<endpoint>-*``); it cannot create or delete endpoints (they are the platform's, declared in
+  ``serving.endpoints``).
+- ``codepipeline``: the build/test project runs repository code (its dependencies, its tests) before the
+  approval, so its role can read the source and write its logs, nothing else: no SageMaker, no
+  ``iam:PassRole``, no writes to the artifact bucket. Deploy projects run the approved *source* (not the
+  build's output, which repository code could have changed). The pipeline's role starts the projects but
+  cannot assume their roles; each project's role trusts CodeBuild only for that project.
+- ``github-oidc``: the production role trusts only jobs of the production GitHub environment
+  (``repo:<owner>/<name>:environment:<env>``), whose required reviewers are the approval; the roles of
+  earlier stages trust workflows on the branch. GitHub's OIDC provider exists once per account: one
+  environment creates it, the others reuse it (``github_oidc_provider_arn``).
+
+Every policy is built from ARNs derived from names, account and region (not from other resources'
+outputs, except the KMS key and the roles and topic passed in), so ``mlplatform export`` shows scanners
+concrete documents.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +35,16 @@ import pulumi_aws as aws
 
 from mlplatform.components.common import Platform, assume_role_policy, child, policy, statement
 from mlplatform.components.storage import SecureBucket, SecureBucketArgs
+from mlplatform.spec import names
 
-GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 # GitHub's published OIDC certificate thumbprints (AWS no longer checks them for this provider, but the API
 # still requires at least one).
 GITHUB_THUMBPRINTS = ("6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd")
 
+# The build runs the repository's code and tests; it produces no artifact, so nothing it does can change
+# what the deploy stages run.
 _BUILDSPEC = """version: 0.2
 phases:
   install:
@@ -26,9 +53,6 @@ phases:
   build:
     commands:
       - python -m pytest
-artifacts:
-  files:
-    - '**/*'
 """
 
 _DEPLOY_BUILDSPEC = """version: 0.2
@@ -37,6 +61,8 @@ phases:
     commands:
       - python deploy.py --stage "$STAGE" --platform "$PLATFORM"
 """
+
+_SOURCE = "source"
 
 
 @dataclass(frozen=True)
@@ -50,9 +76,14 @@ class CicdArgs:
         alarm_topic_arn: approval requests and pipeline failures notify this topic.
         log_bucket: access-log bucket for the pipeline's artifact bucket (``None``: no access logs).
         repository: ``owner/name`` on GitHub (github-oidc).
-        branch: the branch that deploys.
+        branch: the branch that deploys (github-oidc: whose workflows may assume the earlier stages' roles).
         stages: deployment stages in order; the last is production.
-        manual_approval_before_prod: wait for a person before the last stage.
+        endpoints: short names of the platform's endpoints (``serving.endpoints``); each belongs to one stage
+            (see :func:`stage_endpoints`).
+        manual_approval_before_prod: wait for a person before the last stage (codepipeline).
+        github_environment: the GitHub environment that may assume the production role; ``None``: the last
+            stage's name.
+        github_oidc_provider_arn: trust this existing GitHub OIDC provider; ``None``: create it.
         log_retention_days: retention of the build log group.
         permissions_boundary_arn: boundary attached to the roles.
     """
@@ -65,22 +96,41 @@ class CicdArgs:
     repository: str | None = None
     branch: str = "main"
     stages: Sequence[str] = ("staging", "prod")
+    endpoints: Sequence[str] = ()
     manual_approval_before_prod: bool = True
+    github_environment: str | None = None
+    github_oidc_provider_arn: str | None = None
     log_retention_days: int = 365
     permissions_boundary_arn: str | None = None
+
+
+def stage_endpoints(stages: Sequence[str], endpoints: Sequence[str]) -> dict[str, list[str]]:
+    """Which stage each endpoint belongs to: an earlier stage ``S`` owns ``S`` and ``S-*``, production the rest.
+
+    Returns:
+        for every stage, the short names of its endpoints (possibly none), in the given order.
+    """
+    *earlier, production = stages
+    owned: dict[str, list[str]] = {stage: [] for stage in stages}
+    for endpoint in endpoints:
+        owner = next((s for s in earlier if endpoint == s or endpoint.startswith(f"{s}-")), production)
+        owned[owner].append(endpoint)
+    return owned
 
 
 class Cicd(pulumi.ComponentResource):
     """Continuous delivery of models.
 
-    ``codepipeline``: a KMS-encrypted artifact bucket, CodeBuild projects (build/test, then one deploy
-    per stage) logging to an encrypted log group, and a pipeline Source -> Build -> Deploy-<stage> ... with
-    a manual approval before the last stage; pushing ``source/<branch>.zip`` to the bucket starts it.
-    ``github-oidc``: GitHub's OIDC provider and a deploy role only the given repository and branch can assume.
+    ``codepipeline``: a KMS-encrypted artifact bucket, CodeBuild projects (build/test, then one deploy per
+    stage, each with its own role) logging to an encrypted log group, and a pipeline Source -> Build ->
+    Deploy-<stage> ... with a manual approval before the last stage; pushing ``source/<branch>.zip`` to the
+    bucket starts it. ``github-oidc``: GitHub's OIDC provider (or the account's existing one) and one deploy
+    role per stage, the production one assumable only from the production GitHub environment.
     """
 
     pipeline_name: pulumi.Output[str] | None
     deploy_role_arn: pulumi.Output[str]
+    deploy_role_arns: dict[str, pulumi.Output[str]]
 
     def __init__(
         self, name: str, args: CicdArgs, platform: Platform, opts: pulumi.ResourceOptions | None = None
@@ -90,45 +140,60 @@ class Cicd(pulumi.ComponentResource):
         self._args = args
         self.pipeline_name = None
         if args.provider == "github-oidc":
-            self.deploy_role_arn = self._github(name)
+            self.deploy_role_arns = self._github(name)
         else:
-            self.deploy_role_arn = self._codepipeline(name)
-        self.register_outputs({"pipeline_name": self.pipeline_name, "deploy_role_arn": self.deploy_role_arn})
+            self.deploy_role_arns = self._codepipeline(name)
+        # The production role: what `deploy_role_arn` has always named (the one that deploys to production).
+        self.deploy_role_arn = self.deploy_role_arns[args.stages[-1]]
+        self.register_outputs(
+            {
+                "pipeline_name": self.pipeline_name,
+                "deploy_role_arn": self.deploy_role_arn,
+                "deploy_role_arns": self.deploy_role_arns,
+            }
+        )
 
     def _tags(self) -> dict[str, str]:
         return self._platform.tags_for("cicd")
 
-    def _deploy_statements(self) -> list[dict[str, Any]]:
-        """What a deployment may do: roll a new registered model version out to the platform's endpoints."""
+    def _deploy_statements(self, endpoints: Sequence[str]) -> list[dict[str, Any]]:
+        """What one stage's deployment may do: roll a registered model version out to ``endpoints`` only."""
         p = self._platform
-        return [
+        statements = [
+            # Listing model packages has no resource-level permission in SageMaker: it needs "*".
+            statement("ListRegistry", ["sagemaker:ListModelPackages"], ["*"]),
             statement(
                 "ReadRegistry",
-                [
-                    "sagemaker:ListModelPackages",
-                    "sagemaker:DescribeModelPackage",
-                    "sagemaker:DescribeModelPackageGroup",
-                ],
+                ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
                 [
                     p.arn("sagemaker", f"model-package-group/{p.name}-*"),
                     p.arn("sagemaker", f"model-package/{p.name}-*/*"),
                 ],
             ),
+        ]
+        if not endpoints:
+            return statements
+        physical = [names.endpoint_name(p.name, endpoint) for endpoint in endpoints]
+        return [
+            *statements,
             statement(
-                "RollOutEndpoints",
+                "NewVersions",
                 [
                     "sagemaker:CreateModel",
                     "sagemaker:CreateEndpointConfig",
-                    "sagemaker:UpdateEndpoint",
-                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DescribeModel",
                     "sagemaker:DescribeEndpointConfig",
                     "sagemaker:AddTags",
                 ],
-                [
-                    p.arn("sagemaker", f"model/{p.name}-*"),
-                    p.arn("sagemaker", f"endpoint-config/{p.name}-*"),
-                    p.arn("sagemaker", f"endpoint/{p.name}-*"),
-                ],
+                [p.arn("sagemaker", f"model/{e}-*") for e in physical]
+                + [p.arn("sagemaker", f"endpoint-config/{e}-*") for e in physical],
+            ),
+            statement(
+                "RollOut",
+                ["sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint"],
+                [p.arn("sagemaker", f"endpoint/{e}") for e in physical]
+                # UpdateEndpoint is also authorized against the endpoint configuration it switches to.
+                + [p.arn("sagemaker", f"endpoint-config/{e}-*") for e in physical],
             ),
             statement(
                 "PassExecutionRole",
@@ -154,47 +219,46 @@ class Cicd(pulumi.ComponentResource):
         )
         return role
 
-    def _github(self, name: str) -> pulumi.Output[str]:
+    # ---- github-oidc ------------------------------------------------------------------------------
+
+    def _github(self, name: str) -> dict[str, pulumi.Output[str]]:
         p, args = self._platform, self._args
-        provider = aws.iam.OpenIdConnectProvider(
-            f"{name}-github",
-            url=GITHUB_OIDC_URL,
-            client_id_lists=["sts.amazonaws.com"],
-            thumbprint_lists=list(GITHUB_THUMBPRINTS),
-            tags=self._tags(),
-            opts=child(self),
-        )
-
-        subject = f"repo:{args.repository}:ref:refs/heads/{args.branch}"
-
-        def trust(provider_arn: str) -> str:
-            return json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "GitHubActionsOfOneRepositoryBranch",
-                            "Effect": "Allow",
-                            "Principal": {"Federated": provider_arn},
-                            "Action": "sts:AssumeRoleWithWebIdentity",
-                            "Condition": {
-                                "StringEquals": {
-                                    "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                                    "token.actions.githubusercontent.com:sub": subject,
-                                }
-                            },
-                        }
-                    ],
-                },
-                sort_keys=True,
+        provider_arn = args.github_oidc_provider_arn
+        if provider_arn is None:
+            # An account has one provider per URL: this environment creates it, the others name it
+            # (github_oidc_provider_arn) instead of failing to create it again.
+            aws.iam.OpenIdConnectProvider(
+                f"{name}-github",
+                url=GITHUB_OIDC_URL,
+                client_id_lists=["sts.amazonaws.com"],
+                thumbprint_lists=list(GITHUB_THUMBPRINTS),
+                tags=self._tags(),
+                opts=child(self),
             )
+            # The provider's ARN is fixed by its URL: derived, the trust policies are known before deploying.
+            provider_arn = f"arn:{p.partition}:iam::{p.account}:oidc-provider/{GITHUB_OIDC_HOST}"
+        production = args.stages[-1]
+        owned = stage_endpoints(args.stages, args.endpoints)
+        roles: dict[str, pulumi.Output[str]] = {}
+        for stage in args.stages:
+            if stage == production:
+                # Only jobs that reference the production environment get this subject, and GitHub runs them
+                # only after the environment's protection rules (required reviewers, allowed branches) pass.
+                subject = f"repo:{args.repository}:environment:{args.github_environment or production}"
+            else:
+                subject = f"repo:{args.repository}:ref:refs/heads/{args.branch}"
+            role = self._role(
+                f"{name}-github-{stage}",
+                names.deploy_role_name(p.name, args.provider, stage),
+                _github_trust(provider_arn, subject, stage),
+                self._deploy_statements(owned[stage]),
+            )
+            roles[stage] = role.arn
+        return roles
 
-        role = self._role(
-            f"{name}-deploy", f"{p.name}-github-deploy", provider.arn.apply(trust), self._deploy_statements()
-        )
-        return role.arn
+    # ---- codepipeline -----------------------------------------------------------------------------
 
-    def _codepipeline(self, name: str) -> pulumi.Output[str]:
+    def _codepipeline(self, name: str) -> dict[str, pulumi.Output[str]]:
         p, args = self._platform, self._args
         tags = self._tags()
         bucket = SecureBucket(
@@ -210,54 +274,65 @@ class Cicd(pulumi.ComponentResource):
             p,
             opts=child(self),
         )
+        log_group = f"/mlplatform/{p.name}/codebuild"
         logs = aws.cloudwatch.LogGroup(
             f"{name}-build-logs",
-            name=f"/mlplatform/{p.name}/codebuild",
+            name=log_group,
             retention_in_days=args.log_retention_days,
             kms_key_id=args.kms_key_arn,
             tags=tags,
             opts=child(self),
         )
-        objects = pulumi.Output.concat(bucket.bucket_arn, "/*")
-        build_access = [
-            statement("Artifacts", ["s3:GetObject", "s3:PutObject", "s3:GetObjectVersion"], [objects]),
-            statement("ArtifactBucket", ["s3:GetBucketLocation", "s3:ListBucket"], [bucket.bucket_arn]),
-            statement(
-                "PlatformKey",
-                ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                [args.kms_key_arn],
-            ),
-            statement(
-                "BuildLogs",
-                ["logs:CreateLogStream", "logs:PutLogEvents"],
-                [logs.arn, pulumi.Output.concat(logs.arn, ":*")],
-            ),
+        # ARNs from the fixed names (the same values as the resources' outputs), so the policies are concrete
+        # before deploying; a bucket without a fixed name (account unknown) falls back to its output.
+        bucket_name = p.global_name("cicd")
+        bucket_arn: pulumi.Input[str] = f"arn:{p.partition}:s3:::{bucket_name}" if bucket_name else bucket.bucket_arn
+        objects = pulumi.Output.concat(bucket_arn, "/*")
+        logs_arn = p.arn("logs", f"log-group:{log_group}")
+        read_source = [
+            statement("ReadArtifacts", ["s3:GetObject", "s3:GetObjectVersion"], [objects]),
+            statement("ArtifactBucket", ["s3:GetBucketLocation", "s3:ListBucket"], [bucket_arn]),
+            statement("DecryptArtifacts", ["kms:Decrypt", "kms:DescribeKey"], [args.kms_key_arn]),
+            statement("BuildLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [logs_arn, f"{logs_arn}:*"]),
         ]
+        project_names = {"build": f"{p.name}-build", **{s: f"{p.name}-deploy-{s}" for s in args.stages}}
         build_role = self._role(
             f"{name}-build-role",
             f"{p.name}-codebuild",
-            assume_role_policy("codebuild.amazonaws.com", source_account=p.account_id),
-            [*build_access, *self._deploy_statements()],
+            _codebuild_trust(p, project_names["build"]),
+            read_source,
         )
-        projects = {"build": self._project(f"{name}-build", f"{p.name}-build", _BUILDSPEC, build_role, logs, {})}
+        projects = {"build": self._project(f"{name}-build", project_names["build"], _BUILDSPEC, build_role, logs, {})}
+        owned = stage_endpoints(args.stages, args.endpoints)
+        roles: dict[str, pulumi.Output[str]] = {}
         for stage in args.stages:
+            role = self._role(
+                f"{name}-deploy-{stage}-role",
+                names.deploy_role_name(p.name, args.provider, stage),
+                _codebuild_trust(p, project_names[stage]),
+                [*read_source, *self._deploy_statements(owned[stage])],
+            )
+            roles[stage] = role.arn
             projects[stage] = self._project(
                 f"{name}-deploy-{stage}",
-                f"{p.name}-deploy-{stage}",
+                project_names[stage],
                 _DEPLOY_BUILDSPEC,
-                build_role,
+                role,
                 logs,
                 {"STAGE": stage, "PLATFORM": p.name},
             )
+        pipeline_name = f"{p.name}-model-delivery"
         pipeline_role = self._role(
             f"{name}-pipeline-role",
             f"{p.name}-codepipeline",
             assume_role_policy("codepipeline.amazonaws.com", source_account=p.account_id),
+            # Starting a project runs it with the project's own role: the pipeline needs no iam:PassRole and
+            # no sts:AssumeRole, so it can never act as a deploy role itself.
             [
                 statement(
                     "Artifacts",
                     ["s3:GetObject", "s3:PutObject", "s3:GetObjectVersion", "s3:GetBucketVersioning"],
-                    [objects, bucket.bucket_arn],
+                    [objects, bucket_arn],
                 ),
                 statement(
                     "PlatformKey",
@@ -267,7 +342,7 @@ class Cicd(pulumi.ComponentResource):
                 statement(
                     "RunBuilds",
                     ["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
-                    [project.arn for project in projects.values()],
+                    [p.arn("codebuild", f"project/{project}") for project in project_names.values()],
                 ),
                 statement("NotifyApprovers", ["sns:Publish"], [args.alarm_topic_arn]),
             ],
@@ -288,15 +363,16 @@ class Cicd(pulumi.ComponentResource):
                             "S3ObjectKey": source_key,
                             "PollForSourceChanges": "false",  # the EventBridge rule below starts it
                         },
-                        "output_artifacts": ["source"],
+                        "output_artifacts": [_SOURCE],
                     }
                 ],
             },
-            {"name": "Build", "actions": [self._build_action("Build", projects["build"], "source", "built")]},
+            {"name": "Build", "actions": [self._build_action("Build", projects["build"])]},
         ]
-        for index, stage in enumerate(args.stages):
-            last = index == len(args.stages) - 1
-            if last and args.manual_approval_before_prod and len(args.stages) > 1:
+        production = args.stages[-1]
+        for stage in args.stages:
+            # The gate stands before production whatever comes before it, a single prod stage included.
+            if stage == production and args.manual_approval_before_prod:
                 stages.append(
                     {
                         "name": f"Approve-{stage}",
@@ -315,12 +391,10 @@ class Cicd(pulumi.ComponentResource):
                         ],
                     }
                 )
-            stages.append(
-                {"name": f"Deploy-{stage}", "actions": [self._build_action("Deploy", projects[stage], "built", None)]}
-            )
+            stages.append({"name": f"Deploy-{stage}", "actions": [self._build_action("Deploy", projects[stage])]})
         pipeline = aws.codepipeline.Pipeline(
             f"{name}-pipeline",
-            name=f"{p.name}-model-delivery",
+            name=pipeline_name,
             role_arn=pipeline_role.arn,
             pipeline_type="V2",
             artifact_stores=[
@@ -338,7 +412,11 @@ class Cicd(pulumi.ComponentResource):
             f"{name}-start-role",
             f"{p.name}-start-delivery",
             assume_role_policy("events.amazonaws.com", source_account=p.account_id),
-            [statement("StartDelivery", ["codepipeline:StartPipelineExecution"], [pipeline.arn])],
+            [
+                statement(
+                    "StartDelivery", ["codepipeline:StartPipelineExecution"], [p.arn("codepipeline", pipeline_name)]
+                )
+            ],
         )
         rule = aws.cloudwatch.EventRule(
             f"{name}-source-changed",
@@ -366,7 +444,7 @@ class Cicd(pulumi.ComponentResource):
             opts=child(self),
         )
         self.pipeline_name = pipeline.name
-        return build_role.arn
+        return roles
 
     def _project(
         self,
@@ -404,18 +482,48 @@ class Cicd(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _build_action(
-        action: str, project: aws.codebuild.Project, input_artifact: str, output_artifact: str | None
-    ) -> dict[str, Any]:
-        item: dict[str, Any] = {
+    def _build_action(action: str, project: aws.codebuild.Project) -> dict[str, Any]:
+        """A CodeBuild action on the source artifact, with no output: every project runs the commit as pushed."""
+        return {
             "name": action,
             "category": "Build",
             "owner": "AWS",
             "provider": "CodeBuild",
             "version": "1",
             "configuration": {"ProjectName": project.name},
-            "input_artifacts": [input_artifact],
+            "input_artifacts": [_SOURCE],
         }
-        if output_artifact:
-            item["output_artifacts"] = [output_artifact]
-        return item
+
+
+def _codebuild_trust(platform: Platform, project: str) -> str:
+    """Trust CodeBuild only when it runs ``project`` in this account (confused deputy: aws:SourceArn)."""
+    condition: dict[str, Any] = {
+        "ArnEquals": {"aws:SourceArn": platform.arn("codebuild", f"project/{project}")},
+    }
+    if platform.account_id:
+        condition["StringEquals"] = {"aws:SourceAccount": platform.account_id}
+    trust = {
+        "Sid": "AssumeByCodeBuildForOneProject",
+        "Effect": "Allow",
+        "Principal": {"Service": "codebuild.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": condition,
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [trust]}, sort_keys=True)
+
+
+def _github_trust(provider_arn: str, subject: str, stage: str) -> str:
+    """Trust GitHub Actions jobs whose token names exactly ``subject``, issued for AWS STS."""
+    trust = {
+        "Sid": f"GitHubActions{''.join(part.capitalize() for part in stage.split('-'))}",
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {
+            "StringEquals": {
+                f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com",
+                f"{GITHUB_OIDC_HOST}:sub": subject,
+            }
+        },
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [trust]}, sort_keys=True)

@@ -77,7 +77,7 @@ class Constraint:
         return f"{SERVICE_TITLES.get(self.api.service, self.api.service)} {self.api.operation} ({self.where})"
 
 
-SERVICE_TITLES = {"sagemaker": "SageMaker", "ecr": "ECR", "budgets": "AWS Budgets"}
+SERVICE_TITLES = {"sagemaker": "SageMaker", "ecr": "ECR", "budgets": "AWS Budgets", "iam": "IAM"}
 
 # Instance types, per API: the same `ml.g5.xlarge` can be valid for one API and refused by another.
 TRAINING_INSTANCE = ApiMember("sagemaker", "CreateTrainingJob", ("ResourceConfig", "InstanceType"))
@@ -106,6 +106,7 @@ NOTEBOOK_NAME = ApiMember("sagemaker", "CreateNotebookInstance", ("NotebookInsta
 DOMAIN_NAME = ApiMember("sagemaker", "CreateDomain", ("DomainName",))
 PIPELINE_NAME = ApiMember("sagemaker", "CreatePipeline", ("PipelineName",))
 REPOSITORY_NAME = ApiMember("ecr", "CreateRepository", ("repositoryName",))
+ROLE_NAME = ApiMember("iam", "CreateRole", ("RoleName",))
 MODEL_IMAGE = ApiMember("sagemaker", "CreateModel", ("PrimaryContainer", "Image"))
 MODEL_DATA_URL = ApiMember("sagemaker", "CreateModel", ("PrimaryContainer", "ModelDataUrl"))
 BUDGET_SUBSCRIBERS = ApiMember("budgets", "CreateBudget", ("NotificationsWithSubscribers", "Subscribers"))
@@ -132,6 +133,7 @@ MEMBERS: tuple[ApiMember, ...] = (
     DOMAIN_NAME,
     PIPELINE_NAME,
     REPOSITORY_NAME,
+    ROLE_NAME,
     MODEL_IMAGE,
     MODEL_DATA_URL,
     BUDGET_SUBSCRIBERS,

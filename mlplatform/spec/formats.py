@@ -47,6 +47,14 @@ MODEL_DATA = fmt(
 )
 S3_URL = fmt(r"^s3://[a-z0-9.-]{3,63}/.+$", "an s3:// URL of an object: s3://bucket/path/model.tar.gz")
 REPOSITORY = fmt(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "a repository as owner/name")
+GITHUB_ENVIRONMENT = fmt(
+    r"^[A-Za-z0-9_.-]{1,255}$", "a GitHub environment name: 1-255 letters, digits, '_', '.' and '-'"
+)
+GITHUB_OIDC_PROVIDER_ARN = fmt(
+    r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$",
+    "the ARN of GitHub's OIDC provider in this account: "
+    "arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com",
+)
 ENV_NAME = fmt(
     r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$",
     "a lowercase DNS label of 1-40 characters: a-z, 0-9 and '-', starting and ending with a letter or digit",

@@ -676,38 +676,90 @@ class MonitoringSpec(ComponentSpec):
 
 
 class CicdSpec(ComponentSpec):
-    """Continuous delivery of models: CodePipeline + CodeBuild, or a GitHub OIDC deploy role."""
+    """Continuous delivery of models: CodePipeline + CodeBuild, or GitHub OIDC deploy roles, one role per stage."""
 
     provider: Literal["codepipeline", "github-oidc"] = Field(
         default="codepipeline",
         description="`codepipeline` (CodePipeline + CodeBuild in this account) or `github-oidc` (GitHub Actions "
-        "assumes a deploy role).",
+        "assumes one deploy role per stage).",
     )
     repository: str | None = Field(
         default=None,
         pattern=formats.REPOSITORY,
         description="Source repository as `owner/name`; required for `github-oidc`.",
     )
-    branch: str = Field(default="main", min_length=1, description="Branch that deploys.")
+    branch: str = Field(
+        default="main",
+        min_length=1,
+        description="Branch that deploys (`github-oidc`: the branch whose workflows may assume the roles of the stages "
+        "before production).",
+    )
     stages: list[ResourceName] = Field(
         default_factory=lambda: ["staging", "prod"],
         min_length=1,
-        description="Deployment stages in order; the last one is production.",
+        description="Deployment stages in order; the last one is production. Each stage deploys with its own role, "
+        "which may roll out only that stage's endpoints: an endpoint belongs to an earlier stage when its name is "
+        "the stage's name or starts with `<stage>-`, every other endpoint to production.",
     )
     manual_approval_before_prod: bool = Field(
-        default=True, description="Wait for a person's approval before deploying to the last stage."
+        default=True,
+        description="Wait for a person's approval before deploying to the last stage (`codepipeline`: an approval "
+        "action, also when production is the only stage). `github-oidc` cannot turn it off here: the production "
+        "role trusts only the GitHub environment `github_environment`, whose required reviewers are the approval.",
+    )
+    github_environment: str | None = Field(
+        default=None,
+        pattern=formats.GITHUB_ENVIRONMENT,
+        description="`github-oidc`: the GitHub environment whose jobs may assume the production deploy role (give it "
+        "required reviewers in GitHub). Default: the last stage's name.",
+    )
+    github_oidc_provider_arn: str | None = Field(
+        default=None,
+        pattern=formats.GITHUB_OIDC_PROVIDER_ARN,
+        description="`github-oidc`: trust the account's existing GitHub OIDC provider instead of creating one. An "
+        "account has one provider per URL, so the second environment in an account sets this to "
+        "`arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com`. Default: this environment "
+        "creates the provider and owns it (destroying it removes the provider).",
     )
 
     @field_validator("stages")
     @classmethod
     def _unique_stages(cls, value: list[str]) -> list[str]:
-        return _unique(value, "stage", "stages")
+        _unique(value, "stage", "stages")
+        # A stage owns the endpoints named `<stage>-*`: with stages `qa` and `qa-eu`, `qa`'s role could also roll
+        # out `qa-eu`'s endpoints.
+        problems = _Problems("stages")
+        for index, stage in enumerate(value):
+            for other in value:
+                if stage != other and stage.startswith(f"{other}-"):
+                    problems.add(
+                        (index,),
+                        f"starts with {other + '-'!r}: the deploy role of stage {other!r} owns the endpoints named "
+                        f"{other}-*, which would include those of {stage!r}",
+                        stage,
+                        allowed="stage names none of which is another's name followed by '-'",
+                    )
+        problems.raise_if_any()
+        return value
 
     @model_validator(mode="after")
-    def _repository(self) -> CicdSpec:
+    def _provider_settings(self) -> CicdSpec:
         problems = _Problems("CicdSpec")
         if self.enabled and self.provider == "github-oidc" and not self.repository:
             problems.add(("repository",), "provider github-oidc needs the GitHub repository as `owner/name`", None)
+        if self.enabled and self.provider == "github-oidc" and not self.manual_approval_before_prod:
+            problems.add(
+                ("manual_approval_before_prod",),
+                "with provider github-oidc the approval before production is the required reviewers of the GitHub "
+                "environment that alone may assume the production role; configure it in GitHub, not here",
+                False,
+                allowed="true (the default) with github-oidc",
+            )
+        if self.enabled and self.provider != "github-oidc":
+            for key in ("github_environment", "github_oidc_provider_arn"):
+                value = getattr(self, key)
+                if value is not None:
+                    problems.add((key,), f"only provider github-oidc uses it; provider is {self.provider}", value)
         problems.raise_if_any()
         return self
 
@@ -902,6 +954,20 @@ class PlatformSpec(SettingsSpec):
                 f"target local runs in the emulator's account {EMULATOR_ACCOUNT_ID}; remove account_id",
                 self.account_id,
             )
+        provider_arn = self.cicd.github_oidc_provider_arn
+        account = EMULATOR_ACCOUNT_ID if self.target == "local" else self.account_id
+        own_partition = awsmodel.partition_of(self.region) or "aws"
+        if "cicd" in on and provider_arn and account:
+            expected = f"arn:{own_partition}:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
+            if provider_arn != expected:
+                _, arn_partition, _, _, arn_account, _ = provider_arn.split(":", 5)
+                problems.add(
+                    ("cicd", "github_oidc_provider_arn"),
+                    f"the provider is in account {arn_account} ({arn_partition}), the environment deploys to "
+                    f"{account} ({own_partition}): a role can trust only its own account's provider",
+                    provider_arn,
+                    allowed=expected,
+                )
         if "artifact_store" in on and self.name.startswith(rules.S3_BUCKET_PREFIXES):
             problems.add(
                 ("name",),
@@ -996,6 +1062,16 @@ class PlatformSpec(SettingsSpec):
                             "<platform>-<endpoint>-data-quality",
                         )
                     )
+        if "cicd" in on:
+            provider = self.cicd.provider
+            items.append(
+                (
+                    _located(("cicd", "stages"), self.cicd.stages),
+                    lambda item: names.deploy_role_name(platform, provider, item),
+                    awsmodel.ROLE_NAME,
+                    "<platform>-github-<stage>" if provider == "github-oidc" else "<platform>-deploy-<stage>",
+                )
+            )
         for located, make, api, template in items:
             found += [(loc, make(item), api, template) for loc, item in located]
         return found

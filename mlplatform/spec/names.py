@@ -95,3 +95,8 @@ def notebook_name(platform: str) -> str:
 def pipeline_name(platform: str) -> str:
     """The continuous-training SageMaker pipeline's name."""
     return f"{platform}-continuous-training"
+
+
+def deploy_role_name(platform: str, provider: str, stage: str) -> str:
+    """The IAM role that deploys CI/CD stage ``stage``: CodeBuild's (``codepipeline``) or GitHub Actions'."""
+    return f"{platform}-{'github' if provider == 'github-oidc' else 'deploy'}-{stage}"

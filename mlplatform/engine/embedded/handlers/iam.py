@@ -12,7 +12,14 @@ import json
 from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.common import (
+    auto_name,
+    error_code,
+    is_not_found,
+    retag,
+    tag_dict,
+    tag_list,
+)
 
 _LISTY = ("Action", "NotAction", "Resource", "NotResource")
 
@@ -290,7 +297,18 @@ class OpenIdConnectProviderHandler(Handler):
             args["ThumbprintList"] = list(inputs["thumbprintLists"])
         if inputs.get("tags"):
             args["Tags"] = tag_list(inputs["tags"])
-        arn = ctx.aws.client("iam").create_open_id_connect_provider(**args)["OpenIDConnectProviderArn"]
+        try:
+            arn = ctx.aws.client("iam").create_open_id_connect_provider(**args)["OpenIDConnectProviderArn"]
+        except Exception as exc:
+            if error_code(exc) != "EntityAlreadyExists":
+                raise
+            # An account has one provider per URL; the emulator's own message is just "Unknown".
+            existing = f"arn:{ctx.aws.partition}:iam::{ctx.aws.account_id}:oidc-provider/{_strip_scheme(args['Url'])}"
+            raise HandlerError(
+                f"the account already has an OpenID Connect provider for {args['Url']} ({existing}), created by "
+                "another stack: an account has one per URL. Trust the existing one instead of creating it (a "
+                "github-oidc environment: set cicd.github_oidc_provider_arn to that ARN)."
+            ) from exc
         return arn, {"arn": arn, "tagsAll": dict(inputs.get("tags") or {})}
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
