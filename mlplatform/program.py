@@ -104,6 +104,15 @@ def _image(image: str, registry: ContainerRegistry | None) -> pulumi.Input[str]:
     return image
 
 
+def _model_buckets(spec: PlatformSpec) -> tuple[str, ...]:
+    """Buckets named by endpoints' ``s3://`` model artifact URLs: endpoints in the VPC read them through S3's
+    gateway endpoint, whose policy must admit them."""
+    if not spec.serving.enabled:
+        return ()
+    urls = [e.model.model_data_url for e in spec.serving.endpoints if e.model and e.model.model_data_url]
+    return tuple(sorted({url.removeprefix("s3://").split("/")[0] for url in urls if url.startswith("s3://")}))
+
+
 def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, Any]:
     """Create the platform's components for ``spec`` and export their outputs.
 
@@ -162,6 +171,8 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
             "network",
             NetworkArgs(
                 kms_key_arn=key,
+                bucket_names=(store.bucket_name,),
+                read_only_bucket_names=_model_buckets(spec),
                 cidr_block=spec.network.cidr_block,
                 availability_zones=spec.network.availability_zones,
                 interface_endpoints=tuple(spec.network.interface_endpoints),
