@@ -35,7 +35,7 @@ def _sdk_registries() -> dict[str, str]:
 
 
 def test_the_table_has_exactly_the_sdks_regions_and_accounts() -> None:
-    assert MODEL_MONITOR_ACCOUNTS == _sdk_registries()
+    assert _sdk_registries() == MODEL_MONITOR_ACCOUNTS
 
 
 def test_every_region_gets_the_image_the_sdk_retrieves() -> None:
