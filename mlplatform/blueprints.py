@@ -242,6 +242,7 @@ def resolve(name: str, project_dir: Path | None = None, *, wanted_by: str | None
                 "level": level,
                 "target": "aws",
                 "region": "us-east-1",
+                "account_id": "123456789012",  # a placeholder: the blueprint is checked, not an account
             }
         )
     except ValidationError as exc:

@@ -42,6 +42,7 @@ def apply_patches() -> None:
     _evaluate_s3_bucket_policy_conditions()
     _drop_glue_database_tags_on_delete()
     _describe_group_rule_descriptions()
+    _describe_prefix_list_rule_descriptions()
     _fix_sagemaker_endpoint_config_arn()
     _accept_sagemaker_instance_types_from_botocore()
     _authorize_sagemaker_and_codebuild_by_resource()
@@ -1151,6 +1152,34 @@ def _describe_group_rule_descriptions() -> None:
 
     SecurityRule.description = property(description)  # type: ignore[assignment,method-assign]
     SecurityRule._mlplatform_group_descriptions = True  # type: ignore[attr-defined]
+
+
+def _describe_prefix_list_rule_descriptions() -> None:
+    """EC2 ``DescribeSecurityGroupRules`` drops the description of a rule whose destination is a prefix list.
+
+    moto 5.2.5's ``SecurityGroupRule`` keeps only the id of a ``PrefixListIds`` entry and reads descriptions from
+    the IP range (or, patched above, the referenced group), so a rule to S3's prefix list (the workload group's
+    HTTPS-to-S3 rule) answers without ``Description`` and every refresh reports it as changed.
+    """
+    from moto.ec2.models.security_groups import SecurityGroupRule as SecurityRule
+
+    if getattr(SecurityRule, "_mlplatform_prefix_descriptions", False):
+        return
+    original_init = SecurityRule.__init__
+    signature = inspect.signature(original_init)
+    described = SecurityRule.description
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        prefix_list = signature.bind(self, *args, **kwargs).arguments.get("prefix_list_id") or {}
+        self._mlplatform_prefix_description = prefix_list.get("Description")
+
+    def description(self: Any) -> str | None:
+        return described.fget(self) or getattr(self, "_mlplatform_prefix_description", None)  # type: ignore[attr-defined]
+
+    SecurityRule.__init__ = __init__  # type: ignore[method-assign]
+    SecurityRule.description = property(description)  # type: ignore[assignment,method-assign]
+    SecurityRule._mlplatform_prefix_descriptions = True  # type: ignore[attr-defined]
 
 
 def _fix_sagemaker_endpoint_config_arn() -> None:

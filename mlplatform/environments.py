@@ -9,6 +9,7 @@ merge blueprint <- extends <- env overrides, validate. Every problem becomes a
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,8 @@ from mlplatform.spec import formats, rules
 from mlplatform.spec.merge import deep_merge
 from mlplatform.spec.models import PlatformSpec, SettingsSpec, SpecModel
 from mlplatform.spec.names import check_env_name, default_platform_name
-from mlplatform.spec.problems import Layer, format_path, problems_from_validation, show_value
+from mlplatform.spec.overrides import SecurityOverride, security_overrides, unprotected_production
+from mlplatform.spec.problems import Layer, format_path, problems_from_validation, show_value, source_of
 from mlplatform.spec.yamlfile import YamlDocument, read_yaml_file
 
 LOCAL_ENV = "local"
@@ -54,7 +56,8 @@ class EnvironmentFile(SpecModel):
     account_id: str | None = Field(
         default=None,
         pattern=formats.ACCOUNT_ID,
-        description="Refuse to deploy unless the credentials belong to this 12-digit AWS account (quote it).",
+        description="Refuse to deploy unless the credentials belong to this 12-digit AWS account (quote it); "
+        "required for target aws.",
     )
     name: str | None = Field(default=None, description="Prefix of physical resource names; default `mlp-<env>`.")
     description: str | None = Field(default=None, description="What this environment is for.")
@@ -144,7 +147,9 @@ class ResolvedEnvironment:
         spec: the validated platform spec.
         blueprint_source: why this blueprint: ``--blueprint``, the env file, ``last deploy`` or ``default``.
         notes: what the user should know about how the spec was made (the samples it added).
-        warnings: what may surprise the user (``--blueprint`` overriding the file's blueprint for one run).
+        warnings: what may surprise the user (``--blueprint`` overriding the file's blueprint for one run, and
+            one line per security override).
+        security_overrides: the visible security overrides the spec makes, each located where it was set.
     """
 
     env: str
@@ -155,6 +160,7 @@ class ResolvedEnvironment:
     blueprint_source: str = "default"
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    security_overrides: tuple[SecurityOverride, ...] = ()
 
     @property
     def builtin(self) -> bool:
@@ -232,6 +238,7 @@ def resolve(
     project_dir: Path | None = None,
     *,
     remembered_blueprint: str | None = None,
+    allow_unprotected_prod: bool = False,
 ) -> ResolvedEnvironment:
     """Resolve an environment into a validated :class:`PlatformSpec`.
 
@@ -242,6 +249,8 @@ def resolve(
             from the working directory, see :func:`mlplatform.paths.project_dir`).
         remembered_blueprint: the blueprint the environment was last deployed with (from its state), used
             when neither ``--blueprint`` nor the env file names one.
+        allow_unprotected_prod: accept a production environment with ``protect: false`` and
+            ``allow_destroy_data: true`` (``--allow-unprotected-prod``); it is still named as an override.
 
     Raises:
         InvalidEnvNameError: ``env`` is not a valid name (checked before any file is read).
@@ -270,6 +279,7 @@ def resolve(
         project_dir=root,
         path=path,
         remembered_blueprint=remembered_blueprint,
+        allow_unprotected_prod=allow_unprotected_prod,
     )
 
 
@@ -313,10 +323,12 @@ def resolve_loaded(
     project_dir: Path | None = None,
     path: Path | None = None,
     remembered_blueprint: str | None = None,
+    allow_unprotected_prod: bool = False,
 ) -> ResolvedEnvironment:
     """Resolve an environment whose file is already parsed (``doc`` is ``None`` for the built-in local).
 
-    ``init`` uses this to validate a new file completely before writing it.
+    ``init`` uses this to validate a new file completely before writing it. ``allow_unprotected_prod``: see
+    :func:`resolve`.
     """
     name, source, wanted_by = choose_blueprint(settings, doc, blueprint, remembered_blueprint)
     resolved_blueprint = blueprints.resolve(name, project_dir, wanted_by=wanted_by)
@@ -370,23 +382,49 @@ def resolve_loaded(
         region=region,
         account_id=settings.account_id,
     )
+    env_doc = doc or YamlDocument("<built-in local environment>", BUILTIN_LOCAL.model_dump(), {})
+    layers = [
+        *resolved_blueprint.layers,
+        Layer(env_doc, prefix=("overrides",), keys=frozenset(settings.overrides)),
+        Layer(env_doc, keys=IDENTITY_KEYS),
+    ]
     try:
         spec = PlatformSpec.model_validate(data)
         if misplaced:
             raise _invalid(f"environment {env!r} does not validate", misplaced)
     except ValidationError as exc:
-        env_doc = doc or YamlDocument("<built-in local environment>", BUILTIN_LOCAL.model_dump(), {})
-        layers = [
-            *resolved_blueprint.layers,
-            Layer(env_doc, prefix=("overrides",), keys=frozenset(settings.overrides)),
-            Layer(env_doc, keys=IDENTITY_KEYS),
-        ]
         problems = misplaced + problems_from_validation(exc, layers, PlatformSpec)
+        hint = None
         for problem in problems:
             if problem.path == "region" and region is None:
                 problem.problem = "target aws needs a region"
                 problem.allowed = "an AWS region such as eu-west-1"
-        raise _invalid(f"environment {env!r} does not validate", problems) from None
+            if problem.path == "account_id" and settings.account_id is None:
+                # A missing key has no line of its own: point at the target that requires it.
+                problem.value = None
+                problem.line = doc.line_of(("target",)) if doc else None
+                hint = _account_hint(env, settings, region)
+        raise _invalid(f"environment {env!r} does not validate", problems, hint=hint) from None
+    located = tuple(_locate_override(override, layers) for override in security_overrides(spec))
+    warnings += [override.message() for override in located]
+    production = unprotected_production(env, spec)
+    if production is not None and not allow_unprotected_prod:
+        file, line, where = source_of(("protect",), layers)
+        problem = Problem(
+            file=file,
+            line=line,
+            path=where,
+            value="false",
+            problem=f"environment {env!r} is production ({production}), and protect: false with "
+            "allow_destroy_data: true would let destroy delete every bucket with its data",
+            allowed="protect: true (the default for target aws), or allow_destroy_data: false",
+        )
+        raise _invalid(
+            f"environment {env!r} does not validate",
+            [problem],
+            hint="Protect production data, or pass --allow-unprotected-prod to validate, preview, up, destroy and "
+            "export if this environment really may be destroyed with its data.",
+        )
     if settings.samples and settings.target == "local":
         spec, added = _with_samples(spec, data)
         if added:
@@ -403,6 +441,24 @@ def resolve_loaded(
         blueprint_source=source,
         notes=tuple(notes),
         warnings=tuple(warnings),
+        security_overrides=located,
+    )
+
+
+def _locate_override(override: SecurityOverride, layers: list[Layer]) -> SecurityOverride:
+    """``override`` with the file, line and in-file path of the layer that set it."""
+    file, line, path = source_of(override.rule.path, layers)
+    return dataclasses.replace(override, file=file, line=line, path=path)
+
+
+def _account_hint(env: str, settings: EnvironmentFile, region: str | None) -> str:
+    """How to add the account guard target aws requires: the file's key, or ``init`` writing a new file."""
+    lines = [f"blueprint: {settings.blueprint or 'level1'}", "target: aws", f"region: {region or 'eu-west-1'}"]
+    example = "".join(f"\n    {line}" for line in [*lines, 'account_id: "123456789012"   # your account'])
+    return (
+        f"Add your AWS account id, quoted, at the top level of stacks/{env}.yaml, e.g.:{example}\n"
+        f"A new environment file gets it from `mlplatform init --env {env} --target aws "
+        f"--region {region or 'eu-west-1'} --account-id 123456789012`."
     )
 
 
@@ -434,10 +490,10 @@ def _has_repository(spec: PlatformSpec, name: str) -> bool:
     return spec.container_registry.enabled and name in spec.container_registry.repositories
 
 
-def _invalid(headline: str, problems: list[Problem]) -> SpecValidationError:
+def _invalid(headline: str, problems: list[Problem], *, hint: str | None = None) -> SpecValidationError:
     body = "\n".join(problem.render() for problem in problems)
     count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-    return SpecValidationError(f"{headline} ({count}):\n{body}", problems)
+    return SpecValidationError(f"{headline} ({count}):\n{body}", problems, hint=hint)
 
 
 def _yaml_kind(value: Any) -> str:

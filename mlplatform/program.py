@@ -33,7 +33,7 @@ from mlplatform.components.registry import ContainerRegistry, ContainerRegistryA
 from mlplatform.components.serving import EndpointArgs, Serving, ServingArgs
 from mlplatform.components.storage import ArtifactStore, ArtifactStoreArgs
 from mlplatform.components.training import Training, TrainingArgs
-from mlplatform.spec import names
+from mlplatform.spec import images, names
 from mlplatform.spec.models import EMULATOR_ACCOUNT_ID, PlatformSpec
 
 EMULATED_SERVICES = (
@@ -42,27 +42,6 @@ EMULATED_SERVICES = (
 )  # fmt: skip
 """Services the local target's provider points at the emulator: every service the blueprints use, and the
 tagging API the engine asks for resources already tagged for an environment."""
-
-# Account that publishes SageMaker Model Monitor's analyzer image in each region (AWS documentation,
-# "Prebuilt container images for SageMaker Model Monitor").
-MODEL_MONITOR_ACCOUNTS = {
-    "us-east-1": "156813124566",
-    "us-east-2": "777275614652",
-    "us-west-1": "890145073186",
-    "us-west-2": "159807026194",
-    "ca-central-1": "536280801234",
-    "eu-central-1": "048819808253",
-    "eu-west-1": "468650794304",
-    "eu-west-2": "749857270468",
-    "eu-west-3": "680080141114",
-    "eu-north-1": "895015795356",
-    "ap-south-1": "126357580389",
-    "ap-northeast-1": "574779866223",
-    "ap-northeast-2": "709848358524",
-    "ap-southeast-1": "245545462676",
-    "ap-southeast-2": "563025443158",
-    "sa-east-1": "539772159869",
-}
 
 
 @dataclass(frozen=True)
@@ -125,6 +104,15 @@ def _image(image: str, registry: ContainerRegistry | None) -> pulumi.Input[str]:
     return image
 
 
+def _model_buckets(spec: PlatformSpec) -> tuple[str, ...]:
+    """Buckets named by endpoints' ``s3://`` model artifact URLs: endpoints in the VPC read them through S3's
+    gateway endpoint, whose policy must admit them."""
+    if not spec.serving.enabled:
+        return ()
+    urls = [e.model.model_data_url for e in spec.serving.endpoints if e.model and e.model.model_data_url]
+    return tuple(sorted({url.removeprefix("s3://").split("/")[0] for url in urls if url.startswith("s3://")}))
+
+
 def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, Any]:
     """Create the platform's components for ``spec`` and export their outputs.
 
@@ -152,6 +140,7 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
         ArtifactStoreArgs(
             kms_key_arn=key,
             access_logging=spec.artifact_store.access_logging,
+            versioning=spec.artifact_store.versioning,
             noncurrent_version_expiration_days=spec.artifact_store.noncurrent_version_expiration_days,
             log_retention_days=spec.artifact_store.log_retention_days,
         ),
@@ -182,6 +171,8 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
             "network",
             NetworkArgs(
                 kms_key_arn=key,
+                bucket_names=(store.bucket_name,),
+                read_only_bucket_names=_model_buckets(spec),
                 cidr_block=spec.network.cidr_block,
                 availability_zones=spec.network.availability_zones,
                 interface_endpoints=tuple(spec.network.interface_endpoints),
@@ -388,10 +379,8 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
                 if e.name in serving.endpoints and e.data_capture_percent
             ]
             if monitored:
-                image = (
-                    f"{MODEL_MONITOR_ACCOUNTS.get(platform.region, MODEL_MONITOR_ACCOUNTS['us-east-1'])}.dkr.ecr."
-                    f"{platform.region}.amazonaws.com/sagemaker-model-monitor-analyzer"
-                )
+                # The spec refuses data-quality monitoring in a region without the analyzer image.
+                image = images.model_monitor_image(platform.region)
                 model_monitoring = ModelMonitoring(
                     "model-monitoring",
                     ModelMonitoringArgs(

@@ -134,7 +134,7 @@ def init_environment(
     Raises:
         InvalidEnvNameError: ``env`` is not a valid environment name (nothing is written).
         BlueprintNotFoundError: ``blueprint`` does not exist (nothing is written).
-        UsageError: the file exists and ``force`` is false, or target aws without a region.
+        UsageError: the file exists and ``force`` is false, or target aws without a region or an account id.
     """
     root = project_dir or paths.project_dir()
     path = env_file_path(env, root)  # checks the name before anything touches the disk
@@ -151,6 +151,13 @@ def init_environment(
         raise UsageError(
             f"target aws needs a region for environment {env!r}.",
             hint=f"Pass one: `mlplatform init --env {env} --target aws --region eu-west-1`.",
+        )
+    if target == "aws" and account_id is None:
+        # Refused rather than asked: init runs in scripts too, and the account is not something to guess.
+        raise UsageError(
+            f"target aws needs an account id for environment {env!r}: every policy's account guard (trust "
+            "policies' aws:SourceAccount, the key policy, resource ARNs) is built from it.",
+            hint=f"Pass it: `mlplatform init --env {env} --target aws --region {region} --account-id 123456789012`.",
         )
     if path.exists() and not force:
         raise UsageError(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from mlplatform.cli.common import confirm, open_env
-from mlplatform.cli.options import BlueprintOpt, EnvOpt, JsonOpt, StateDirOpt
+from mlplatform.cli.options import AllowUnprotectedProdOpt, BlueprintOpt, EnvOpt, JsonOpt, StateDirOpt
 from mlplatform.engine.model import PlanMode  # plain data, no SDK import
 from mlplatform.errors import EXIT_CANCELLED, EXIT_EXPECT_NO_CHANGES, EXIT_RESOURCE, UsageError
 
@@ -115,6 +115,7 @@ def preview(
     refresh: RefreshOpt = False,
     target: TargetOpt = None,
     state_dir: StateDirOpt = None,
+    allow_unprotected_prod: AllowUnprotectedProdOpt = False,
 ) -> None:
     """Show what `up` would change, without changing anything.
 
@@ -123,9 +124,10 @@ def preview(
     prints the versioned plan document (format_version, summary, changes with before, after and
     property_diff; docs/plan-json.md). A plan with errors (a delete that would fail, e.g. a bucket that
     still holds data) exits 4. With --detailed-exitcode the exit code is 0 (no changes), 2 (changes) or 1
-    (any error, also an invalid spec or flag, which otherwise exit 2).
+    (any error, also an invalid spec or flag, which otherwise exit 2). Active security overrides are named
+    as warnings (diagnostics in --json).
     """
-    workspace = open_env(env, blueprint, state_dir)
+    workspace = open_env(env, blueprint, state_dir, allow_unprotected_prod=allow_unprotected_prod)
     plan = workspace.engine.preview(
         workspace.stack, refresh=refresh or workspace.emulator_restarted, targets=_targets(target)
     )
@@ -180,6 +182,7 @@ def up(
     ] = False,
     as_json: JsonOpt = False,
     state_dir: StateDirOpt = None,
+    allow_unprotected_prod: AllowUnprotectedProdOpt = False,
 ) -> None:
     """Create or update the environment's platform until it matches the blueprint and overrides.
 
@@ -187,14 +190,17 @@ def up(
     plan with errors is not applied (exit 4, nothing changed). Prints one line per resource as it changes,
     then a summary (created, failed, skipped, unchanged) and the outputs. Exit 4 when a resource fails (what
     succeeded is saved; run up again to finish), 8 when interrupted with Ctrl-C (steps in flight finish and
-    are saved). With --json the plan goes to stderr, the result to stdout.
+    are saved). With --json the plan goes to stderr, the result to stdout. Active security overrides are
+    named as warnings with the plan.
     """
     from mlplatform.render.plan import Progress
 
     if skip_preview and not yes:
         raise UsageError("--skip-preview applies without showing a plan, so it needs --yes.")
     progress = Progress(sys.stderr if as_json else sys.stdout)
-    workspace = open_env(env, blueprint, state_dir, parallel=parallel, events=progress)
+    workspace = open_env(
+        env, blueprint, state_dir, parallel=parallel, events=progress, allow_unprotected_prod=allow_unprotected_prod
+    )
     approve = _approver(workspace, yes=yes, as_json=as_json, diff=diff, question="Do you want to perform this update?")
     with progress:
         result = workspace.engine.up(
@@ -226,6 +232,7 @@ def destroy(
     target: DestroyTargetOpt = None,
     as_json: JsonOpt = False,
     state_dir: StateDirOpt = None,
+    allow_unprotected_prod: AllowUnprotectedProdOpt = False,
 ) -> None:
     """Delete every resource of the environment, dependents first.
 
@@ -238,7 +245,9 @@ def destroy(
     from mlplatform.render.plan import Progress
 
     progress = Progress(sys.stderr if as_json else sys.stdout)
-    workspace = open_env(env, None, state_dir, parallel=parallel, events=progress)
+    workspace = open_env(
+        env, None, state_dir, parallel=parallel, events=progress, allow_unprotected_prod=allow_unprotected_prod
+    )
     targets = _targets(target)
     what = "delete the resources above of" if targets else "destroy"
     approve = _approver(

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from mlplatform import paths
-from mlplatform.cli.options import BlueprintOpt, EnvOpt, StateDirOpt
+from mlplatform.cli.options import AllowUnprotectedProdOpt, BlueprintOpt, EnvOpt, StateDirOpt
 from mlplatform.errors import UsageError
 
 FORMATS = ("terraform-plan",)
@@ -27,6 +27,7 @@ def export(
         typer.Option("--output", "-o", dir_okay=False, help="Write to this file instead of standard output."),
     ] = None,
     state_dir: StateDirOpt = None,
+    allow_unprotected_prod: AllowUnprotectedProdOpt = False,
 ) -> None:
     """Write what the environment would create, for security scanners, without deploying anything.
 
@@ -41,7 +42,7 @@ def export(
     from mlplatform.render.terraform import terraform_plan
 
     remembered = remembered_blueprint(env, paths.state_dir(state_dir))
-    plan = plan_offline(env, blueprint, remembered_blueprint=remembered)
+    plan = plan_offline(env, blueprint, remembered_blueprint=remembered, allow_unprotected_prod=allow_unprotected_prod)
     document = json.dumps(terraform_plan(plan), indent=2, sort_keys=False) + "\n"
     if output is None:
         typer.echo(document, nl=False)

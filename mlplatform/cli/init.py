@@ -29,7 +29,8 @@ def init(
         str | None, typer.Option("--region", help="AWS region (target aws; default: $AWS_REGION).")
     ] = None,
     account_id: Annotated[
-        Optional[str], typer.Option("--account-id", help="Only ever deploy to this 12-digit AWS account.")  # noqa: UP045
+        Optional[str],  # noqa: UP045
+        typer.Option("--account-id", help="Only ever deploy to this 12-digit AWS account (required for target aws)."),
     ] = None,
     owner: Annotated[Optional[str], typer.Option("--owner", help="Team or person responsible.")] = None,  # noqa: UP045
     force: Annotated[

@@ -23,5 +23,15 @@ StateDirOpt = Annotated[
     ),
 ]
 
+AllowUnprotectedProdOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unprotected-prod",
+        help="Accept a production environment (name prod, production, prod-*, *-prod, or tag environment: prod) "
+        "with protect: false and allow_destroy_data: true on target aws, which is refused otherwise "
+        "(docs/security.md). It is still named as a security override.",
+    ),
+]
+
 JSON_ERROR_FIELDS = "mlplatform.json_error_fields"
 """``ctx.meta`` key: top-level fields a command adds to its ``--json`` error document (``validate``)."""

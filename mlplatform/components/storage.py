@@ -27,6 +27,8 @@ class SecureBucketArgs:
         expiration_days: delete objects after this many days; ``None`` keeps them.
         extra_policy_statements: statements added to the bucket policy (the TLS-only deny is always there).
         receives_access_logs: grant the S3 logging service write access (for an access-log bucket).
+        versioning: keep every version of every object; ``False`` suspends versioning (a visible security
+            override: versions made while it was on stay until the lifecycle rule expires them).
     """
 
     component: str
@@ -38,6 +40,7 @@ class SecureBucketArgs:
     expiration_days: int | None = None
     extra_policy_statements: Sequence[dict[str, Any]] = field(default_factory=tuple)
     receives_access_logs: bool = False
+    versioning: bool = True
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -82,8 +85,13 @@ class SecureBucket(pulumi.ComponentResource):
             restrict_public_buckets=True,
             opts=with_bucket,
         )
+        # "Suspended", not "Disabled": S3 cannot take a bucket back to never-versioned, and a suspended bucket
+        # keeps the versions it already has (the lifecycle rule below still expires them).
         aws.s3.BucketVersioning(
-            f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=with_bucket
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled" if args.versioning else "Suspended"},
+            opts=with_bucket,
         )
         default: dict[str, Any] = (
             {"sse_algorithm": "aws:kms", "kms_master_key_id": args.kms_key_arn}
@@ -156,12 +164,15 @@ class ArtifactStoreArgs:
     Attributes:
         kms_key_arn: the platform key; the artifact bucket is encrypted with it.
         access_logging: log every request to the artifact bucket into a separate access-log bucket.
+        versioning: keep every version of every object in the artifact bucket (the access-log bucket is always
+            versioned: logs are evidence).
         noncurrent_version_expiration_days: delete replaced object versions after this many days.
         log_retention_days: delete access-log objects after this many days.
     """
 
     kms_key_arn: pulumi.Input[str]
     access_logging: bool = True
+    versioning: bool = True
     noncurrent_version_expiration_days: int = 90
     log_retention_days: int = 365
 
@@ -201,6 +212,7 @@ class ArtifactStore(pulumi.ComponentResource):
                 log_bucket=log_bucket.bucket_name if log_bucket else None,
                 log_prefix="artifacts/",
                 noncurrent_version_expiration_days=args.noncurrent_version_expiration_days,
+                versioning=args.versioning,
             ),
             platform,
             # S3 refuses to enable access logging until the log bucket's policy admits the logging service.

@@ -103,7 +103,12 @@ def plain(value: Any) -> Any:
 
 
 def plan_offline(
-    env: str, blueprint: str | None = None, *, parallel: int = 10, remembered_blueprint: str | None = None
+    env: str,
+    blueprint: str | None = None,
+    *,
+    parallel: int = 10,
+    remembered_blueprint: str | None = None,
+    allow_unprotected_prod: bool = False,
 ) -> OfflinePlan:
     """Evaluate ``env``'s program offline and return every custom resource it would create.
 
@@ -114,6 +119,7 @@ def plan_offline(
         blueprint: ``--blueprint``; ``None`` uses the environment's.
         parallel: how many registrations the SDK runs at once.
         remembered_blueprint: the blueprint the environment was last deployed with (the rule's third step).
+        allow_unprotected_prod: ``--allow-unprotected-prod`` (see :func:`mlplatform.environments.resolve`).
 
     Raises:
         ConfigError, EnvNotFoundError: from resolving the environment.
@@ -122,7 +128,9 @@ def plan_offline(
     from mlplatform.program import TargetSettings, build_platform
 
     check_env_name(env)
-    spec = environments.resolve(env, blueprint, remembered_blueprint=remembered_blueprint).spec
+    spec = environments.resolve(
+        env, blueprint, remembered_blueprint=remembered_blueprint, allow_unprotected_prod=allow_unprotected_prod
+    ).spec
     settings = TargetSettings(
         region=spec.region,
         endpoint=OFFLINE_ENDPOINT if spec.target == "local" else None,

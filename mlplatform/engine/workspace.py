@@ -83,9 +83,16 @@ def remembered_blueprint(env: str, state_dir: Path) -> str | None:
     return state.remembered_blueprint(state_dir, check_env_name(env))
 
 
-def resolve(env: str, blueprint: str | None, state_dir: Path) -> ResolvedEnvironment:
+def resolve(
+    env: str, blueprint: str | None, state_dir: Path, *, allow_unprotected_prod: bool = False
+) -> ResolvedEnvironment:
     """Resolve ``env`` the way every command does: ``--blueprint``, the env file, then its last deploy."""
-    return environments.resolve(env, blueprint, remembered_blueprint=remembered_blueprint(env, state_dir))
+    return environments.resolve(
+        env,
+        blueprint,
+        remembered_blueprint=remembered_blueprint(env, state_dir),
+        allow_unprotected_prod=allow_unprotected_prod,
+    )
 
 
 def open_workspace(
@@ -96,6 +103,7 @@ def open_workspace(
     parallel: int = 10,
     events: Events | None = None,
     start_emulator: bool = True,
+    allow_unprotected_prod: bool = False,
 ) -> Workspace:
     """Resolve ``env`` and prepare its engine and program.
 
@@ -107,13 +115,14 @@ def open_workspace(
         parallel: how many resources the engine applies at once.
         events: progress callback.
         start_emulator: start the emulator if it is not running (target local).
+        allow_unprotected_prod: ``--allow-unprotected-prod`` (see :func:`mlplatform.environments.resolve`).
 
     Raises:
         ConfigError, EnvNotFoundError: from resolving the environment.
         EngineUnavailableError: target aws (the Pulumi engine is not part of this release).
         EmulatorError: the emulator cannot be started or reached.
     """
-    resolved = resolve(check_env_name(env), blueprint, state_dir)
+    resolved = resolve(check_env_name(env), blueprint, state_dir, allow_unprotected_prod=allow_unprotected_prod)
     spec = resolved.spec
     if spec.target != "local":
         raise EngineUnavailableError(

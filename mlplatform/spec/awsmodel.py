@@ -304,6 +304,7 @@ class Partition:
 
     name: str
     regions: tuple[str, ...]
+    dns_suffix: str = "amazonaws.com"
 
 
 @cache
@@ -320,7 +321,7 @@ def partitions() -> tuple[Partition, ...]:
     for item in document["partitions"]:
         regex = re.compile(item.get("regionRegex") or ".*")
         regions = tuple(sorted(region for region in item.get("regions", {}) if regex.fullmatch(region)))
-        found.append(Partition(item["id"], regions))
+        found.append(Partition(item["id"], regions, item.get("outputs", {}).get("dnsSuffix") or "amazonaws.com"))
     return tuple(found)
 
 
@@ -329,6 +330,14 @@ def partition_of(region: str) -> str | None:
     for partition in partitions():
         if region in partition.regions:
             return partition.name
+    return None
+
+
+def dns_suffix_of(region: str) -> str | None:
+    """The domain of ``region``'s partition (``amazonaws.com``, ``amazonaws.com.cn``, ...); ``None`` if unknown."""
+    for partition in partitions():
+        if region in partition.regions:
+            return partition.dns_suffix
     return None
 
 

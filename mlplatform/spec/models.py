@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from mlplatform.spec import awsmodel, formats, names, rules, tagging
+from mlplatform.spec.images import MODEL_MONITOR_ACCOUNTS, MODEL_MONITOR_REPOSITORY
 
 # ---------------------------------------------------------------------------------------------------
 # Shared building blocks
@@ -197,7 +198,7 @@ class EncryptionSpec(ComponentSpec):
     """The platform's customer-managed KMS key, used by every encrypted resource."""
 
     key_rotation: bool = Field(
-        default=True, description="Rotate the key material yearly. Turning this off is a security override."
+        default=True, description="Rotate the key material yearly. Turning this off is a visible security override."
     )
     deletion_window_days: int = Field(
         default=30, ge=7, le=30, description="Days a deleted key can still be recovered (AWS allows 7-30)."
@@ -207,8 +208,15 @@ class EncryptionSpec(ComponentSpec):
 class ArtifactStoreSpec(ComponentSpec):
     """The artifact bucket (datasets, model artifacts, pipeline outputs) and its access-log bucket."""
 
-    versioning: bool = Field(default=True, description="Keep every version of every object.")
-    access_logging: bool = Field(default=True, description="Log every request to a separate access-log bucket.")
+    versioning: bool = Field(
+        default=True,
+        description="Keep every version of every object in the artifact bucket. Off suspends versioning (versions "
+        "made before stay until the lifecycle rule expires them) and is a visible security override.",
+    )
+    access_logging: bool = Field(
+        default=True,
+        description="Log every request to a separate access-log bucket. Off is a visible security override.",
+    )
     noncurrent_version_expiration_days: int = Field(
         default=90, gt=0, le=3650, description="Delete replaced object versions after this many days."
     )
@@ -225,9 +233,14 @@ class ContainerRegistrySpec(ComponentSpec):
         min_length=1,
         description="Repository names, created as `<platform>/<name>`.",
     )
-    scan_on_push: bool = Field(default=True, description="Scan every pushed image for vulnerabilities.")
+    scan_on_push: bool = Field(
+        default=True,
+        description="Scan every pushed image for vulnerabilities. Off is a visible security override.",
+    )
     immutable_tags: bool = Field(
-        default=True, description="Forbid overwriting an image tag, so a deployed tag always means one image."
+        default=True,
+        description="Forbid overwriting an image tag, so a deployed tag always means one image. Off (mutable "
+        "tags) is a visible security override.",
     )
     keep_images: int = Field(
         default=50, gt=0, le=10000, description="Expire the oldest images beyond this many per repository."
@@ -260,11 +273,14 @@ class DevEnvironmentSpec(ComponentSpec):
     )
     volume_size_gb: int = Field(default=20, ge=5, le=16384, description="Notebook storage, encrypted with KMS.")
     root_access: bool = Field(
-        default=False, description="Let notebook users become root. On is a visible security override."
+        default=False,
+        description="Let notebook users become root (kind `notebook` only; a domain refuses it). On is a visible "
+        "security override.",
     )
     direct_internet_access: bool = Field(
         default=False,
-        description="Give the notebook a route to the internet outside the VPC. On is a security override.",
+        description="Give the notebook a route to the internet outside the VPC (kind `notebook` only; a domain is "
+        "always VPC-only and refuses it). On is a visible security override.",
     )
 
     @model_validator(mode="after")
@@ -275,6 +291,17 @@ class DevEnvironmentSpec(ComponentSpec):
         problem = rules.instance_type_problem(self.instance_type, api)
         if problem is not None:
             problems.add(("instance_type",), problem[0], self.instance_type, allowed=problem[1])
+        # A Studio domain is created VpcOnly and has no root-access switch: accepting these settings for it
+        # would promise an override that nothing applies.
+        for setting in ("root_access", "direct_internet_access") if self.kind == "domain" else ():
+            if getattr(self, setting):
+                problems.add(
+                    (setting,),
+                    f"{setting} applies to notebook instances only; a SageMaker domain (kind: domain) is always "
+                    "VPC-only without root access, so this setting would be ignored",
+                    True,
+                    allowed=f"{setting}: false (or no {setting} key), or kind: notebook",
+                )
         problems.raise_if_any()
         return self
 
@@ -290,7 +317,7 @@ class RegistrySpec(ComponentSpec):
     approval: Literal["manual", "automatic"] = Field(
         default="manual",
         description="`manual`: new model versions wait for a person to approve them; `automatic`: approved "
-        "on registration.",
+        "on registration (a visible security override: no person reviews a model before it can be deployed).",
     )
 
     @field_validator("model_package_groups")
@@ -705,7 +732,8 @@ class CicdSpec(ComponentSpec):
         default=True,
         description="Wait for a person's approval before deploying to the last stage (`codepipeline`: an approval "
         "action, also when production is the only stage). `github-oidc` cannot turn it off here: the production "
-        "role trusts only the GitHub environment `github_environment`, whose required reviewers are the approval.",
+        "role trusts only the GitHub environment `github_environment`, whose required reviewers are the approval. Off "
+        "is a visible security override.",
     )
     github_environment: str | None = Field(
         default=None,
@@ -787,12 +815,15 @@ class SettingsSpec(SpecModel):
     protect: bool | None = Field(
         default=None,
         description="Refuse to delete stateful resources (buckets, keys, registries, feature groups). Default: "
-        "on, except for target `local`.",
+        "on, except for target `local`; off for target `aws` is a visible security override, refused together "
+        "with allow_destroy_data for a production environment (docs/security.md) unless "
+        "`--allow-unprotected-prod` is given.",
     )
     allow_destroy_data: bool | None = Field(
         default=None,
-        description="Let destroy empty and delete buckets that still hold data. Default: off, except for target "
-        "`local`.",
+        description="Let destroy empty and delete buckets that still hold data (buckets are created with "
+        "force_destroy). Default: off, except for target `local`; on for target `aws` is a visible security "
+        "override.",
     )
     network: NetworkSpec = Field(default_factory=NetworkSpec, description=NetworkSpec.__doc__)
     encryption: EncryptionSpec = Field(default_factory=EncryptionSpec, description=EncryptionSpec.__doc__)
@@ -843,7 +874,8 @@ class PlatformSpec(SettingsSpec):
     account_id: str | None = Field(
         default=None,
         pattern=formats.ACCOUNT_ID,
-        description="Refuse to deploy unless the credentials belong to this 12-digit AWS account.",
+        description="Refuse to deploy unless the credentials belong to this 12-digit AWS account. Required for "
+        "target aws: every policy's account guard is built from it.",
     )
     # Re-declared without None: _defaults always resolves them from the target.
     protect: bool = Field(
@@ -948,6 +980,26 @@ class PlatformSpec(SettingsSpec):
                     "the security baseline keeps logs for at least 365 days",
                     self.monitoring.log_retention_days,
                 )
+        if self.target == "aws" and self.account_id is None:
+            # Without the account every account guard falls away: trust policies lose aws:SourceAccount, the key
+            # policy's principal and resource ARNs would name any account.
+            problems.add(
+                ("account_id",),
+                "target aws needs account_id: the account guards of every policy (trust policies' "
+                "aws:SourceAccount, the key policy, resource ARNs) are built from it",
+                None,
+                allowed="the 12-digit AWS account id, quoted, at the top level of the environment file: "
+                'account_id: "123456789012"',
+            )
+        if "monitoring" in on and self.monitoring.data_quality.enabled and self.region not in MODEL_MONITOR_ACCOUNTS:
+            problems.add(
+                ("monitoring", "data_quality", "enabled"),
+                f"SageMaker Model Monitor is not offered in region {self.region}: AWS publishes no "
+                f"{MODEL_MONITOR_REPOSITORY} image there",
+                True,
+                allowed=f"data_quality.enabled: false, or a region with Model Monitor: "
+                f"{', '.join(sorted(MODEL_MONITOR_ACCOUNTS))}",
+            )
         if self.target == "local" and self.account_id not in (None, EMULATOR_ACCOUNT_ID):
             problems.add(
                 ("account_id",),

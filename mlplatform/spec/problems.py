@@ -130,6 +130,17 @@ def problems_from_validation(error: ValidationError, layers: Sequence[Layer], mo
     return problems
 
 
+def source_of(loc: PathKey, layers: Sequence[Layer]) -> tuple[str | None, int | None, str]:
+    """Where the merged value at ``loc`` was written: file, line and the path inside that file.
+
+    The same rule :func:`problems_from_validation` uses to blame a value on a file (later layers win).
+    """
+    layer = _locate(loc, layers)
+    if layer is None:
+        return None, None, format_path(loc)
+    return layer.doc.file, layer.line_of(loc[: max(layer.depth_of(loc), 0)]), format_path(layer.prefix + loc)
+
+
 _MISSING = object()
 
 

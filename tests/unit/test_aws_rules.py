@@ -60,6 +60,7 @@ def platform(level: int = 2, **identity: Any) -> dict[str, Any]:
         "level": level,
         "target": "aws",
         "region": "eu-west-1",
+        **({} if identity.get("target") == "local" else {"account_id": "111111111111"}),
         **identity,
     }
 

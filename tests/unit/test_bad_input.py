@@ -23,6 +23,8 @@ from mlplatform.errors import Problem, SpecValidationError
 from mlplatform.spec.problems import format_path
 
 ENV_OK = "blueprint: level0\ntarget: aws\nregion: eu-west-1\n"
+ACCOUNT = 'account_id: "111111111111"\n'
+"""Target aws needs it; appended at the end of a file so the lines the tests expect stay where they are."""
 
 Run = Callable[..., Result]
 
@@ -296,7 +298,19 @@ def test_non_positive_count(
         ),
         (
             {},
-            ("init", "--env", "dev", "--target", "aws", "--region", "eu-west-1", "--blueprint", "levl2"),
+            (
+                "init",
+                "--env",
+                "dev",
+                "--target",
+                "aws",
+                "--account-id",
+                "111111111111",
+                "--region",
+                "eu-west-1",
+                "--blueprint",
+                "levl2",
+            ),
             "--blueprint",
             "levl2",
         ),
@@ -398,7 +412,7 @@ INVALID_NAMES = {
 }
 COMMANDS = {
     "validate": ("validate",),
-    "init": ("init", "--target", "aws", "--region", "eu-west-1"),
+    "init": ("init", "--target", "aws", "--account-id", "111111111111", "--region", "eu-west-1"),
 }
 
 
@@ -417,7 +431,7 @@ def test_invalid_env_name(run: Run, tmp_path: Path, case: str, command: str) -> 
 
 def test_env_name_of_40_chars_is_accepted(run: Run, tmp_path: Path) -> None:
     name = "a" * 40
-    result = run("init", "--env", name, "--target", "aws", "--region", "eu-west-1")
+    result = run("init", "--env", name, "--target", "aws", "--account-id", "111111111111", "--region", "eu-west-1")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "stacks" / f"{name}.yaml").is_file()
 
@@ -430,7 +444,17 @@ def test_invalid_env_name_trailing_newline(run: Run, tmp_path: Path, command: st
 
 
 def test_init_flag_value_cannot_inject_yaml(run: Run, tmp_path: Path) -> None:
-    result = run("init", "--env", "dev", "--target", "aws", "--region", "eu-west-1\nbackend: s3://elsewhere/state")
+    result = run(
+        "init",
+        "--env",
+        "dev",
+        "--target",
+        "aws",
+        "--account-id",
+        "111111111111",
+        "--region",
+        "eu-west-1\nbackend: s3://elsewhere/state",
+    )
     message = error_of(result)
     assert "region" in message
     assert list(tmp_path.iterdir()) == []
@@ -738,7 +762,9 @@ def test_a_gpu_endpoint_validates(run: Run, tmp_path: Path) -> None:
     write(
         tmp_path,
         "stacks/dev.yaml",
-        ENV_OK + "overrides:\n  serving:\n    endpoints:\n      - name: churn\n        instance_type: ml.g5.xlarge\n",
+        ENV_OK
+        + "overrides:\n  serving:\n    endpoints:\n      - name: churn\n        instance_type: ml.g5.xlarge\n"
+        + ACCOUNT,
     )
     result = run("validate", "--env", "dev")
     assert result.exit_code == 0, result.output
@@ -816,7 +842,7 @@ def _with(document: dict[str, Any], path: tuple[str | int, ...], value: Any) -> 
 
 
 def _env_file(overrides: dict[str, Any]) -> str:
-    return ENV_OK.replace("level0", "level2") + yaml.safe_dump({"overrides": overrides}, sort_keys=False)
+    return ENV_OK.replace("level0", "level2") + yaml.safe_dump({"overrides": overrides}, sort_keys=False) + ACCOUNT
 
 
 def _problems(tmp_path: Path, content: str) -> list[Problem] | None:

@@ -225,7 +225,7 @@ def test_unknown_option_is_a_usage_error(run: Run) -> None:
 # init
 # --------------------------------------------------------------------------------------------------
 
-INIT_DEV = ("init", "--env", "dev", "--target", "aws", "--region", "eu-west-1")
+INIT_DEV = ("init", "--env", "dev", "--target", "aws", "--account-id", "111111111111", "--region", "eu-west-1")
 
 
 def test_init_writes_env_file_and_pulumi_yaml(run: Run, tmp_path: Path) -> None:
@@ -251,7 +251,7 @@ def test_init_adds_the_state_folder_to_an_existing_gitignore_once(run: Run, tmp_
     (tmp_path / ".gitignore").write_text("*.pyc", encoding="utf-8")  # no final newline
     assert run(*INIT_DEV).exit_code == 0
     assert (tmp_path / ".gitignore").read_text(encoding="utf-8").splitlines()[0] == "*.pyc"
-    second = run("init", "--env", "qa", "--target", "aws", "--region", "eu-west-1")
+    second = run("init", "--env", "qa", "--target", "aws", "--account-id", "111111111111", "--region", "eu-west-1")
     assert second.exit_code == 0 and ".gitignore" not in second.stdout
     lines = (tmp_path / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert lines.count(".mlplatform/") == 1
@@ -300,7 +300,7 @@ def test_init_refuses_to_overwrite(run: Run, tmp_path: Path) -> None:
     assert run(*INIT_DEV).exit_code == 0
     env_file = tmp_path / "stacks" / "dev.yaml"
     before = env_file.read_bytes()
-    result = run("init", "--env", "dev", "--target", "aws", "--region", "us-west-2")
+    result = run("init", "--env", "dev", "--target", "aws", "--account-id", "111111111111", "--region", "us-west-2")
     assert result.exit_code == 2, result.output
     assert "stacks/dev.yaml already exists" in result.stderr
     assert "--force" in result.stderr
@@ -315,7 +315,9 @@ def test_init_force_replaces_and_keeps_a_backup(run: Run, tmp_path: Path) -> Non
     env_file = tmp_path / "stacks" / "dev.yaml"
     before = env_file.read_bytes()
     pulumi_before = pulumi_yaml.read_bytes()
-    result = run("init", "--env", "dev", "--target", "aws", "--region", "us-west-2", "--force")
+    result = run(
+        "init", "--env", "dev", "--target", "aws", "--account-id", "111111111111", "--region", "us-west-2", "--force"
+    )
     assert result.exit_code == 0, result.output
     assert "wrote stacks/dev.yaml" in result.stdout
     assert "wrote Pulumi.yaml" not in result.stdout
@@ -336,7 +338,7 @@ def test_init_keeps_an_existing_pulumi_yaml(run: Run, tmp_path: Path) -> None:
 
 
 def test_init_aws_without_region_is_refused(run: Run, tmp_path: Path) -> None:
-    result = run("init", "--env", "dev", "--target", "aws")
+    result = run("init", "--env", "dev", "--target", "aws", "--account-id", "111111111111")
     assert result.exit_code == 2, result.output
     assert "target aws needs a region for environment 'dev'" in result.stderr
     assert "--region eu-west-1" in result.stderr
@@ -349,7 +351,7 @@ def test_init_aws_region_from_environment(
     run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
     monkeypatch.setenv(variable, "ap-southeast-2")
-    result = run("init", "--env", "dev", "--target", "aws")
+    result = run("init", "--env", "dev", "--target", "aws", "--account-id", "111111111111")
     assert result.exit_code == 0, result.output
     data = yaml.safe_load((tmp_path / "stacks" / "dev.yaml").read_text(encoding="utf-8"))
     assert data["region"] == "ap-southeast-2"

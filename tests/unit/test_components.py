@@ -46,9 +46,17 @@ def _taggable(type_: str) -> bool:
     return "tags" in inspect.signature(_resource_class(type_)._internal_init).parameters
 
 
+# A VPC endpoint's policy is a perimeter, not a grant: AWS's data-perimeter pattern allows every action of the
+# service but only for the account's identities on the account's resources. tests/unit/test_network_policies.py
+# holds those policies to that (and the S3 gateway's to the platform's buckets).
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+
+
 def _policies(plan: PlatformPlan) -> list[tuple[str, dict[str, Any]]]:
     found = []
     for record in plan.custom():
+        if record.type == ENDPOINT:
+            continue
         for key in ("policy", "assumeRolePolicy"):
             value = record.inputs.get(key)
             document = json.loads(value) if isinstance(value, str) and value.strip().startswith("{") else None

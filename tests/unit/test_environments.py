@@ -58,11 +58,14 @@ AWS_HEADER = """
     blueprint: {blueprint}
     target: aws
     region: eu-west-1
+    account_id: "111111111111"
 """
 
 
 def aws_env(project: Path, env: str, body: str = "", blueprint: str = "level2") -> Path:
     header = textwrap.dedent(AWS_HEADER.format(blueprint=blueprint)).lstrip()
+    if "\naccount_id:" in "\n" + textwrap.dedent(body):  # the test writes its own account id
+        header = "".join(line for line in header.splitlines(keepends=True) if not line.startswith("account_id:"))
     return write(project, f"stacks/{env}.yaml", header + textwrap.dedent(body))
 
 
@@ -242,7 +245,8 @@ def test_local_env_file_wins_over_the_builtin(project: Path) -> None:
 
 @pytest.mark.parametrize(("target", "protect", "allow_destroy_data"), [("local", False, True), ("aws", True, False)])
 def test_safety_switches_default_by_target(project: Path, target: str, protect: bool, allow_destroy_data: bool) -> None:
-    write(project, "stacks/dev.yaml", f"blueprint: level0\ntarget: {target}\nregion: eu-west-1\n")
+    account = 'account_id: "111111111111"\n' if target == "aws" else ""
+    write(project, "stacks/dev.yaml", f"blueprint: level0\ntarget: {target}\nregion: eu-west-1\n{account}")
 
     spec = envs.resolve("dev", project_dir=project).spec
 
@@ -869,7 +873,7 @@ def test_samples_are_refused_for_target_aws(project: Path) -> None:
 
 
 def test_target_aws_must_pin_its_blueprint_in_the_file(project: Path) -> None:
-    path = write(project, "stacks/dev.yaml", "target: aws\nregion: eu-west-1\n")
+    path = write(project, "stacks/dev.yaml", 'target: aws\nregion: eu-west-1\naccount_id: "111111111111"\n')
     for flag in (None, "level1"):  # not even a flag or the last deploy stand in for the reviewed file
         (problem,) = problems_of("dev", project, blueprint=flag, remembered_blueprint="level2")
         assert (problem.path, problem.file, problem.line) == ("blueprint", "stacks/dev.yaml", line_of(path, "target"))

@@ -212,7 +212,7 @@ def test_a_directory_where_a_file_is_expected_is_refused(
 
 
 def test_a_byte_order_mark_is_accepted(run: Run, tmp_path: Path) -> None:
-    write(tmp_path / "stacks" / "dev.yaml", "\ufeff" + ENV_HEAD)
+    write(tmp_path / "stacks" / "dev.yaml", "\ufeff" + ENV_HEAD + 'account_id: "111111111111"\n')
 
     result = run("validate", "--env", "dev")
 

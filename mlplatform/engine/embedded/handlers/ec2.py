@@ -736,7 +736,16 @@ class VpcEndpointHandler(Handler):
             "region",
         }
     )
-    computed = ("arn", "dnsEntries", "networkInterfaceIds", "ownerId", "prefixListId", "state", "policy")
+    computed = (
+        "arn",
+        "cidrBlocks",
+        "dnsEntries",
+        "networkInterfaceIds",
+        "ownerId",
+        "prefixListId",
+        "state",
+        "policy",
+    )
     _SETS = (("routeTableIds", "RouteTableIds"), ("subnetIds", "SubnetIds"), ("securityGroupIds", "SecurityGroupIds"))
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -795,6 +804,15 @@ class VpcEndpointHandler(Handler):
         }
         if endpoint.get("PolicyDocument") and not inputs.get("policy"):
             outputs["policy"] = endpoint["PolicyDocument"]
+        if endpoint.get("VpcEndpointType") == "Gateway" and endpoint.get("ServiceName"):
+            # A gateway endpoint's destinations are the service's AWS-managed prefix list; security groups name
+            # it to allow the traffic. The Terraform provider reads it the same way (DescribePrefixLists by name).
+            prefix_lists = ctx.aws.client("ec2").describe_prefix_lists(
+                Filters=[{"Name": "prefix-list-name", "Values": [endpoint["ServiceName"]]}]
+            )["PrefixLists"]
+            if prefix_lists:
+                outputs["prefixListId"] = prefix_lists[0]["PrefixListId"]
+                outputs["cidrBlocks"] = list(prefix_lists[0].get("Cidrs", []))
         return outputs
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
