@@ -236,7 +236,7 @@ class Cicd(pulumi.ComponentResource):
         build_role = self._role(
             f"{name}-build-role",
             f"{p.name}-codebuild",
-            assume_role_policy("codebuild.amazonaws.com", source_account=p.account_id),
+            assume_role_policy("codebuild.amazonaws.com", source_account=p.account),
             [*build_access, *self._deploy_statements()],
         )
         projects = {"build": self._project(f"{name}-build", f"{p.name}-build", _BUILDSPEC, build_role, logs, {})}
@@ -252,7 +252,7 @@ class Cicd(pulumi.ComponentResource):
         pipeline_role = self._role(
             f"{name}-pipeline-role",
             f"{p.name}-codepipeline",
-            assume_role_policy("codepipeline.amazonaws.com", source_account=p.account_id),
+            assume_role_policy("codepipeline.amazonaws.com", source_account=p.account),
             [
                 statement(
                     "Artifacts",
@@ -337,7 +337,7 @@ class Cicd(pulumi.ComponentResource):
         events_role = self._role(
             f"{name}-start-role",
             f"{p.name}-start-delivery",
-            assume_role_policy("events.amazonaws.com", source_account=p.account_id),
+            assume_role_policy("events.amazonaws.com", source_account=p.account),
             [statement("StartDelivery", ["codepipeline:StartPipelineExecution"], [pipeline.arn])],
         )
         rule = aws.cloudwatch.EventRule(
