@@ -440,7 +440,7 @@ class Identity(pulumi.ComponentResource):
             "Null": dict.fromkeys(present, "false"),
             "Bool": {"sagemaker:NetworkIsolation": "true", "sagemaker:InterContainerTrafficEncryption": "true"},
             "ArnEquals": {"sagemaker:VolumeKmsKey": args.kms_key_arn, "sagemaker:OutputKmsKey": args.kms_key_arn},
-            "NumericLessThanEquals": {"sagemaker:MaxRuntimeInSeconds": args.max_runtime_seconds},
+            "NumericLessThanEquals": {"sagemaker:MaxRuntimeInSeconds": str(args.max_runtime_seconds)},
             **p.env_tag_condition("aws:RequestTag"),
         }
 
