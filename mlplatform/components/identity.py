@@ -136,7 +136,7 @@ class Identity(pulumi.ComponentResource):
             statements = [
                 *self._objects("ReadArtifacts", readable, write=[names.EXPERIMENTS_PREFIX]),
                 *self._key(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]),
-                self._logs(["/aws/sagemaker/studio", "/aws/sagemaker/NotebookInstances"]),
+                *self._logs(["/aws/sagemaker/studio", "/aws/sagemaker/NotebookInstances"]),
                 *self._runtime(),
             ]
             if args.feature_groups:
@@ -162,7 +162,7 @@ class Identity(pulumi.ComponentResource):
             statements = [
                 *self._objects("ReadInputs", readable, write=writable),
                 *self._key(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], grants=True),
-                self._logs(["/aws/sagemaker/TrainingJobs", "/aws/sagemaker/ProcessingJobs"]),
+                *self._logs(["/aws/sagemaker/TrainingJobs", "/aws/sagemaker/ProcessingJobs"]),
                 *self._runtime(),
             ]
             self.training_role_arn = self._workload("training", statements)
@@ -178,7 +178,7 @@ class Identity(pulumi.ComponentResource):
                     write=[names.capture_prefix(endpoint) for endpoint in args.endpoint_names],
                 ),
                 *self._key(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], grants=True),
-                self._logs([f"/aws/sagemaker/Endpoints/{endpoint}" for endpoint in args.endpoint_names]),
+                *self._logs([f"/aws/sagemaker/Endpoints/{endpoint}" for endpoint in args.endpoint_names]),
                 *self._runtime(),
             ]
             self.serving_role_arn = self._workload("serving", statements)
@@ -191,7 +191,7 @@ class Identity(pulumi.ComponentResource):
                     write=[names.MONITORING_PREFIX],
                 ),
                 *self._key(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], grants=True),
-                self._logs(["/aws/sagemaker/ProcessingJobs"]),
+                *self._logs(["/aws/sagemaker/ProcessingJobs"]),
                 *self._runtime(),
             ]
             self.monitoring_role_arn = self._workload("monitoring", statements)
@@ -289,17 +289,21 @@ class Identity(pulumi.ComponentResource):
             )
         return found
 
-    def _logs(self, groups: Sequence[str]) -> dict[str, Any]:
-        """Write to exactly these log groups (SageMaker creates them on first use)."""
+    def _logs(self, groups: Sequence[str]) -> list[dict[str, Any]]:
+        """Write to exactly these log groups (SageMaker creates them on first use); none without groups."""
         p = self._platform
         resources = []
         for group in groups:
             resources += [p.arn("logs", f"log-group:{group}"), p.arn("logs", f"log-group:{group}:log-stream:*")]
-        return statement(
-            "Logs",
-            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            resources,
-        )
+        if not resources:
+            return []  # IAM refuses a statement without resources
+        return [
+            statement(
+                "Logs",
+                ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources,
+            )
+        ]
 
     def _runtime(self) -> list[dict[str, Any]]:
         """What every SageMaker workload needs to run: metrics, the platform's images, its VPC."""

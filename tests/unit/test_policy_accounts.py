@@ -89,6 +89,17 @@ def test_no_policy_names_any_other_account_or_a_wildcard_region(plan: PlatformPl
     assert {"AWS": f"arn:aws:iam::{account}:root"} in principals, "the key policy names this account's root"
 
 
+def test_every_statement_is_one_iam_accepts(plan: PlatformPlan) -> None:
+    """IAM refuses a statement without actions or resources, and a condition value that is not a string."""
+    for where, document in documents(plan):
+        for item in as_list(document["Statement"]):
+            assert item["Effect"] in ("Allow", "Deny") and as_list(item["Action"]), where
+            assert as_list(item.get("Resource", [])) or where.endswith(".assumeRolePolicy"), f"{where}: {item}"
+            for keys in (item.get("Condition") or {}).values():
+                for value in keys.values():
+                    assert all(isinstance(v, (str, bool)) for v in as_list(value)), f"{where}: {keys}"
+
+
 def test_the_walk_finds_a_wildcard_account() -> None:
     """The check itself can fail: a statement for any account is reported."""
     document = {"Statement": [{"Principal": {"AWS": "arn:aws:iam::*:root"}, "Resource": "arn:aws:sns:*:*:t"}]}

@@ -29,6 +29,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "github-oidc": ("level2", {}, {"cicd": {"provider": "github-oidc", "repository": "acme/models"}}),
     "budget": ("level1", {}, {"monitoring": {"budget": {"monthly_limit_usd": 250, "alert_emails": ["a@b.example"]}}}),
     "endpoints": ("level2", {"samples": False}, {"serving": {"endpoints": ENDPOINTS}}),
+    # No endpoint and no feature group at all (what `mlplatform init` writes).
+    "bare": ("level1", {"samples": False}, {"monitoring": {"data_quality": {"enabled": False}}}),
     "aws": (
         "level2",
         {"target": "aws", "region": "eu-west-1", "account_id": ACCOUNT, "samples": False},
