@@ -7,7 +7,8 @@ Three checks, each of which fails the gate:
    evaluated at least one of its IAM policy-document checks on it (a policy "known after apply" passes
    them all by not being read);
 3. the scan can fail: the plan with a wildcard statement (``Action "*"``, ``Resource "*"``) injected into
-   every role policy is scanned again, and every role policy must then fail at least one check.
+   every role policy, and a statement letting any principal (``"AWS": "*"``) assume the role injected into
+   every trust policy, is scanned again; every role policy and every role must then fail at least one check.
 
 Standard library only: it runs in the Checkov virtualenv, not the project's.
 """
@@ -35,7 +36,16 @@ IAM_DOCUMENT_CHECKS = {
 }
 """Checkov checks that read a role policy's statements (they pass vacuously on a policy they cannot read)."""
 ROLE_POLICY = "aws_iam_role_policy"
-MUTATION = {"Sid": "MutationWildcard", "Effect": "Allow", "Action": "*", "Resource": "*"}
+ROLE = "aws_iam_role"
+MUTATIONS = {
+    (ROLE_POLICY, "policy"): {"Sid": "MutationWildcard", "Effect": "Allow", "Action": "*", "Resource": "*"},
+    (ROLE, "assume_role_policy"): {
+        "Sid": "MutationAnyPrincipal",
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": "sts:AssumeRole",
+    },
+}
 
 
 def scan(checkov: str, plan: Path, global_skips: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -55,28 +65,29 @@ def scan(checkov: str, plan: Path, global_skips: list[str]) -> dict[str, list[di
     return results
 
 
-def role_policies(plan: dict[str, Any]) -> dict[str, Any]:
-    """Address -> the policy document (a string) of every role policy in the plan's planned values."""
+def documents(plan: dict[str, Any], kind: str, attribute: str) -> dict[str, Any]:
+    """Address -> the policy document (a string, if known) of every ``kind`` resource in the planned values."""
     return {
-        item["address"]: item["values"].get("policy")
+        item["address"]: item["values"].get(attribute)
         for item in plan["planned_values"]["root_module"]["resources"]
-        if item["type"] == ROLE_POLICY
+        if item["type"] == kind
     }
 
 
 def mutated(plan: dict[str, Any]) -> dict[str, Any]:
-    """The plan with :data:`MUTATION` appended to every role policy (planned values and changes alike)."""
+    """The plan with :data:`MUTATIONS` appended to every role and role policy (planned values and changes)."""
     result = copy.deepcopy(plan)
     values = [item["values"] for item in result["planned_values"]["root_module"]["resources"]]
     values += [item["change"]["after"] for item in result["resource_changes"]]
     types = [item["type"] for item in result["planned_values"]["root_module"]["resources"]]
     types += [item["type"] for item in result["resource_changes"]]
     for kind, value in zip(types, values, strict=True):
-        if kind == ROLE_POLICY and isinstance(value.get("policy"), str):
-            document = json.loads(value["policy"])
-            statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
-            document["Statement"] = [*statements, MUTATION]
-            value["policy"] = json.dumps(document, sort_keys=True)
+        for (mutated_kind, attribute), mutation in MUTATIONS.items():
+            if kind == mutated_kind and isinstance(value.get(attribute), str):
+                document = json.loads(value[attribute])
+                statements = document["Statement"]
+                document["Statement"] = [*(statements if isinstance(statements, list) else [statements]), mutation]
+                value[attribute] = json.dumps(document, sort_keys=True)
     return result
 
 
@@ -113,7 +124,8 @@ def main() -> int:
         status = 1
 
     # 2. the scan sees every role policy
-    policies = role_policies(plan)
+    policies = documents(plan, ROLE_POLICY, "policy")
+    roles = documents(plan, ROLE, "assume_role_policy")
     evaluated: dict[str, set[str]] = defaultdict(set)
     for check in results["passed_checks"] + results["failed_checks"]:
         if check["check_id"] in IAM_DOCUMENT_CHECKS:
@@ -136,7 +148,11 @@ def main() -> int:
     caught: dict[str, set[str]] = defaultdict(set)
     for check in results["failed_checks"]:
         caught[check["resource"]].add(check["check_id"])
-    for address in sorted(policies):
+    for address, trust in sorted(roles.items()):
+        if not isinstance(trust, str):
+            print(f"BLIND {address}: its trust policy is known only after apply, so no IAM check can read it")
+            status = 1
+    for address in sorted(policies) + sorted(roles):
         if caught[address]:
             print(f"mutation caught in {address}: {', '.join(sorted(caught[address]))}")
         else:
