@@ -113,6 +113,12 @@ def _model_buckets(spec: PlatformSpec) -> tuple[str, ...]:
     return tuple(sorted({url.removeprefix("s3://").split("/")[0] for url in urls if url.startswith("s3://")}))
 
 
+def _role(arn: pulumi.Output[str] | None) -> pulumi.Output[str]:
+    """A workload's role, which Identity creates whenever the spec enables that workload."""
+    assert arn is not None, "Identity did not create a role the program wires to a component"
+    return arn
+
+
 def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, Any]:
     """Create the platform's components for ``spec`` and export their outputs.
 
@@ -187,6 +193,12 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
     subnets = network.subnet_ids if network else []
     groups = [network.workload_security_group_id] if network else []
 
+    endpoints = spec.serving.effective_endpoints() if spec.serving.enabled else []
+    # Endpoints with a model and data capture get a data-quality monitoring schedule (see below).
+    monitored_endpoints = (
+        [e for e in endpoints if e.model and e.data_capture_percent] if spec.monitoring.data_quality.enabled else []
+    )
+    pipeline_name = names.pipeline_name(platform.name) if spec.pipelines.enabled else None
     identity = Identity(
         "identity",
         IdentityArgs(
@@ -194,14 +206,38 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
             bucket_arn=store.bucket_arn,
             repository_arns=tuple(registry.repository_arns.values()) if registry else (),
             permissions_boundary_arn=spec.identity.permissions_boundary_arn,
-            vpc=network is not None,
+            vpc_id=network.vpc_id if network else None,
+            subnet_ids=subnets,
+            security_group_ids=groups,
+            dev_environment=spec.dev_environment.enabled and network is not None,
+            training=spec.training.enabled or spec.pipelines.enabled,
+            training_instance_types=tuple(spec.training.allowed_instance_types),
+            processing_instance_types=(spec.pipelines.processing_instance_type,),
+            max_runtime_seconds=spec.training.max_runtime_hours * 3600,
+            input_prefix=(spec.pipelines.new_data_prefix or None) if spec.pipelines.enabled else None,
+            pipeline_name=pipeline_name,
+            model_package_groups=tuple(
+                names.model_package_group_name(platform.name, group) for group in spec.registry.model_package_groups
+            ),
+            endpoint_names=tuple(names.endpoint_name(platform.name, e.name) for e in endpoints),
+            serving=spec.serving.enabled,
+            monitoring=bool(monitored_endpoints),
+            feature_groups=tuple(
+                names.feature_group_name(platform.name, group.name) for group in spec.feature_store.feature_groups
+            )
+            if spec.feature_store.enabled
+            else (),
+            feature_catalog_database=names.feature_catalog_database(platform.name)
+            if spec.feature_store.enabled
+            else None,
         ),
         platform,
         opts,
     )
-    exports["execution_role_arn"] = identity.execution_role_arn
-
-    endpoints = spec.serving.effective_endpoints() if spec.serving.enabled else []
+    for workload in ("user", "training", "serving", "monitoring"):
+        role_arn = getattr(identity, f"{workload}_role_arn")
+        if role_arn is not None:
+            exports[f"{workload}_role_arn"] = role_arn
     monitoring = Monitoring(
         "monitoring",
         MonitoringArgs(
@@ -229,7 +265,7 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
             "dev-environment",
             DevEnvironmentArgs(
                 kind=spec.dev_environment.kind,
-                execution_role_arn=identity.execution_role_arn,
+                execution_role_arn=_role(identity.user_role_arn),
                 kms_key_arn=key,
                 vpc_id=network.vpc_id,
                 subnet_ids=subnets,
@@ -260,7 +296,7 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
         features = FeatureStore(
             "feature-store",
             FeatureStoreArgs(
-                role_arn=identity.execution_role_arn,
+                role_arn=_role(identity.feature_store_role_arn),
                 kms_key_arn=key,
                 bucket_name=store.bucket_name,
                 groups=[
@@ -285,7 +321,7 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
         training = Training(
             "training",
             TrainingArgs(
-                role_arn=identity.execution_role_arn,
+                role_arn=_role(identity.training_role_arn),
                 bucket_name=store.bucket_name,
                 kms_key_arn=key,
                 subnet_ids=subnets,
@@ -307,9 +343,9 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
         pipelines = Pipelines(
             "pipelines",
             PipelinesArgs(
-                pipeline_role_arn=identity.pipeline_role_arn,
-                execution_role_arn=identity.execution_role_arn,
-                events_role_arn=identity.events_role_arn,
+                pipeline_role_arn=_role(identity.pipeline_role_arn),
+                execution_role_arn=_role(identity.training_role_arn),
+                events_role_arn=_role(identity.events_role_arn),
                 kms_key_arn=key,
                 bucket_name=store.bucket_name,
                 image_uri=_image(spec.pipelines.image, registry),
@@ -339,7 +375,7 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
         serving = Serving(
             "serving",
             ServingArgs(
-                execution_role_arn=identity.execution_role_arn,
+                execution_role_arn=_role(identity.serving_role_arn),
                 kms_key_arn=key,
                 bucket_name=store.bucket_name,
                 alarm_topic_arn=monitoring.topic_arn,
@@ -375,8 +411,8 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
         if spec.monitoring.data_quality.enabled:
             monitored = [
                 MonitoredEndpoint(names.endpoint_name(platform.name, e.name), serving.endpoints[e.name])
-                for e in endpoints
-                if e.name in serving.endpoints and e.data_capture_percent
+                for e in monitored_endpoints
+                if e.name in serving.endpoints
             ]
             if monitored:
                 # The spec refuses data-quality monitoring in a region without the analyzer image.
@@ -384,7 +420,7 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
                 model_monitoring = ModelMonitoring(
                     "model-monitoring",
                     ModelMonitoringArgs(
-                        role_arn=identity.execution_role_arn,
+                        role_arn=_role(identity.monitoring_role_arn),
                         kms_key_arn=key,
                         bucket_name=store.bucket_name,
                         endpoints=monitored,
@@ -408,13 +444,17 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
             CicdArgs(
                 provider=spec.cicd.provider,
                 kms_key_arn=key,
-                execution_role_arn=identity.execution_role_arn,
+                # Deployments create models that run as the serving role.
+                execution_role_arn=_role(identity.serving_role_arn),
                 alarm_topic_arn=monitoring.topic_arn,
                 log_bucket=store.log_bucket_name,
                 repository=spec.cicd.repository,
                 branch=spec.cicd.branch,
                 stages=tuple(spec.cicd.stages),
                 endpoints=tuple(e.name for e in endpoints),
+                model_package_groups=tuple(
+                    names.model_package_group_name(platform.name, group) for group in spec.registry.model_package_groups
+                ),
                 manual_approval_before_prod=spec.cicd.manual_approval_before_prod,
                 github_environment=spec.cicd.github_environment,
                 github_oidc_provider_arn=spec.cicd.github_oidc_provider_arn,

@@ -33,6 +33,8 @@ def export(
 
     The program is evaluated offline: no emulator, no cloud, no credentials — so it works for target aws
     environments too (state is only read for the blueprint an environment without one was last deployed with).
+    ARNs are derived from names, account and region, so every IAM policy is shown concretely; ids AWS assigns
+    (a KMS key's, VPC, subnet and security group ids) appear as `known-after-apply-...` placeholders.
     Example: `mlplatform export --env prod -o plan.json && checkov -f plan.json`.
     """
     if format_ not in FORMATS:

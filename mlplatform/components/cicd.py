@@ -80,6 +80,7 @@ class CicdArgs:
         stages: deployment stages in order; the last is production.
         endpoints: short names of the platform's endpoints (``serving.endpoints``); each belongs to one stage
             (see :func:`stage_endpoints`).
+        model_package_groups: physical names of the registry's model package groups deployments read.
         manual_approval_before_prod: wait for a person before the last stage (codepipeline).
         github_environment: the GitHub environment that may assume the production role; ``None``: the last
             stage's name.
@@ -97,6 +98,7 @@ class CicdArgs:
     branch: str = "main"
     stages: Sequence[str] = ("staging", "prod")
     endpoints: Sequence[str] = ()
+    model_package_groups: Sequence[str] = ()
     manual_approval_before_prod: bool = True
     github_environment: str | None = None
     github_oidc_provider_arn: str | None = None
@@ -165,9 +167,10 @@ class Cicd(pulumi.ComponentResource):
             statement(
                 "ReadRegistry",
                 ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
+                # Exact groups: `<platform>-*` would also match another environment whose name extends this one's.
                 [
-                    p.arn("sagemaker", f"model-package-group/{p.name}-*"),
-                    p.arn("sagemaker", f"model-package/{p.name}-*/*"),
+                    *(p.arn("sagemaker", f"model-package-group/{group}") for group in self._args.model_package_groups),
+                    *(p.arn("sagemaker", f"model-package/{group}/*") for group in self._args.model_package_groups),
                 ],
             ),
         ]
@@ -325,7 +328,7 @@ class Cicd(pulumi.ComponentResource):
         pipeline_role = self._role(
             f"{name}-pipeline-role",
             f"{p.name}-codepipeline",
-            assume_role_policy("codepipeline.amazonaws.com", source_account=p.account_id),
+            assume_role_policy("codepipeline.amazonaws.com", source_account=p.account),
             # Starting a project runs it with the project's own role: the pipeline needs no iam:PassRole and
             # no sts:AssumeRole, so it can never act as a deploy role itself.
             [
@@ -411,7 +414,7 @@ class Cicd(pulumi.ComponentResource):
         events_role = self._role(
             f"{name}-start-role",
             f"{p.name}-start-delivery",
-            assume_role_policy("events.amazonaws.com", source_account=p.account_id),
+            assume_role_policy("events.amazonaws.com", source_account=p.account),
             [
                 statement(
                     "StartDelivery", ["codepipeline:StartPipelineExecution"], [p.arn("codepipeline", pipeline_name)]
@@ -499,9 +502,8 @@ def _codebuild_trust(platform: Platform, project: str) -> str:
     """Trust CodeBuild only when it runs ``project`` in this account (confused deputy: aws:SourceArn)."""
     condition: dict[str, Any] = {
         "ArnEquals": {"aws:SourceArn": platform.arn("codebuild", f"project/{project}")},
+        "StringEquals": {"aws:SourceAccount": platform.account},  # raises for an unknown account: never "*"
     }
-    if platform.account_id:
-        condition["StringEquals"] = {"aws:SourceAccount": platform.account_id}
     trust = {
         "Sid": "AssumeByCodeBuildForOneProject",
         "Effect": "Allow",

@@ -14,9 +14,16 @@ from typing import Any
 
 import pulumi
 
+from mlplatform.errors import ConfigError
 from mlplatform.spec import tagging
 
 MANAGED_BY = {tagging.MANAGED_BY_KEY: tagging.MANAGED_BY_VALUE}
+
+
+class AccountRequiredError(ConfigError):
+    """A policy document needs the AWS account, and the platform does not know it."""
+
+    headline = "account_id required"
 
 
 @dataclass(frozen=True)
@@ -58,8 +65,21 @@ class Platform:
 
     @property
     def account(self) -> str:
-        """The account for ARNs; ``*`` scopes to any account when it is not known before deploying."""
-        return self.account_id or "*"
+        """The account for ARNs and policy conditions.
+
+        A policy is never built for "any account": a ``*`` account would turn the key policy's principal
+        into ``arn:aws:iam::*:root`` and every resource ARN into one that matches other accounts' resources.
+
+        Raises:
+            AccountRequiredError: the account is not known (target ``aws`` without ``account_id``).
+        """
+        if not self.account_id:
+            raise AccountRequiredError(
+                f"platform {self.name!r} (env {self.env!r}) has no AWS account: its trust, key, bucket, topic and "
+                "role policies name the account, and mlplatform never builds one for any account ('*').",
+                hint="set account_id (the 12-digit AWS account the environment deploys to) in the environment file",
+            )
+        return self.account_id
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         """An ARN in this platform's partition, region and account."""
@@ -67,6 +87,21 @@ class Platform:
             f"arn:{self.partition}:{service}:{self.region if region else ''}:"
             f"{self.account if account else ''}:{resource}"
         )
+
+    def sagemaker_arn(self, resource_type: str, name: str) -> str:
+        """The ARN of one named SageMaker resource (``endpoint``, ``pipeline``, ``feature-group`` ...).
+
+        SageMaker writes resource names in ARNs in lower case, and IAM compares ARNs case-sensitively.
+        """
+        return self.arn("sagemaker", f"{resource_type}/{name.lower()}")
+
+    def env_tag_condition(self, key: str = "aws:ResourceTag") -> dict[str, Any]:
+        """A condition that holds only for resources (or requests) tagged with this environment.
+
+        For resources whose names are chosen at run time (training and processing jobs), where an ARN
+        pattern cannot tell this environment's resources from another's.
+        """
+        return {"StringEquals": {f"{key}/{tagging.ENV_KEY}": self.env}}
 
     def global_name(self, role: str) -> str | None:
         """A globally unique physical name (buckets) when the account is known, else ``None`` (auto-name)."""

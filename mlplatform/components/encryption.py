@@ -29,6 +29,8 @@ _ADMIN_ACTIONS = (
     "kms:RotateKeyOnDemand",
 )
 _USE_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
+TOPIC_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com")
+"""The AWS services that publish to the platform's encrypted alarm topic (its topic policy admits the same)."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,8 @@ class Encryption(pulumi.ComponentResource):
 
     The key policy delegates to IAM in this account (so the platform roles' own policies decide who uses
     the key) and lets exactly the AWS services the platform writes through use it, each only on behalf
-    of this account: CloudWatch Logs (encrypted log groups), CloudWatch and EventBridge (publishing to
-    the encrypted alarm topic).
+    of this account: CloudWatch Logs (encrypted log groups), CloudWatch, EventBridge and AWS Budgets
+    (publishing to the encrypted alarm topic).
     """
 
     key_arn: pulumi.Output[str]
@@ -62,8 +64,9 @@ class Encryption(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlplatform:security:Encryption", name, {}, opts)
         tags = platform.tags_for("encryption")
-        root = f"arn:{platform.partition}:iam::{platform.account}:root"
-        same_account = {"StringEquals": {"aws:SourceAccount": platform.account}} if platform.account_id else None
+        account = platform.account  # raises when unknown: a key policy is never written for any account
+        root = f"arn:{platform.partition}:iam::{account}:root"
+        same_account = {"StringEquals": {"aws:SourceAccount": account}}
         key_policy = policy(
             statement("KeyAdministrationByAccount", _ADMIN_ACTIONS, ["*"], principal={"AWS": root}),
             statement("KeyUseByAccountPrincipals", _USE_ACTIONS, ["*"], principal={"AWS": root}),
@@ -78,11 +81,14 @@ class Encryption(pulumi.ComponentResource):
                     }
                 },
             ),
+            # Every AWS service that publishes to the encrypted alarm topic needs the key to do so: CloudWatch
+            # (metric alarms), EventBridge (drift, approval and pipeline rules) and AWS Budgets (budget alerts;
+            # without this statement their notifications fail). Each only on behalf of this account.
             statement(
-                "AlarmAndEventPublishing",
+                "AlarmTopicPublishing",
                 ("kms:Decrypt", "kms:GenerateDataKey*"),
                 ["*"],
-                principal={"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                principal={"Service": list(TOPIC_PUBLISHERS)},
                 condition=same_account,
             ),
         )

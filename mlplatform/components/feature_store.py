@@ -63,7 +63,7 @@ class FeatureStore(pulumi.ComponentResource):
         tags = platform.tags_for("feature_store")
         database = aws.glue.CatalogDatabase(
             f"{name}-catalog",
-            name=platform.name.replace("-", "_"),  # Glue database names are lowercase with underscores
+            name=names.feature_catalog_database(platform.name),
             description=f"Offline feature store tables of {platform.name}",
             tags=tags,
             opts=child(self),
@@ -75,7 +75,7 @@ class FeatureStore(pulumi.ComponentResource):
             if group.offline:
                 offline = {
                     "s3_storage_config": {
-                        "s3_uri": pulumi.Output.concat("s3://", args.bucket_name, "/feature-store/"),
+                        "s3_uri": pulumi.Output.concat("s3://", args.bucket_name, f"/{names.FEATURE_STORE_PREFIX}"),
                         "kms_key_id": args.kms_key_arn,
                     },
                     "data_catalog_config": {

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlplatform.components.common import Platform, child, policy, statement
+from mlplatform.components.encryption import TOPIC_PUBLISHERS
 from mlplatform.spec import names
 
 
@@ -64,17 +65,15 @@ class Monitoring(pulumi.ComponentResource):
         tags = platform.tags_for("monitoring")
         topic = aws.sns.Topic(
             f"{name}-alarms",
-            name=f"{platform.name}-alarms",
+            name=names.alarm_topic_name(platform.name),
             kms_master_key_id=args.kms_key_arn,
             tags=tags,
             opts=child(self),
         )
-        publishers = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"]
-        # The topic's ARN from its name when the account is known (same value as topic.arn): the policy is
-        # then known before deploying, so `mlplatform export` shows scanners who may publish.
-        topic_arn: pulumi.Input[str] = (
-            platform.arn("sns", f"{platform.name}-alarms") if platform.account_id else topic.arn
-        )
+        publishers = list(TOPIC_PUBLISHERS)
+        # The topic's ARN from its name (same value as topic.arn): the policy is then known before deploying,
+        # so `mlplatform export` shows scanners who may publish.
+        topic_arn = platform.arn("sns", names.alarm_topic_name(platform.name))
         aws.sns.TopicPolicy(
             f"{name}-alarms-policy",
             arn=topic.arn,
@@ -84,9 +83,7 @@ class Monitoring(pulumi.ComponentResource):
                     ["sns:Publish"],
                     [topic_arn],
                     principal={"Service": publishers},
-                    condition={"StringEquals": {"aws:SourceAccount": platform.account}}
-                    if platform.account_id
-                    else None,
+                    condition={"StringEquals": {"aws:SourceAccount": platform.account}},
                 ),
                 statement(
                     "DenyInsecureTransport",
@@ -252,6 +249,7 @@ class ModelMonitoring(pulumi.ComponentResource):
         self.schedule_names = []
         schedule_arns: list[str] = []
         for monitored in args.endpoints:
+            reports = pulumi.Output.concat("s3://", args.bucket_name, f"/{names.monitoring_prefix(monitored.name)}")
             definition = aws.sagemaker.DataQualityJobDefinition(
                 f"{name}-{monitored.name}-data-quality",
                 name=names.monitoring_name(monitored.name),
@@ -269,7 +267,7 @@ class ModelMonitoring(pulumi.ComponentResource):
                     "kms_key_id": args.kms_key_arn,
                     "monitoring_outputs": {
                         "s3_output": {
-                            "s3_uri": pulumi.Output.concat("s3://", args.bucket_name, f"/monitoring/{monitored.name}/"),
+                            "s3_uri": reports,
                             "local_path": "/opt/ml/processing/output",
                             "s3_upload_mode": "EndOfJob",
                         }

@@ -225,9 +225,7 @@ class Network(pulumi.ComponentResource):
             role = aws.iam.Role(
                 f"{name}-flow-logs-role",
                 name=f"{platform.name}-vpc-flow-logs",
-                assume_role_policy=assume_role_policy(
-                    "vpc-flow-logs.amazonaws.com", source_account=platform.account_id
-                ),
+                assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com", source_account=platform.account),
                 tags=tags,
                 opts=child(self),
             )

@@ -47,6 +47,8 @@ class PipelineSettings:
         spot: managed spot training.
         max_runtime_seconds: stopping condition of each job.
         volume_size_gb: training volume.
+        tags: tags of every job the pipeline starts (the pipeline role may only start and watch jobs that
+            carry the environment's ``mlplatform:env`` tag).
     """
 
     bucket: str
@@ -67,6 +69,11 @@ class PipelineSettings:
     spot: bool = False
     max_runtime_seconds: int = 86400
     volume_size_gb: int = 50
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _tags(settings: PipelineSettings) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in sorted(settings.tags.items())]
 
 
 def _get(path: str) -> dict[str, str]:
@@ -130,6 +137,7 @@ def _processing(
         },
         "NetworkConfig": _network(settings),
         "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_seconds},
+        "Tags": _tags(settings),
     }
 
 
@@ -200,6 +208,7 @@ def build_definition(settings: PipelineSettings) -> dict[str, Any]:
         "EnableInterContainerTrafficEncryption": True,
         "EnableNetworkIsolation": True,
         "EnableManagedSpotTraining": settings.spot,
+        "Tags": _tags(settings),
     }
     if settings.subnets:
         training["VpcConfig"] = {"SecurityGroupIds": settings.security_group_ids, "Subnets": settings.subnets}

@@ -21,7 +21,7 @@ class PipelinesArgs:
 
     Attributes:
         pipeline_role_arn: what the pipeline runs as.
-        execution_role_arn: what its jobs run as.
+        execution_role_arn: what its jobs run as (the training role).
         events_role_arn: what EventBridge assumes to start it.
         kms_key_arn: the platform key.
         bucket_name: the artifact bucket.
@@ -84,7 +84,7 @@ class Pipelines(pulumi.ComponentResource):
             return definition_json(
                 PipelineSettings(
                     bucket=bucket,
-                    prefix=f"pipelines/{pipeline_name}",
+                    prefix=names.pipeline_prefix(pipeline_name).rstrip("/"),
                     role_arn=role,
                     kms_key_arn=key,
                     image_uri=image,
@@ -103,6 +103,7 @@ class Pipelines(pulumi.ComponentResource):
                     spot=args.spot,
                     max_runtime_seconds=args.max_runtime_hours * 3600,
                     volume_size_gb=args.volume_size_gb,
+                    tags=tags,
                 )
             )
 

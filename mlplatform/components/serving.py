@@ -129,7 +129,7 @@ class Serving(pulumi.ComponentResource):
         model_data: pulumi.Input[str] | None = spec.model_data_url
         depends: list[pulumi.Resource] = []
         if spec.model_data_url == SAMPLE_MODEL:
-            key = f"models/{physical}/sample/model.tar.gz"
+            key = f"{names.MODELS_PREFIX}{physical}/sample/model.tar.gz"
             artifact = aws.s3.BucketObjectv2(
                 f"{base}-sample-model",
                 bucket=args.bucket_name,
@@ -159,10 +159,11 @@ class Serving(pulumi.ComponentResource):
         )
         capture = None
         if spec.data_capture_percent:
+            destination = names.capture_prefix(physical).rstrip("/")
             capture = {
                 "enable_capture": True,
                 "initial_sampling_percentage": spec.data_capture_percent,
-                "destination_s3_uri": pulumi.Output.concat("s3://", args.bucket_name, f"/capture/{physical}"),
+                "destination_s3_uri": pulumi.Output.concat("s3://", args.bucket_name, f"/{destination}"),
                 "kms_key_id": args.kms_key_arn,
                 "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
                 "capture_content_type_header": {

@@ -119,9 +119,7 @@ class SecureBucket(pulumi.ComponentResource):
                     ["s3:PutObject"],
                     [pulumi.Output.concat(bucket_arn, "/*")],
                     principal={"Service": "logging.s3.amazonaws.com"},
-                    condition={"StringEquals": {"aws:SourceAccount": platform.account}}
-                    if platform.account_id
-                    else None,
+                    condition={"StringEquals": {"aws:SourceAccount": platform.account}},
                 )
             )
         aws.s3.BucketPolicy(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from mlplatform.components.common import Platform
+from mlplatform.spec import names
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,7 @@ class TrainingArgs:
     """What every training job on the platform uses.
 
     Attributes:
-        role_arn: the execution role jobs run as.
+        role_arn: the training role jobs run as.
         bucket_name: the artifact bucket; model artifacts go under ``training/``.
         kms_key_arn: encrypts job volumes and outputs.
         subnet_ids: private subnets jobs run in (empty: no VPC).
@@ -54,7 +55,7 @@ class Training(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlplatform:ml:Training", name, {}, opts)
         self.args = args
-        self.output_path = pulumi.Output.concat("s3://", args.bucket_name, "/training/")
+        self.output_path = pulumi.Output.concat("s3://", args.bucket_name, f"/{names.TRAINING_PREFIX}")
         self.settings = pulumi.Output.from_input(
             {
                 "role_arn": args.role_arn,

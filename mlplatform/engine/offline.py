@@ -8,11 +8,20 @@ unknown). Its :class:`~mlplatform.engine.model.Change` objects show masked input
 a thin recorder keeps each registration as the monitor delivered it: raw inputs (unknown markers and
 secret envelopes intact, for the exporter to map) and property dependencies (which resource each input
 came from — what lets a scanner connect a bucket to its separate encryption resource).
+
+Outputs only the cloud knows would leave every policy built from them (a role's ARN in ``iam:PassRole``,
+the key's ARN, a bucket's ARN) "known after apply", and scanners skip a policy they cannot read. So the
+offline plan answers each new resource with the outputs AWS derives from what the program already knows —
+ARNs from names, account, region and partition (:func:`derived_outputs`) — and, only where AWS assigns an
+identifier (a KMS key's id, VPC, subnet and security group ids), a placeholder that says so
+(``subnet-known-after-apply-mlp-dev-network-private-0``: the platform and the resource it stands for).
+Every policy document is then concrete in the export.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +31,7 @@ from mlplatform.engine.embedded.handlers import registry
 from mlplatform.engine.embedded.monitor import EngineMonitor, Registration
 from mlplatform.engine.embedded.runner import run_program
 from mlplatform.engine.values import UNKNOWN
+from mlplatform.spec.models import PlatformSpec
 from mlplatform.spec.names import check_env_name
 
 PROJECT = "mlplatform"
@@ -42,6 +52,8 @@ class PlannedResource:
             their envelope (see :mod:`mlplatform.engine.values`).
         dependencies: URNs of the custom resources it depends on explicitly (``depends_on``).
         property_dependencies: for each input key, the URNs of the custom resources its value came from.
+        derived: the outputs the offline plan derived for it (``id`` included), which other resources'
+            inputs may now contain in place of an unknown value.
     """
 
     urn: str
@@ -51,6 +63,7 @@ class PlannedResource:
     inputs: dict[str, Any]
     dependencies: tuple[str, ...] = ()
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    derived: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,18 +77,126 @@ class OfflinePlan:
     resources: list[PlannedResource]
 
 
-class _Recorder:
-    """A registrar that keeps every registration and lets the deployment answer it."""
+PLACEHOLDER = "known-after-apply"
+"""Marks a value AWS assigns when the resource is created; the export shows it instead of hiding a policy."""
 
-    def __init__(self, deployment: Deployment) -> None:
+
+@dataclass(frozen=True)
+class Where:
+    """The account, region and partition ARNs are derived in, and the platform placeholders name."""
+
+    account: str
+    region: str
+    partition: str = "aws"
+    platform: str = ""
+
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        """An ARN in this account and region (or without either, for global services)."""
+        return (
+            f"arn:{self.partition}:{service}:{self.region if region else ''}:"
+            f"{self.account if account else ''}:{resource}"
+        )
+
+
+def _named(key: str, build: Callable[[Where, str], str]) -> Callable[[Where, dict[str, Any], str], dict[str, str]]:
+    """An ``arn`` derived from the input ``key`` (nothing when the program left the name to AWS)."""
+
+    def derive(where: Where, inputs: dict[str, Any], _: str) -> dict[str, str]:
+        value = inputs.get(key)
+        return {"arn": build(where, value)} if isinstance(value, str) and value else {}
+
+    return derive
+
+
+def _assigned(prefix: str) -> Callable[[Where, dict[str, Any], str], dict[str, str]]:
+    """An ``id`` AWS assigns at creation: a placeholder named after the resource."""
+    return lambda where, _inputs, name: {"id": f"{prefix}{_placeholder(where, name)}"}
+
+
+def _placeholder(where: Where, name: str) -> str:
+    return "-".join(part for part in (PLACEHOLDER, where.platform, name) if part)
+
+
+def _key(where: Where, _: dict[str, Any], name: str) -> dict[str, str]:
+    key_id = _placeholder(where, name)
+    return {"id": key_id, "keyId": key_id, "arn": where.arn("kms", f"key/{key_id}")}
+
+
+def _sagemaker(kind: str, key: str = "name") -> Callable[[Where, dict[str, Any], str], dict[str, str]]:
+    # SageMaker writes resource names in ARNs in lower case.
+    return _named(key, lambda where, value: where.arn("sagemaker", f"{kind}/{value.lower()}"))
+
+
+DERIVED: dict[str, Callable[[Where, dict[str, Any], str], dict[str, str]]] = {
+    "aws:iam/role:Role": _named("name", lambda w, v: w.arn("iam", f"role/{v}", region=False)),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _named(
+        "url", lambda w, v: w.arn("iam", f"oidc-provider/{v.removeprefix('https://')}", region=False)
+    ),
+    "aws:s3/bucket:Bucket": _named("bucket", lambda w, v: w.arn("s3", v, region=False, account=False)),
+    "aws:kms/key:Key": _key,
+    "aws:sns/topic:Topic": _named("name", lambda w, v: w.arn("sns", v)),
+    # The Terraform provider's log group ARN has no trailing ":*".
+    "aws:cloudwatch/logGroup:LogGroup": _named("name", lambda w, v: w.arn("logs", f"log-group:{v}")),
+    "aws:cloudwatch/eventRule:EventRule": _named("name", lambda w, v: w.arn("events", f"rule/{v}")),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _named("name", lambda w, v: w.arn("cloudwatch", f"alarm:{v}")),
+    "aws:ecr/repository:Repository": _named("name", lambda w, v: w.arn("ecr", f"repository/{v}")),
+    "aws:codebuild/project:Project": _named("name", lambda w, v: w.arn("codebuild", f"project/{v}")),
+    "aws:codepipeline/pipeline:Pipeline": _named("name", lambda w, v: w.arn("codepipeline", v)),
+    "aws:glue/catalogDatabase:CatalogDatabase": _named("name", lambda w, v: w.arn("glue", f"database/{v}")),
+    "aws:sagemaker/pipeline:Pipeline": _sagemaker("pipeline", "pipelineName"),
+    "aws:sagemaker/endpoint:Endpoint": _sagemaker("endpoint"),
+    "aws:sagemaker/featureGroup:FeatureGroup": _sagemaker("feature-group", "featureGroupName"),
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": _sagemaker("model-package-group", "modelPackageGroupName"),
+    "aws:sagemaker/monitoringSchedule:MonitoringSchedule": _sagemaker("monitoring-schedule"),
+    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": _sagemaker("data-quality-job-definition"),
+    "aws:sagemaker/notebookInstance:NotebookInstance": _sagemaker("notebook-instance"),
+    "aws:ec2/vpc:Vpc": _assigned("vpc-"),
+    "aws:ec2/subnet:Subnet": _assigned("subnet-"),
+    "aws:ec2/securityGroup:SecurityGroup": _assigned("sg-"),
+}
+"""pulumi-aws type -> the outputs AWS derives from the resource's inputs (or assigns: placeholders)."""
+
+
+def derived_outputs(type_: str, inputs: dict[str, Any], name: str, where: Where) -> dict[str, str]:
+    """The outputs of a new resource that are known before it exists (``id`` among them, if any).
+
+    Args:
+        type_: the pulumi-aws type token.
+        inputs: the resource's inputs (camelCase).
+        name: its logical name (placeholders carry it).
+        where: the account, region and partition.
+    """
+    derive = DERIVED.get(type_)
+    return derive(where, inputs, name) if derive else {}
+
+
+class _Recorder:
+    """A registrar that keeps every registration and lets the deployment answer it.
+
+    With ``where``, outputs the deployment leaves unknown are answered with :func:`derived_outputs`.
+    """
+
+    def __init__(self, deployment: Deployment, where: Where | None) -> None:
         self.deployment = deployment
+        self.where = where
         self.registrations: list[Registration] = []
+        self.derived: dict[str, dict[str, str]] = {}
         self.lock = threading.Lock()
 
     def register(self, registration: Registration) -> tuple[str, dict[str, Any]]:
         with self.lock:
             self.registrations.append(registration)
-        return self.deployment.register(registration)
+        resource_id, outputs = self.deployment.register(registration)
+        if self.where is None or not registration.custom:
+            return resource_id, outputs
+        derived = derived_outputs(registration.type, plain(registration.inputs), registration.name, self.where)
+        assigned = derived.pop("id", None)
+        known = {key: value for key, value in derived.items() if outputs.get(key) in (None, UNKNOWN)}
+        if assigned is not None and not resource_id:
+            resource_id = known["id"] = assigned
+        with self.lock:
+            self.derived[registration.urn] = known
+        return resource_id, {**outputs, **{key: value for key, value in known.items() if key != "id"}}
 
     def register_outputs(self, urn: str, outputs: dict[str, Any]) -> None:
         self.deployment.register_outputs(urn, outputs)
@@ -125,19 +246,34 @@ def plan_offline(
         ConfigError, EnvNotFoundError: from resolving the environment.
         ProgramError: the program failed.
     """
-    from mlplatform.program import TargetSettings, build_platform
-
     check_env_name(env)
     spec = environments.resolve(
         env, blueprint, remembered_blueprint=remembered_blueprint, allow_unprotected_prod=allow_unprotected_prod
     ).spec
+    return plan_spec(spec, parallel=parallel)
+
+
+def plan_spec(spec: PlatformSpec, *, parallel: int = 10) -> OfflinePlan:
+    """Evaluate the program of a resolved spec offline (what :func:`plan_offline` does after resolving).
+
+    Raises:
+        ProgramError: the program failed.
+    """
+    from mlplatform.program import TargetSettings, build_platform, platform_of
+
+    env = spec.env
     settings = TargetSettings(
         region=spec.region,
         endpoint=OFFLINE_ENDPOINT if spec.target == "local" else None,
         account_id=spec.account_id,
     )
     deployment = Deployment(previous={}, handlers=registry(), preview=True, offline=True)
-    recorder = _Recorder(deployment)
+    platform = platform_of(spec, settings)
+    # Without an account nothing can be derived; the components refuse to build their policies anyway.
+    where = (
+        Where(platform.account_id, platform.region, platform.partition, platform.name) if platform.account_id else None
+    )
+    recorder = _Recorder(deployment, where)
     run_program(
         lambda: build_platform(spec, settings),
         EngineMonitor(recorder, PROJECT, env),
@@ -163,6 +299,7 @@ def plan_offline(
                     for key, urns in reg.property_dependencies.items()
                     if any(urn in custom for urn in urns)
                 },
+                derived=recorder.derived.get(reg.urn, {}),
             )
         )
     return OfflinePlan(env, spec.blueprint, spec.target, spec.region, resources)

@@ -12,7 +12,10 @@ print for a plan that creates them (https://developer.hashicorp.com/terraform/in
   Terraform represents as one-element lists. Which objects are blocks and which are maps (``tags``,
   ``environment``) is read from pulumi-aws's own typed ``*Args`` classes.
 * Values only the cloud knows (an ARN, a bucket's id) are left out of ``values`` and marked in
-  ``after_unknown``, exactly as Terraform does; secrets are left out and marked in ``after_sensitive``
+  ``after_unknown``, exactly as Terraform does — except those the offline plan derives (ARNs from names,
+  account, region and partition; ``known-after-apply`` placeholders where AWS assigns an id, see
+  :mod:`mlplatform.engine.offline`), which go into ``values`` so that every IAM policy document is
+  concrete and scanners' IAM checks run on it. Secrets are left out and marked in ``after_sensitive``
   (mlplatform never writes a secret in plaintext).
 * ``configuration.root_module.resources[].expressions.<attr>.references`` come from each input's Pulumi
   property dependencies. Checkov builds its resource graph from them: without them an
@@ -217,6 +220,7 @@ def terraform_plan(plan: OfflinePlan) -> dict[str, Any]:
             "bridged from to TERRAFORM_TYPES in mlplatform/render/terraform.py.",
         )
     addresses = _addresses(plan.resources)
+    derived = {addresses[res.urn]: set(res.derived.values()) for res in plan.resources}
     planned, changes, configured = [], [], []
     for res in sorted(plan.resources, key=lambda r: addresses[r.urn]):
         tf_type, name = addresses[res.urn].split(".", 1)
@@ -258,7 +262,7 @@ def terraform_plan(plan: OfflinePlan) -> dict[str, Any]:
             "type": tf_type,
             "name": name,
             "provider_config_key": "aws",
-            "expressions": _expressions(res, shaped, addresses, tf_type),
+            "expressions": _expressions(res, shaped, addresses, tf_type, derived),
             "schema_version": 0,
         }
         depends_on = sorted(
@@ -380,13 +384,18 @@ def _referenced(res: PlannedResource, addresses: dict[str, str]) -> set[str]:
 
 
 def _expressions(
-    res: PlannedResource, shaped: dict[str, Any], addresses: dict[str, str], tf_type: str
+    res: PlannedResource,
+    shaped: dict[str, Any],
+    addresses: dict[str, str],
+    tf_type: str,
+    derived: dict[str, set[str]],
 ) -> dict[str, Any]:
     """Each input's references to other resources, where Terraform's configuration would show them.
 
     Pulumi records dependencies per top-level input. A scalar or list input refers to them directly
     (``bucket = aws_s3_bucket.x.id``); inside a block the references go on the values that are unknown
-    until those resources exist (``rule[0].apply_server_side_encryption_by_default[0].kms_master_key_id``).
+    until those resources exist, or that the offline plan derived from them
+    (``rule[0].apply_server_side_encryption_by_default[0].kms_master_key_id``).
     """
     expressions: dict[str, Any] = {}
     for key, urns in res.property_dependencies.items():
@@ -398,7 +407,8 @@ def _expressions(
             continue
         value = shaped[tf_key]
         if _is_block_list(value):
-            nested = _nested_references(value, targets)
+            from_targets = {UNKNOWN}.union(*(derived.get(target, set()) for target in targets))
+            nested = _nested_references(value, targets, from_targets)
             if nested:
                 expressions[tf_key] = nested
         else:
@@ -410,8 +420,9 @@ def _is_block_list(value: Any) -> bool:
     return isinstance(value, list) and any(isinstance(item, dict) and not is_secret(item) for item in value)
 
 
-def _nested_references(value: Any, targets: list[str]) -> Any:
-    """Mirror of a list of blocks with ``{"references": ...}`` at every unknown leaf (``None`` if there is none)."""
+def _nested_references(value: Any, targets: list[str], from_targets: set[str]) -> Any:
+    """Mirror of a list of blocks with ``{"references": ...}`` at every leaf whose value came from ``targets``
+    (unknown, or one of their derived values); ``None`` if there is none."""
     blocks = []
     found = False
     for block in value:
@@ -419,14 +430,20 @@ def _nested_references(value: Any, targets: list[str]) -> Any:
         if isinstance(block, dict):
             for key, item in block.items():
                 if _is_block_list(item):
-                    nested = _nested_references(item, targets)
+                    nested = _nested_references(item, targets, from_targets)
                     if nested:
                         expression[key] = nested
-                elif item == UNKNOWN or (isinstance(item, list) and UNKNOWN in item):
+                elif _from(item, from_targets):
                     expression[key] = {"references": _references(targets, key)}
         found = found or bool(expression)
         blocks.append(expression)
     return blocks if found else None
+
+
+def _from(item: Any, values: set[str]) -> bool:
+    if isinstance(item, list):
+        return any(_from(element, values) for element in item)
+    return isinstance(item, str) and item in values
 
 
 def _references(targets: list[str], attribute: str) -> list[str]:

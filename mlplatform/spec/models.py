@@ -253,7 +253,8 @@ class ContainerRegistrySpec(ComponentSpec):
 
 
 class IdentitySpec(ComponentSpec):
-    """Least-privilege IAM roles: SageMaker execution, pipeline, EventBridge, CI/CD."""
+    """Least-privilege IAM roles, one per workload: dev-environment users, training and processing jobs,
+    serving, monitoring, feature store, the pipeline and EventBridge (CI/CD has its own)."""
 
     permissions_boundary_arn: str | None = Field(
         default=None,

@@ -100,3 +100,45 @@ def pipeline_name(platform: str) -> str:
 def deploy_role_name(platform: str, provider: str, stage: str) -> str:
     """The IAM role that deploys CI/CD stage ``stage``: CodeBuild's (``codepipeline``) or GitHub Actions'."""
     return f"{platform}-{'github' if provider == 'github-oidc' else 'deploy'}-{stage}"
+
+
+def feature_catalog_database(platform: str) -> str:
+    """The Glue database of the offline feature store (Glue database names are lowercase with underscores)."""
+    return platform.replace("-", "_")
+
+
+def alarm_topic_name(platform: str) -> str:
+    """The SNS alarm topic's name."""
+    return f"{platform}-alarms"
+
+
+# Key prefixes of the artifact bucket. Each workload role is granted exactly the prefixes it reads and
+# writes (docs/security.md "Roles"), so the components that write under a prefix and the roles that may
+# read it take the prefix from here.
+MODELS_PREFIX = "models/"
+"""Model artifacts endpoints serve (the sample model, artifacts promoted by people or CI/CD)."""
+TRAINING_PREFIX = "training/"
+"""Output path of training jobs (the ``training`` stack output)."""
+FEATURE_STORE_PREFIX = "feature-store/"
+"""Offline feature store tables."""
+EXPERIMENTS_PREFIX = "experiments/"
+"""Scratch space of the dev environment's users: the only prefix they may write."""
+CAPTURE_PREFIX = "capture/"
+"""Endpoint data capture, one folder per endpoint."""
+MONITORING_PREFIX = "monitoring/"
+"""Model monitoring reports, one folder per endpoint."""
+
+
+def pipeline_prefix(pipeline: str) -> str:
+    """The pipeline's code, run outputs and trained models."""
+    return f"pipelines/{pipeline}/"
+
+
+def capture_prefix(endpoint: str) -> str:
+    """Where an endpoint's captured requests and responses go."""
+    return f"{CAPTURE_PREFIX}{endpoint}/"
+
+
+def monitoring_prefix(endpoint: str) -> str:
+    """Where an endpoint's monitoring reports go."""
+    return f"{MONITORING_PREFIX}{endpoint}/"

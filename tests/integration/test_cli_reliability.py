@@ -88,7 +88,7 @@ def _inventory(cli: Cli, env: str) -> dict[str, int]:
 
 
 EXPECTED_LEVEL0 = {
-    "buckets": 2, "vpcs": 1, "subnets": 2, "security_groups": 3, "endpoints": 3, "roles": 4, "keys": 1,
+    "buckets": 2, "vpcs": 1, "subnets": 2, "security_groups": 3, "endpoints": 3, "roles": 3, "keys": 1,
     "domains": 1, "repositories": 2,
 }  # fmt: skip
 """Level0 in an env made by ``init``; the security groups are the two of the platform and the VPC's default
@@ -142,10 +142,12 @@ def test_a_failing_api_call_saves_progress_exits_4_and_the_next_up_finishes(cli:
     env = _env(cli, "failing")
     iam = cli.client("iam")
     # A role with the platform's physical name already exists: creating it fails (EntityAlreadyExists).
-    iam.create_role(RoleName=f"mlp-{env}-events", AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}')
+    iam.create_role(
+        RoleName=f"mlp-{env}-sagemaker-serving", AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}'
+    )
     failed = cli.run("up", "--env", env, "--yes", code=4)
-    assert "identity-events" in failed.stdout and "EntityAlreadyExists" in failed.stdout
-    assert "identity-events-policy" in failed.stdout and "skipped" in failed.stdout
+    assert "identity-serving" in failed.stdout and "EntityAlreadyExists" in failed.stdout
+    assert "identity-serving-policy" in failed.stdout and "skipped" in failed.stdout
     planned, summary = [line for line in failed.stdout.splitlines() if line.startswith("Resources:")]
     assert planned.startswith("Resources: ") and " to create" in planned  # the plan comes first, also with --yes
     assert re.fullmatch(r"Resources: \d+ created, 1 failed, [1-9]\d* skipped, 0 unchanged", summary), summary
@@ -154,7 +156,7 @@ def test_a_failing_api_call_saves_progress_exits_4_and_the_next_up_finishes(cli:
     )
     saved = cli.run("state", "list", "--env", env).stdout
     assert "aws:s3/bucket:Bucket" in saved  # what succeeded is in state
-    iam.delete_role(RoleName=f"mlp-{env}-events")
+    iam.delete_role(RoleName=f"mlp-{env}-sagemaker-serving")
     finished = cli.json("up", "--env", env, "--yes")
     assert finished["failed"] == 0 and finished["summary"]["create"] >= 2
     assert _inventory(cli, env) == EXPECTED_LEVEL0

@@ -144,9 +144,9 @@ def test_only_the_production_role_may_touch_production_endpoints() -> None:
         assert not {"sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint"} & _actions(document)
 
 
-def test_deploy_roles_pass_only_the_execution_role_and_only_to_sagemaker() -> None:
+def test_deploy_roles_pass_only_the_serving_role_and_only_to_sagemaker() -> None:
     plan = _plan()
-    execution = plan.outputs["execution_role_arn"]
+    execution = plan.outputs["serving_role_arn"]  # what the models they deploy run as
     for logical in ("cicd-deploy-staging-role-policy", "cicd-deploy-prod-role-policy"):
         passing = [s for s in _document(plan, logical)["Statement"] if "iam:PassRole" in s["Action"]]
         assert passing == [

@@ -234,7 +234,10 @@ def test_outputs_name_what_data_scientists_need() -> None:
     outputs = plan_for("level2").outputs
     for key in (
         "artifact_bucket",
-        "execution_role_arn",
+        "user_role_arn",
+        "training_role_arn",
+        "serving_role_arn",
+        "monitoring_role_arn",
         "repository_urls",
         "model_package_groups",
         "feature_groups",
