@@ -162,8 +162,12 @@ class Cicd(pulumi.ComponentResource):
         """What one stage's deployment may do: roll a registered model version out to ``endpoints`` only."""
         p = self._platform
         statements = [
-            # Listing model packages has no resource-level permission in SageMaker: it needs "*".
-            statement("ListRegistry", ["sagemaker:ListModelPackages"], ["*"]),
+            # The Service Authorization Reference gives ListModelPackages the model-package resource type but
+            # not which package ARN a list call is matched against, so this names every package of this account
+            # and region rather than guessing a per-group form that could deny the call. Listing returns
+            # only summaries (name, version, approval status); reading a package stays limited to the
+            # platform's own groups below.
+            statement("ListRegistry", ["sagemaker:ListModelPackages"], [p.arn("sagemaker", "model-package/*")]),
             statement(
                 "ReadRegistry",
                 ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],

@@ -72,8 +72,11 @@ class PipelineSettings:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def _tags(settings: PipelineSettings) -> list[dict[str, str]]:
-    return [{"Key": key, "Value": value} for key, value in sorted(settings.tags.items())]
+def _tags(settings: PipelineSettings) -> dict[str, list[dict[str, str]]]:
+    """The ``Tags`` argument of a job step; none at all without tags, as the SDK writes it."""
+    if not settings.tags:
+        return {}
+    return {"Tags": [{"Key": key, "Value": value} for key, value in sorted(settings.tags.items())]}
 
 
 def _get(path: str) -> dict[str, str]:
@@ -137,7 +140,7 @@ def _processing(
         },
         "NetworkConfig": _network(settings),
         "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_seconds},
-        "Tags": _tags(settings),
+        **_tags(settings),
     }
 
 
@@ -208,7 +211,7 @@ def build_definition(settings: PipelineSettings) -> dict[str, Any]:
         "EnableInterContainerTrafficEncryption": True,
         "EnableNetworkIsolation": True,
         "EnableManagedSpotTraining": settings.spot,
-        "Tags": _tags(settings),
+        **_tags(settings),
     }
     if settings.subnets:
         training["VpcConfig"] = {"SecurityGroupIds": settings.security_group_ids, "Subnets": settings.subnets}

@@ -60,7 +60,13 @@ def _settings(**overrides: Any) -> PipelineSettings:
 # Two configurations that together exercise every branch of build_definition: VPC vs none, spot vs on-demand,
 # both comparison operators, non-default metric, threshold, instance types, approval status and prefixes.
 SETTINGS = {
-    "vpc": _settings(subnets=["subnet-0aaa", "subnet-0bbb"], security_group_ids=["sg-0ccc"]),
+    # Jobs carry the environment's tags in the program (the pipeline role may only start tagged jobs); the
+    # second configuration has none, where both builders leave Tags out.
+    "vpc": _settings(
+        subnets=["subnet-0aaa", "subnet-0bbb"],
+        security_group_ids=["sg-0ccc"],
+        tags={"mlplatform:env": "local", "managed-by": "mlplatform"},
+    ),
     "spot-no-vpc": _settings(
         spot=True,
         comparison="LessThanOrEqualTo",
@@ -99,6 +105,7 @@ def _sdk_definition(settings: PipelineSettings) -> dict[str, Any]:
         ProcessingS3Input,
         ProcessingS3Output,
         S3DataSource,
+        Tag,
     )
     from sagemaker.core.training.configs import Compute, Networking, OutputDataConfig, StoppingCondition
     from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo, ConditionLessThanOrEqualTo
@@ -124,6 +131,7 @@ def _sdk_definition(settings: PipelineSettings) -> dict[str, Any]:
     # it where it takes an image URI.
     image = ParameterString("ImageUri", default_value=settings.image_uri)
     vpc = {"subnets": settings.subnets or None, "security_group_ids": settings.security_group_ids or None}
+    tags = [{"Key": key, "Value": value} for key, value in sorted(settings.tags.items())] or None
 
     def processor() -> Any:
         return ScriptProcessor(
@@ -138,6 +146,7 @@ def _sdk_definition(settings: PipelineSettings) -> dict[str, Any]:
             max_runtime_in_seconds=settings.max_runtime_seconds,
             sagemaker_session=session,
             network_config=NetworkConfig(enable_network_isolation=True, encrypt_inter_container_traffic=True, **vpc),
+            tags=tags,
         )
 
     def s3_input(name: str, uri: Any, local_path: str) -> Any:
@@ -197,6 +206,7 @@ def _sdk_definition(settings: PipelineSettings) -> dict[str, Any]:
             max_wait_time_in_seconds=settings.max_runtime_seconds * 2 if settings.spot else None,
         ),
         output_data_config=OutputDataConfig(s3_output_path=s3("models"), kms_key_id=settings.kms_key_arn),
+        tags=[Tag(key=key, value=value) for key, value in sorted(settings.tags.items())] or None,
     )
     channels = [
         Channel(
