@@ -13,7 +13,6 @@ This module is imported by the CLI for every command, so it imports neither moto
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import importlib.metadata
 import json
 import os
@@ -22,7 +21,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +28,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import filelock
+
 from mlplatform.errors import EmulatorError
+from mlplatform.fileio import atomic_write
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 4566  # the port LocalStack made the convention for local AWS endpoints
@@ -500,18 +501,7 @@ def _read_record(state_dir: Path) -> dict[str, Any] | None:
 
 def _write_record(state_dir: Path, record: dict[str, Any]) -> None:
     """Write the record atomically: a reader sees the old file or the new one, never half of one."""
-    fd, tmp = tempfile.mkstemp(dir=state_dir, prefix=".emulator.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, indent=2)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, state_dir / STATE_FILE)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(state_dir / STATE_FILE, json.dumps(record, indent=2) + "\n", mode=0o644)
 
 
 def _remove_record(state_dir: Path) -> None:
@@ -521,35 +511,36 @@ def _remove_record(state_dir: Path) -> None:
 
 @contextlib.contextmanager
 def _locked(state_dir: Path, timeout: float = START_TIMEOUT + STOP_TIMEOUT + 10.0) -> Iterator[None]:
-    """Hold ``emulator.lock`` (flock); bounded wait, so a stuck holder gives an error, not a hang.
+    """Hold ``emulator.lock``; bounded wait, so a stuck holder gives an error, not a hang.
 
-    The lock is released by the kernel when the holder exits, however it exits, so it never goes stale.
+    The lock is an OS file lock (flock), released by the kernel when the holder exits, however it exits, so
+    it never goes stale.
     """
     path = state_dir / LOCK_FILE
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise EmulatorError(
+            f"cannot use {state_dir} as the state directory: {exc.strerror or exc}.",
+            hint="Choose another one with --state-dir or MLPLATFORM_STATE_DIR.",
+        ) from None
+    lock = filelock.FileLock(path, timeout=timeout, mode=0o644)
+    try:
+        lock.acquire(poll_interval=0.05)
+    except filelock.Timeout:
+        raise EmulatorError(
+            f"another mlplatform command has been starting or stopping the emulator for more than "
+            f"{timeout:.0f} s (it holds {path})."
+        ) from None
     except OSError as exc:
         raise EmulatorError(
             f"cannot use {state_dir} as the state directory: {exc.strerror or exc}.",
             hint="Choose another one with --state-dir or MLPLATFORM_STATE_DIR.",
         ) from None
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise EmulatorError(
-                        f"another mlplatform command has been starting or stopping the emulator for more than "
-                        f"{timeout:.0f} s (it holds {path})."
-                    ) from None
-                time.sleep(0.05)
         yield
     finally:
-        os.close(fd)
+        lock.release()
 
 
 def _log_tail(path: Path, lines: int = 20) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from mlplatform.environments import (
     resolve_loaded,
 )
 from mlplatform.errors import SpecValidationError, UsageError
+from mlplatform.fileio import atomic_write
 from mlplatform.spec.problems import Layer, problems_from_validation
 from mlplatform.spec.yamlfile import parse_yaml_text
 
@@ -180,11 +180,11 @@ def init_environment(
     resolved = resolve_loaded(env, doc, settings, project_dir=root, path=path)
     if path.exists():
         shutil.copy2(path, path.with_name(path.name + ".bak"))  # byte for byte: line endings, encoding, mode
-    _atomic_write(path, text)
+    atomic_write(path, text)
     pulumi_yaml = root / "Pulumi.yaml"
     wrote_pulumi = None
     if not pulumi_yaml.exists():
-        _atomic_write(pulumi_yaml, PULUMI_YAML)
+        atomic_write(pulumi_yaml, PULUMI_YAML)
         wrote_pulumi = pulumi_yaml
     return InitResult(
         env_file=path, pulumi_yaml=wrote_pulumi, resolved=resolved, gitignore=_ignore_state(root / ".gitignore")
@@ -201,27 +201,5 @@ def _ignore_state(gitignore: Path) -> Path | None:
         return None
     separator = "" if not existing or existing.endswith("\n") else "\n"
     header = "# mlplatform's local state, locks and secrets key\n"
-    _atomic_write(gitignore, f"{existing}{separator}{header}{GITIGNORE_LINE}\n")
+    atomic_write(gitignore, f"{existing}{separator}{header}{GITIGNORE_LINE}\n")
     return gitignore
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and ``os.replace``; permissions follow the umask."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; a config file should be like any other
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current

@@ -19,16 +19,18 @@ botocore's files each time.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from mlplatform.fileio import atomic_write
 
 
 @dataclass(frozen=True)
@@ -279,18 +281,10 @@ def _write_cache(path: Path | None, fingerprint: str, found: dict[str, Constrain
             for key, c in found.items()
         },
     }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".aws-constraints-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(document, handle)
-            os.replace(temporary, path)  # concurrent runs each write a whole file; the last one wins
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except OSError:
-        pass  # a read-only home directory only costs the next run the extraction again
+    # Concurrent runs each write a whole file; the last one wins. A cache, so no fsync. A read-only home
+    # directory only costs the next run the extraction again.
+    with contextlib.suppress(OSError):
+        atomic_write(path, json.dumps(document), durable=False)
 
 
 # ---------------------------------------------------------------------------------------------------
