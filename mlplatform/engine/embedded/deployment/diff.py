@@ -46,7 +46,7 @@ from mlplatform.engine.embedded.handlers.base import (
 from mlplatform.engine.embedded.monitor import Registration
 from mlplatform.engine.model import Action, Change, Diagnostic, StepResult, StepStatus
 from mlplatform.engine.values import UNKNOWN, conceal, contains_unknown, plain, reveal, secret_texts
-from mlplatform.errors import MlplatformError
+from mlplatform.errors import ConfigError, MlplatformError
 
 
 def diff_keys(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
@@ -213,6 +213,15 @@ class Deployment(Applier):
         return resource_id, dict(reg.inputs)
 
     def _resource(self, reg: Registration, old: Record | None) -> tuple[str, dict[str, Any]]:
+        if reg.import_id and old is None:
+            # Pulumi would adopt the existing resource with that id; planning a create instead would make a
+            # second one (or fail on its name). Once the resource is in state the option is spent, as in Pulumi.
+            raise ConfigError(
+                f"resource {reg.name!r} ({reg.type}) sets ResourceOptions(import_={reg.import_id!r}), which the "
+                "embedded engine does not run: it does not adopt a resource by id.",
+                hint="Remove import_ from the program and run `mlplatform import`: it records in state the "
+                "resources the program declares that already exist (found by their names), without changing them.",
+            )
         handler = self.handlers.get(reg.type) or (_PLAN_ONLY if self.offline else None)
         if handler is None:
             raise MissingHandlerError(
