@@ -17,10 +17,10 @@ from mlplatform.engine.embedded.deployment.apply import (
     Record,
     _no_events,
     component_of,
-    dependencies_of,
     dependents_of,
 )
 from mlplatform.engine.embedded.deployment.diff import Deployment, diff_keys, replace_reasons
+from mlplatform.engine.embedded.monitor import dependencies_of
 
 __all__ = [
     "COMPONENT_TAG",

@@ -29,7 +29,7 @@ from mlplatform.engine.embedded.handlers.base import (
     Handler,
     StepContext,
 )
-from mlplatform.engine.embedded.monitor import Registration, provider_urn
+from mlplatform.engine.embedded.monitor import Registration, dependencies_of, provider_urn
 from mlplatform.engine.embedded.state import ResourceState
 from mlplatform.engine.model import Action, Change, Diagnostic, StepResult, StepStatus
 from mlplatform.engine.targets import logical_name
@@ -60,18 +60,6 @@ Record = ResourceState
 def record_id(record: ResourceState) -> str:
     """A recorded resource's id (component resources have none)."""
     return record.id or ""
-
-
-def dependencies_of(record: ResourceState) -> set[str]:
-    """Everything a recorded resource depends on: explicit and property dependencies, parent, provider."""
-    deps = set(record.dependencies)
-    for urns in record.property_dependencies.values():
-        deps.update(urns)
-    if record.parent:
-        deps.add(record.parent)
-    if record.provider:
-        deps.add(provider_urn(record.provider))
-    return deps
 
 
 def dependents_of(records: Iterable[ResourceState], urns: Iterable[str]) -> set[str]:

@@ -238,30 +238,26 @@ class Deployment(Applier):
         if self.importing and old is None:
             return self._import(handler, ctx, reg, news)
 
-        live_check = old is not None and (self.refresh or reg.urn in self.interrupted)
-        if old is None and reg.urn in self.interrupted and not self.preview:
+        # A resource an interrupted run may have created is looked for (and adopted); with --refresh, or after an
+        # interrupted operation on it, a recorded resource is read live.
+        adopting = old is None and reg.urn in self.interrupted and not self.preview
+        if adopting or (old is not None and (self.refresh or reg.urn in self.interrupted)):
             try:
-                adopted = self._adopt(handler, ctx, reg, news)
+                adopted = self._adopt(handler, ctx, reg, news) if adopting else None
+                live = self._live(handler, ctx, old, olds) if old is not None else None
             except EndpointUnreachableError:
                 raise
             except Exception as exc:  # noqa: BLE001 - this resource fails; the rest of the run goes on
-                return self._read_failed(handler, reg, old, news, "looking for what an interrupted run created", exc)
+                doing = "looking for what an interrupted run created" if adopting else "reading its live state"
+                return self._read_failed(handler, reg, old, news, doing, exc)
             if adopted is not None:
                 old = adopted
                 olds = dict(old.inputs)
                 detail = "adopted: created by an interrupted run"
-        elif live_check and old is not None:
-            known = old
-            try:
-                live = self._live(handler, ctx, known, olds)
-            except EndpointUnreachableError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - this resource fails; the rest of the run goes on
-                return self._read_failed(handler, reg, old, news, "reading its live state", exc)
-            if live is None:
+            elif old is not None and live is None:
                 detail = "drift: deleted outside mlplatform"
                 old, olds = None, {}
-            else:
+            elif live is not None:
                 drifted = [key for key, value in live.items() if reveal(olds.get(key)) != value]
                 if drifted:
                     detail = f"drift: {', '.join(drifted)} changed outside mlplatform"

@@ -2,35 +2,28 @@
 
 :class:`StateStore` (:mod:`.store`) is the entry point; :mod:`.model` holds the data and file format,
 :mod:`.journal` the append-only journal, :mod:`.lock` the environment lock, :mod:`.secrets` the encryption
-of secret values. The names below are the package's public interface.
+of secret values. The names below are what the engine and the CLI use.
 """
 
 from mlplatform.engine.embedded.state.lock import LockInfo
 from mlplatform.engine.embedded.state.model import (
     FORMAT_VERSION,
-    OP_KINDS,
     LoadedState,
-    OpKind,
     PendingOperation,
     ResourceState,
     Snapshot,
 )
-from mlplatform.engine.embedded.state.secrets import PLAINTEXT_SECRETS_ENV, SecretsKey, decode_secrets, encode_secrets
+from mlplatform.engine.embedded.state.secrets import PLAINTEXT_SECRETS_ENV
 from mlplatform.engine.embedded.state.store import StateStore, remembered_blueprint
 
 __all__ = [
     "FORMAT_VERSION",
-    "OP_KINDS",
     "PLAINTEXT_SECRETS_ENV",
     "LoadedState",
     "LockInfo",
-    "OpKind",
     "PendingOperation",
     "ResourceState",
-    "SecretsKey",
     "Snapshot",
     "StateStore",
-    "decode_secrets",
-    "encode_secrets",
     "remembered_blueprint",
 ]

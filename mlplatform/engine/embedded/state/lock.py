@@ -19,7 +19,7 @@ import socket
 import sys
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,15 +54,7 @@ class LockInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {
-            "pid": self.pid,
-            "host": self.host,
-            "user": self.user,
-            "command": self.command,
-            "started_at": self.started_at,
-            "lock_id": self.lock_id,
-            "process_start": self.process_start,
-        }
+        return {item.name: getattr(self, item.name) for item in fields(self)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LockInfo:

@@ -91,15 +91,8 @@ class PendingOperation:
     started_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "op_id": self.op_id,
-            "op": self.op,
-            "urn": self.urn,
-            "type": self.type,
-            "detail": self.detail,
-            "started_at": self.started_at,
-        }
+        """JSON form (shallow)."""
+        return {item.name: getattr(self, item.name) for item in fields(self)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PendingOperation:
