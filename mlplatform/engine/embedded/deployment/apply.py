@@ -1,11 +1,11 @@
 """Apply: the cloud side of a deployment — steps through handlers, journaled, and deletes along the graph.
 
 :class:`Applier` holds what a run has done so far (the new records, changes, step results, diagnostics)
-and performs the mutating calls: create, update and replace one resource
-(:meth:`~Applier._apply`), read live state before the program runs (``--refresh``), and delete resources in
-state the program no longer declares — orphans — or everything, for ``destroy``, walking the dependency
-graph in reverse (:mod:`~mlplatform.engine.embedded.graph`). Deciding *what* to do with each registration
-is :class:`~mlplatform.engine.embedded.deployment.diff.Deployment`'s job, which builds on this class.
+and performs the mutating calls: create, update and replace one resource (:meth:`~Applier._apply`), and
+delete resources in state the program no longer declares — orphans — or everything, for ``destroy``,
+walking the dependency graph in reverse (:mod:`~mlplatform.engine.embedded.graph`); ``mlplatform refresh``
+(:meth:`~Applier.refresh_state`) records what it reads. Deciding *what* to do with each registration is
+:class:`~mlplatform.engine.embedded.deployment.diff.Deployment`'s job, which builds on this class.
 
 Failures do not abort the run: the failed resource answers with no outputs, everything that depends
 on it is skipped, independent resources carry on, and the result reports all three. Orphans are not
@@ -299,51 +299,6 @@ class Applier:
     def _note(self, severity: str, message: str, urn: str | None = None) -> None:
         with self.lock:
             self.diagnostics.append(Diagnostic(severity, message, urn))
-
-    # ---- before the program ----------------------------------------------------------------------
-
-    def read_live(self, records: list[Record], *, parallel: int) -> None:
-        """Read every recorded resource's live state before the program runs (``--refresh``).
-
-        Reading at registration time instead would make ``up`` and its preview disagree: during ``up`` a
-        resource's dependencies are recreated before it registers, so a bucket's configuration read after
-        the bucket was recreated finds the new bucket and plans an update, where the preview (nothing
-        recreated) planned a create. Pulumi refreshes the whole stack first for the same reason.
-        """
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._provider_contexts(records)
-        wanted = [r for r in records if r.custom and not r.type.startswith(PROVIDER_PREFIX) and r.type in self.handlers]
-
-        def read(record: Record) -> None:
-            handler = self.handlers[record.type]
-            ctx = StepContext(self._context(record.provider, record.urn), record.urn, logical_name(record.urn))
-            try:
-                answer: tuple[dict[str, Any] | None, Exception | None] = (
-                    self._guard(lambda: handler.read(ctx, record_id(record), reveal(record.inputs))),
-                    None,
-                )
-            except EndpointUnreachableError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - kept and raised when the resource registers
-                answer = (None, exc)
-            with self.lock:
-                self.live[record.urn] = answer
-
-        with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="mlplatform-refresh") as pool:
-            for future in [pool.submit(read, record) for record in wanted]:
-                future.result()  # re-raises an unreachable endpoint: nothing can be planned then
-
-    def _live(self, handler: Handler, ctx: StepContext, old: Record, olds: dict[str, Any]) -> dict[str, Any] | None:
-        """The live state of ``old``: what :meth:`read_live` found, else read now."""
-        known = self.live.get(old.urn)
-        if known is None:
-            result: dict[str, Any] | None = self._guard(lambda: handler.read(ctx, record_id(old), reveal(olds)))
-            return result
-        live, error = known
-        if error is not None:
-            raise error
-        return live
 
     def _provider_contexts(self, records: Iterable[Record]) -> None:
         """AWS clients for the recorded providers (before or without the program registering them)."""

@@ -45,6 +45,7 @@ from mlplatform.engine.embedded.handlers.base import (
 )
 from mlplatform.engine.embedded.monitor import Registration
 from mlplatform.engine.model import Action, Change, Diagnostic, StepResult, StepStatus
+from mlplatform.engine.targets import logical_name
 from mlplatform.engine.values import UNKNOWN, conceal, contains_unknown, plain, reveal, secret_texts
 from mlplatform.errors import ConfigError, MlplatformError
 
@@ -130,6 +131,51 @@ class Deployment(Applier):
         self.stack_outputs: dict[str, Any] = {}
         self.stack_urn: str | None = None
         self.not_targeted: dict[str, str] = {}  # urn -> name: new resources left out by --target
+
+    # ---- before the program ----------------------------------------------------------------------
+
+    def read_live(self, records: list[Record], *, parallel: int) -> None:
+        """Read every recorded resource's live state before the program runs (``--refresh``).
+
+        Reading at registration time instead would make ``up`` and its preview disagree: during ``up`` a
+        resource's dependencies are recreated before it registers, so a bucket's configuration read after
+        the bucket was recreated finds the new bucket and plans an update, where the preview (nothing
+        recreated) planned a create. Pulumi refreshes the whole stack first for the same reason.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._provider_contexts(records)
+        wanted = [r for r in records if r.custom and not r.type.startswith(PROVIDER_PREFIX) and r.type in self.handlers]
+
+        def read(record: Record) -> None:
+            handler = self.handlers[record.type]
+            ctx = StepContext(self._context(record.provider, record.urn), record.urn, logical_name(record.urn))
+            try:
+                answer: tuple[dict[str, Any] | None, Exception | None] = (
+                    self._guard(lambda: handler.read(ctx, record_id(record), reveal(record.inputs))),
+                    None,
+                )
+            except EndpointUnreachableError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - kept and raised when the resource registers
+                answer = (None, exc)
+            with self.lock:
+                self.live[record.urn] = answer
+
+        with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="mlplatform-refresh") as pool:
+            for future in [pool.submit(read, record) for record in wanted]:
+                future.result()  # re-raises an unreachable endpoint: nothing can be planned then
+
+    def _live(self, handler: Handler, ctx: StepContext, old: Record, olds: dict[str, Any]) -> dict[str, Any] | None:
+        """The live state of ``old``: what :meth:`read_live` found, else read now."""
+        known = self.live.get(old.urn)
+        if known is None:
+            result: dict[str, Any] | None = self._guard(lambda: handler.read(ctx, record_id(old), reveal(olds)))
+            return result
+        live, error = known
+        if error is not None:
+            raise error
+        return live
 
     # ---- Registrar -------------------------------------------------------------------------------
 
