@@ -134,8 +134,16 @@ def test_up_level2_builds_the_platform_and_a_second_up_changes_nothing(cli: Cli)
 
 
 def test_destroy_leaves_nothing_tagged(cli: Cli) -> None:
-    cli.run("destroy", "--yes")
+    # Its own precondition: the level2 platform is deployed — by the test above, or here when this test runs
+    # on its own — so that a destroy that removed nothing would fail the checks below.
+    listed = cli.run("state", "list", code=None)  # exit 6: nothing was ever deployed from this project
+    if listed.returncode == 6 or "no resources" in listed.stdout:
+        assert cli.json("up", "--blueprint", "level2", "--yes")["failed"] == 0
     tagging = cli.client("resourcegroupstaggingapi")
+    deployed = tagging.get_resources(TagFilters=[{"Key": "managed-by", "Values": ["mlplatform"]}])
+    assert len(deployed["ResourceTagMappingList"]) > 10, deployed["ResourceTagMappingList"]
+
+    cli.run("destroy", "--yes")
     leftovers = tagging.get_resources(TagFilters=[{"Key": "managed-by", "Values": ["mlplatform"]}])
     assert leftovers["ResourceTagMappingList"] == [], leftovers["ResourceTagMappingList"][:5]
     s3 = cli.client("s3")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pytest
 
 from mlplatform.engine.embedded.deployment import Deployment, Journal, Record, diff_keys
 from mlplatform.engine.embedded.handlers.base import Handler, StepContext
@@ -29,6 +30,7 @@ from mlplatform.engine.values import (
     reveal,
     secret,
 )
+from mlplatform.errors import ConfigError
 
 PREFIX = "urn:pulumi:test::mlplatform::"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -572,3 +574,26 @@ def test_a_refreshed_plan_never_holds_a_secret_in_plaintext() -> None:
         "acl",
         "tags",
     ]  # the SDK makes the whole map secret
+
+
+# ---------------------------------------------------------------------------------------------- import_
+
+
+@pytest.mark.parametrize("preview", [True, False])
+def test_import_option_is_refused_instead_of_becoming_a_create(preview: bool) -> None:
+    # Pulumi adopts the resource with that id; creating a second one instead would be a silent surprise.
+    handler = FakeBucket()
+    opts = pulumi.ResourceOptions(import_="existing-bucket")
+    with pytest.raises(ConfigError) as raised:
+        up(lambda: bucket("adopted", opts), handler=handler, preview=preview)
+    assert "'adopted'" in raised.value.message and "import_" in raised.value.message
+    assert raised.value.hint is not None and "mlplatform import" in raised.value.hint
+    assert handler.calls == []
+
+
+def test_import_option_on_a_resource_already_in_state_changes_nothing() -> None:
+    # Once the resource is in state the option has done its job (Pulumi ignores it then too).
+    opts = pulumi.ResourceOptions(import_="adopted")
+    deployment, handler = up(lambda: bucket("adopted", opts), [record("adopted")])
+    assert change_of(deployment, "adopted").action is Action.SAME
+    assert handler.calls == []

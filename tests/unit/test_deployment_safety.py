@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pytest
 
 from mlplatform.engine.embedded.deployment import Deployment
@@ -92,6 +93,23 @@ def test_what_goes_with_a_deleted_bucket_leaves_state_after_it_without_a_call_of
         assert step_of(deployment, name).status is StepStatus.OK
         assert urn(name) not in deployment.records
     assert step_of(deployment, "empty-policy").error == "deleted with empty"
+
+
+def test_deleted_with_in_the_program_is_recorded_and_honoured_by_the_next_destroy() -> None:
+    def program() -> None:
+        owner = bucket("owner")
+        bucket("owner-policy", pulumi.ResourceOptions(deleted_with=owner, depends_on=[owner]))
+
+    created, _ = up(program)
+    records = list(created.records.values())
+    assert created.records[urn("owner-policy")].deleted_with == urn("owner")
+
+    handler = FakeBucket()
+    destroy = Deployment(previous={r.urn: r for r in records}, handlers={BUCKET: handler}, preview=False)
+    destroy.delete(records, parallel=4)
+    assert [name for call, name in handler.calls if call == "delete"] == ["owner"]
+    assert step_of(destroy, "owner-policy").error == "deleted with owner"
+    assert urn("owner-policy") not in destroy.records
 
 
 def test_preview_reports_a_delete_that_would_fail_as_an_error_and_counts_what_goes_first() -> None:

@@ -1,7 +1,11 @@
-"""graph.walk: dependency order, bounded parallelism, failure propagation and reversed walks for deletes."""
+"""graph.order and graph.walk: dependency order (deterministic), bounded parallelism, failure propagation and
+reversed walks for deletes."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -139,3 +143,54 @@ def test_parallel_below_one_still_runs_everything() -> None:
     run = Recorder()
     outcome = graph.walk(DIAMOND, run, parallel=0)
     assert all(result is Outcome.OK for result, _ in outcome.values())
+
+
+# ------------------------------------------------------------------------------------------------ order
+
+
+def test_order_keeps_an_order_that_already_respects_dependencies() -> None:
+    nodes = ["d", "a", "b", "c", "e"]
+    assert graph.order(nodes, lambda node: DIAMOND[node]) == nodes
+
+
+def test_order_moves_what_comes_too_early_and_otherwise_keeps_input_positions() -> None:
+    # "e" and "c" come before what they need; everything else stays where it was.
+    nodes = ["e", "c", "d", "a", "b"]
+    assert graph.order(nodes, lambda node: DIAMOND[node]) == ["d", "a", "b", "c", "e"]
+    assert graph.order(["x", "y", "z"], lambda node: set()) == ["x", "y", "z"]  # ties: input order
+
+
+def test_order_survives_a_cycle_and_ignores_outside_nodes() -> None:
+    deps = {"a": {"b"}, "b": {"a"}, "c": set(), "d": {"a", "outside"}}
+    # The cycle's nodes, and what waits for them, follow in input order instead of raising.
+    assert graph.order(["a", "b", "c", "d"], lambda node: deps[node]) == ["c", "a", "b", "d"]
+
+
+_DELETE_ORDER = """
+from mlplatform.engine.embedded.deployment import Deployment, Record
+from mlplatform.engine.embedded.state.model import dependency_order
+
+urn = "urn:pulumi:dev::mlplatform::aws:s3/bucket:Bucket::{}".format
+# State written out of order: "c" depends on two resources recorded after it.
+records = [Record(urn=urn("c"), type="t", dependencies=[urn(n) for n in "ab"]), Record(urn=urn("a"), type="t"),
+           Record(urn=urn("b"), type="t"), Record(urn=urn("e"), type="t", dependencies=[urn("b"), urn("c")])]
+deployment = Deployment(previous={r.urn: r for r in records}, handlers={}, preview=True)
+print(" ".join(change.name for change in deployment.plan_deletes(records)))
+print(" ".join(r["urn"][-1] for r in dependency_order({r.urn: r.to_dict() for r in records})))
+"""
+
+
+def test_delete_plans_and_state_files_do_not_depend_on_string_hashing() -> None:
+    # Dependencies are sets, whose iteration order changes with PYTHONHASHSEED; a plan (and so its JSON and
+    # markdown) and the order of state.json must not.
+    seen = set()
+    for seed in ("0", "1", "2", "3", "4", "5"):
+        result = subprocess.run(
+            [sys.executable, "-c", _DELETE_ORDER],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        seen.add(result.stdout)
+    assert seen == {"e c b a\na b c e\n"}

@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from mlplatform.engine.embedded.state import (
     ResourceState,
     StateStore,
 )
+from mlplatform.engine.embedded.state import lock as lock_module
 from mlplatform.engine.values import secret
 from mlplatform.errors import StateCorruptError, StateLockedError
 
@@ -152,6 +154,45 @@ def test_lock_left_by_a_dead_process_on_this_host_is_taken_over_with_a_note(stor
 
     assert len(store.notes) == 1
     assert f"pid {dead.pid}" in store.notes[0] and "no longer running" in store.notes[0]
+
+
+def test_only_one_of_several_runs_takes_over_a_stale_lock(store: StateStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The guard (a filelock) makes "read the holder, judge it stale, remove it, link ours" one step: without
+    # it a second run could remove the lock the first one has just taken and both would hold the environment.
+    dead = _holder(store.state_dir, "die")
+    assert dead.wait(timeout=30) == 0
+    real_alive = lock_module._holder_alive
+
+    def slow_alive(holder: Any) -> bool:
+        time.sleep(0.05)  # widen the window between judging the lock stale and replacing it
+        return real_alive(holder)
+
+    monkeypatch.setattr(lock_module, "_holder_alive", slow_alive)
+    runs = [fresh(store) for _ in range(4)]
+    start = threading.Barrier(len(runs))
+    won: list[StateStore] = []
+    refused: list[StateLockedError] = []
+    holds: list[Any] = []
+
+    def take(run: StateStore) -> None:
+        start.wait()
+        held = run.lock("up")  # kept referenced: a collected generator would release the lock
+        try:
+            held.__enter__()
+            won.append(run)
+            holds.append(held)
+        except StateLockedError as exc:
+            refused.append(exc)
+
+    threads = [threading.Thread(target=take, args=(run,)) for run in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert (len(won), len(refused)) == (1, len(runs) - 1)
+    assert json.loads(store.lock_path.read_text())["lock_id"] == won[0]._lock_info.lock_id  # type: ignore[union-attr]
+    for held in holds:
+        held.__exit__(None, None, None)
 
 
 def test_lock_of_a_killed_but_unreaped_process_is_stale(store: StateStore) -> None:

@@ -1,26 +1,66 @@
-"""Walk a dependency graph with bounded parallelism (Terraform's ``dag.Walker``, in small).
+"""Dependency graphs: order them, and walk them with bounded parallelism (Terraform's ``dag.Walker``, in small).
 
-A node runs once every node it depends on has finished successfully. When a node fails, everything
-that depends on it — directly or not — is skipped, and independent branches carry on; the caller gets
-every node's outcome. Deletes walk the same graph reversed: a resource is deleted only after
-everything that depends on it is gone.
+Both rest on :class:`graphlib.TopologicalSorter`. :func:`order` is the one topological sort of the engine
+(state files and delete plans): deterministic, ties broken by input position. :func:`walk` runs a node once
+every node it depends on has finished successfully. When a node fails, everything that depends on it —
+directly or not — is skipped, and independent branches carry on; the caller gets every node's outcome.
+Deletes walk the same graph reversed: a resource is deleted only after everything that depends on it is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import threading
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from enum import Enum
+from graphlib import CycleError, TopologicalSorter
 from typing import TypeVar
 
 Node = TypeVar("Node", bound=Hashable)
 
 
 class Outcome(str, Enum):
+    """How a node of :func:`walk` ended."""
+
     OK = "ok"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+def order(nodes: Sequence[Node], deps: Callable[[Node], Iterable[Node]]) -> list[Node]:
+    """``nodes`` ordered so that each comes after the nodes it depends on.
+
+    Deterministic: among the nodes that could come next, the one earliest in ``nodes`` does, so input that
+    already respects the dependencies comes back unchanged, and the result never depends on the iteration
+    order of the sets ``deps`` may return (which varies between runs with string hashing). A cycle (invalid,
+    but state recorded across runs could hold one) does not raise: its nodes, and what waits for them, follow
+    in input order.
+
+    Args:
+        nodes: the nodes, each once.
+        deps: the nodes a node depends on; ones outside ``nodes`` are ignored.
+    """
+    position = {node: index for index, node in enumerate(nodes)}
+    sorter: TopologicalSorter[Node] = TopologicalSorter()
+    for node in nodes:
+        sorter.add(node, *(dep for dep in deps(node) if dep in position and dep != node))
+    with contextlib.suppress(CycleError):  # the nodes that are not on a cycle still become ready
+        sorter.prepare()
+    ready = [position[node] for node in sorter.get_ready()]
+    heapq.heapify(ready)
+    ordered: list[Node] = []
+    while ready:
+        node = nodes[heapq.heappop(ready)]
+        ordered.append(node)
+        sorter.done(node)
+        for follower in sorter.get_ready():
+            heapq.heappush(ready, position[follower])
+    if len(ordered) < len(nodes):
+        placed = set(ordered)
+        ordered.extend(node for node in nodes if node not in placed)
+    return ordered
 
 
 def reverse(deps: Mapping[Node, Iterable[Node]]) -> dict[Node, set[Node]]:
@@ -55,8 +95,12 @@ def walk(
     dependents = reverse(needs)
     outcome: dict[Node, tuple[Outcome, BaseException | None]] = {}
     lock = threading.Lock()
-    ready = [node for node, wanted in needs.items() if not wanted]
-    remaining = {node: len(wanted) for node, wanted in needs.items()}
+    sorter: TopologicalSorter[Node] = TopologicalSorter()
+    for node, wanted in needs.items():
+        sorter.add(node, *wanted)
+    with contextlib.suppress(CycleError):  # nodes on a cycle never become ready: reported skipped below
+        sorter.prepare()
+    ready = list(sorter.get_ready())
     running: dict[Future[None], Node] = {}
 
     def skip_dependents(node: Node) -> None:
@@ -87,10 +131,8 @@ def walk(
                 with lock:
                     if error is None:
                         outcome[node] = (Outcome.OK, None)
-                        for child in dependents[node]:
-                            remaining[child] -= 1
-                            if remaining[child] == 0 and child not in outcome:
-                                ready.append(child)
+                        sorter.done(node)
+                        ready.extend(child for child in sorter.get_ready() if child not in outcome)
                     else:
                         outcome[node] = (Outcome.FAILED, error)
                         skip_dependents(node)

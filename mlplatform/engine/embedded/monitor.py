@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -65,19 +66,37 @@ class Registration:
     @property
     def all_dependencies(self) -> set[str]:
         """Everything this resource waits for: explicit and property dependencies, parent and provider."""
-        deps = set(self.dependencies)
-        for urns in self.property_dependencies.values():
-            deps.update(urns)
-        if self.parent:
-            deps.add(self.parent)
-        if self.provider:
-            deps.add(provider_urn(self.provider))
-        return deps
+        return dependencies_of(self)
 
 
 def provider_urn(reference: str) -> str:
     """``urn::id`` provider reference -> the provider's URN."""
     return reference.rsplit("::", 1)[0]
+
+
+class Dependent(Protocol):
+    """A registration or a recorded resource: what its dependencies are made of."""
+
+    @property
+    def dependencies(self) -> Sequence[str]: ...
+    @property
+    def property_dependencies(self) -> Mapping[str, Sequence[str]]: ...
+    @property
+    def parent(self) -> str | None: ...
+    @property
+    def provider(self) -> str | None: ...
+
+
+def dependencies_of(resource: Dependent) -> set[str]:
+    """Everything ``resource`` depends on: explicit and property dependencies, parent and provider."""
+    deps = set(resource.dependencies)
+    for urns in resource.property_dependencies.values():
+        deps.update(urns)
+    if resource.parent:
+        deps.add(resource.parent)
+    if resource.provider:
+        deps.add(provider_urn(resource.provider))
+    return deps
 
 
 class Registrar(Protocol):
