@@ -7,7 +7,7 @@ the first's OIDC provider). Then each role's credentials make the calls a build 
 How: moto enforces IAM policies once its access control is on. It is switched on and off with moto's own
 ``POST /moto-api/reset-auth`` (the runtime form of ``INITIAL_NO_AUTH_ACTION_COUNT``: ``0`` checks every
 request, ``inf`` none), only on this test's emulator. The emulator names the resource of SageMaker and
-CodeBuild requests (mlplatform/emulator_server.py, ``_authorize_sagemaker_and_codebuild_by_resource``;
+CodeBuild requests (mlplatform/emulator/patches/iam.py, ``authorize_sagemaker_and_codebuild_by_resource``;
 plain moto checks them against ``*``, shown below), so resource-scoped policies are evaluated as on AWS.
 
 What moto cannot evaluate, asserted on the documents instead (tests/unit/test_cicd.py):

@@ -1,8 +1,8 @@
 """moto gaps filled by mlplatform's emulator server: each shown on plain moto, then fixed through the server.
 
 ``plain`` is moto's own server without mlplatform's patches (a separate process, so no patch applied in
-this test process can leak into it); ``endpoint`` is the session's ``mlplatform.emulator_server``. When a
-"plain moto" test starts failing, moto has closed the gap: drop the patch in ``emulator_server.py``.
+this test process can leak into it); ``endpoint`` is the session's ``mlplatform.emulator.server``. When a
+"plain moto" test starts failing, moto has closed the gap: drop the patch (mlplatform/emulator/patches/).
 """
 
 from __future__ import annotations
@@ -665,21 +665,6 @@ def test_s3_conditional_bucket_policy_through_the_emulator(endpoint: str) -> Non
     with pytest.raises(ClientError) as gone:
         s3.head_object(Bucket="tls-only-fixed", Key="models/m.tar.gz")
     assert _status(gone) == 404
-
-
-def test_condition_evaluation() -> None:
-    from mlplatform.emulator_server import _condition_holds
-
-    tls = {"aws:securetransport": "true"}
-    assert not _condition_holds({"Bool": {"aws:SecureTransport": "false"}}, tls)
-    assert _condition_holds({"Bool": {"aws:SecureTransport": ["true"]}}, tls)
-    assert not _condition_holds({"StringEquals": {"aws:SourceAccount": "1"}}, tls)  # unknown key
-    assert _condition_holds({"StringEqualsIfExists": {"aws:SourceAccount": "1"}}, tls)
-    assert _condition_holds({"Null": {"aws:SourceAccount": "true"}}, tls)
-    assert not _condition_holds({"Null": {"aws:SecureTransport": "true"}}, tls)
-    assert _condition_holds({"StringLike": {"k": "ab*"}}, {"k": "abc"})
-    assert not _condition_holds({"StringNotLike": {"k": "ab*"}}, {"k": "abc"})
-    assert not _condition_holds({"NumericLessThan": {"k": "3"}}, {"k": "1"})  # not evaluated: never holds
 
 
 def _glue_database_tags(url: str) -> list[str]:
