@@ -53,7 +53,7 @@ def moto_server() -> Iterator[str]:
     """Start the emulator's server (moto plus mlplatform's patches) on a free loopback port; yield its endpoint."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "mlplatform.emulator_server", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "mlplatform.emulator.server", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"},
