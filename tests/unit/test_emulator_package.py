@@ -120,3 +120,36 @@ def test_a_server_started_under_the_old_module_name_is_still_ours(
         time.sleep(0.05)
     assert process.poll() is not None, "the old server was left running"
     assert not (state_dir / emulator.STATE_FILE).exists()
+
+
+def test_applying_the_patches_again_changes_nothing() -> None:
+    # Every class and function of moto's, as the first application left them, must be the very same objects
+    # after the second: a patch that wrapped its own wrapper would show here. In a subprocess, so that no
+    # patch leaks into this test process.
+    script = """
+import sys, types
+from mlplatform.emulator.patches import apply_patches
+
+def snapshot():
+    seen = {}
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto") and isinstance(module, types.ModuleType):
+            for attribute, value in list(vars(module).items()):
+                seen[(name, attribute)] = value
+                if isinstance(value, type):
+                    for member, inner in vars(value).items():
+                        seen[(name, attribute, member)] = inner
+    return seen
+
+apply_patches()
+first = snapshot()
+apply_patches()
+second = snapshot()
+changed = sorted(str(key) for key in first if key in second and second[key] is not first[key])
+print(len(first), changed)
+"""
+    result = _python("-c", script)
+    assert result.returncode == 0, result.stderr
+    count, changed = result.stdout.strip().split(" ", 1)
+    assert int(count) > 1000  # moto's modules were imported and looked at
+    assert changed == "[]"

@@ -7,9 +7,12 @@ the emulator. :data:`PATCHES` is the order :func:`apply_patches` applies them in
 
 Each patch fills one gap of the pinned moto release (:data:`PATCHED_MOTO_VERSION`; pyproject pins
 ``moto[server]``) and only *adds* what moto lacks: when a newer moto implements the operation itself, moto's
-version wins and the patch is a no-op. Every patch is safe to apply twice. Adding one: write a function in the
-service's module (a new module for a new service), list the gap and its test in that module's docstring, and
-append the function to :data:`PATCHES`.
+version wins and the patch is a no-op (:func:`.support.add_operations` adds an operation only where moto has
+none; a patch that wraps moto's code checks that moto still lacks the feature). Every patch is safe to apply
+twice (:func:`.support.first_time`). Adding one: write a test that shows the gap on plain moto and the fix
+through the emulator (tests/integration/test_emulator_patches.py), a function in the service's module (a new
+module for a new service), list the gap and that test in the module's docstring, and append the function to
+:data:`PATCHES` (tests/unit/test_emulator_package.py checks that registry and docstrings agree).
 
 Nothing here imports moto at import time (each patch imports what it patches), so the server can import this
 package before it forks.

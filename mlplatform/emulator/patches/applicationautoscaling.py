@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from mlplatform.emulator.patches.support import add_missing
+from mlplatform.emulator.patches.support import add_operations, first_time
 
 
 def add_tags() -> None:
@@ -67,22 +67,17 @@ def add_tags() -> None:
         )
         return EmptyResult()
 
-    add_missing(
+    add_operations(
         ApplicationAutoscalingBackend,
-        list_tags_for_resource=list_tags_for_resource,
-        tag_resource=tag_resource,
-        untag_resource=untag_resource,
-    )
-    add_missing(
         ApplicationAutoScalingResponse,
-        list_tags_for_resource=handle_list_tags,
-        tag_resource=handle_tag,
-        untag_resource=handle_untag,
+        list_tags_for_resource=(list_tags_for_resource, handle_list_tags),
+        tag_resource=(tag_resource, handle_tag),
+        untag_resource=(untag_resource, handle_untag),
     )
 
     # RegisterScalableTarget's Tags: only while moto's own handler ignores them.
-    if "Tags" in inspect.getsource(ApplicationAutoScalingResponse.register_scalable_target) or getattr(
-        ApplicationAutoScalingResponse, "_mlplatform_register_tags", False
+    if "Tags" in inspect.getsource(ApplicationAutoScalingResponse.register_scalable_target) or not first_time(
+        ApplicationAutoScalingResponse, "_mlplatform_register_tags"
     ):
         return
     original_register = ApplicationAutoScalingResponse.register_scalable_target
@@ -98,4 +93,3 @@ def add_tags() -> None:
         return result
 
     ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target  # type: ignore[method-assign]
-    ApplicationAutoScalingResponse._mlplatform_register_tags = True  # type: ignore[attr-defined]

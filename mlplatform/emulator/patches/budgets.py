@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from mlplatform.emulator.patches.support import add_missing
+from mlplatform.emulator.patches.support import add_operations, first_time, run_after
 
 
 def _budget_from_arn(backend: Any, arn: str) -> Any:
@@ -114,37 +114,26 @@ def add_subscribers_update_and_tags() -> None:
         self.backend.untag_resource(self._get_param("ResourceARN"), self._get_param("ResourceTagKeys") or [])
         return EmptyResult()
 
-    add_missing(
+    add_operations(
         BudgetsBackend,
-        describe_subscribers_for_notification=describe_subscribers_for_notification,
-        update_budget=update_budget,
-        list_tags_for_resource=list_tags_for_resource,
-        tag_resource=tag_resource,
-        untag_resource=untag_resource,
-    )
-    add_missing(
         BudgetsResponse,
-        describe_subscribers_for_notification=handle_describe_subscribers,
-        update_budget=handle_update_budget,
-        list_tags_for_resource=handle_list_tags,
-        tag_resource=handle_tag,
-        untag_resource=handle_untag,
+        describe_subscribers_for_notification=(describe_subscribers_for_notification, handle_describe_subscribers),
+        update_budget=(update_budget, handle_update_budget),
+        list_tags_for_resource=(list_tags_for_resource, handle_list_tags),
+        tag_resource=(tag_resource, handle_tag),
+        untag_resource=(untag_resource, handle_untag),
     )
 
     # CreateBudget's ResourceTags: only while moto's own create handler ignores them.
-    if "ResourceTags" in inspect.getsource(BudgetsResponse.create_budget) or getattr(
-        BudgetsResponse, "_mlplatform_resource_tags", False
+    if "ResourceTags" in inspect.getsource(BudgetsResponse.create_budget) or not first_time(
+        BudgetsResponse, "_mlplatform_resource_tags"
     ):
         return
-    original_create = BudgetsResponse.create_budget
 
-    def create_budget(self: Any) -> Any:
-        result = original_create(self)
+    def keep_resource_tags(self: Any) -> None:
         tags = self._get_param("ResourceTags")
         if tags:
             budget = self.backend.budgets[self._get_param("AccountId")][self._get_param("Budget")["BudgetName"]]
             budget.resource_tags = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in tags]
-        return result
 
-    BudgetsResponse.create_budget = create_budget  # type: ignore[method-assign]
-    BudgetsResponse._mlplatform_resource_tags = True  # type: ignore[attr-defined]
+    run_after(BudgetsResponse, "create_budget", keep_resource_tags)

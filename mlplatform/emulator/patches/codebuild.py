@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from mlplatform.emulator.patches.support import add_missing
+from mlplatform.emulator.patches.support import add_operations, first_time, run_after
 
 # CodeBuild source and artifact types for which AWS needs no location (CodePipeline supplies them; a
 # NO_SOURCE project has its buildspec inline).
@@ -49,7 +49,7 @@ def fix_projects() -> None:
     from moto.core.responses import ActionResult
     from moto.core.utils import unix_time
 
-    if not getattr(responses, "_mlplatform_locations", False):
+    if first_time(responses, "_mlplatform_locations"):
         for block, validator_name in (
             ("source", "_validate_required_params_source"),
             ("artifacts", "_validate_required_params_artifacts"),
@@ -62,7 +62,6 @@ def fix_projects() -> None:
                 _original(value)
 
             setattr(responses, validator_name, validate)
-        responses._mlplatform_locations = True  # type: ignore[attr-defined]
 
     def badge(project: Any, enabled: bool) -> dict[str, Any]:
         if not enabled:
@@ -108,25 +107,22 @@ def fix_projects() -> None:
         project = self.codebuild_backend.update_project(self._get_param("name"), changes)
         return ActionResult({"project": project})
 
-    add_missing(CodeBuildBackend, update_project=update_project)
-    add_missing(responses.CodeBuildResponse, update_project=handle_update_project)
+    add_operations(
+        CodeBuildBackend, responses.CodeBuildResponse, update_project=(update_project, handle_update_project)
+    )
 
     # encryptionKey and badgeEnabled on create: only while moto's create handler ignores them.
     source = inspect.getsource(responses.CodeBuildResponse.create_project)
-    if ("encryptionKey" in source and "badgeEnabled" in source) or getattr(
-        responses.CodeBuildResponse, "_mlplatform_create_settings", False
+    if ("encryptionKey" in source and "badgeEnabled" in source) or not first_time(
+        responses.CodeBuildResponse, "_mlplatform_create_settings"
     ):
         return
-    original_create = responses.CodeBuildResponse.create_project
 
-    def create_project(self: Any) -> Any:
-        result = original_create(self)
+    def keep_settings(self: Any) -> None:
         project = self.codebuild_backend.codebuild_projects[self._get_param("name")]
         if self._get_param("encryptionKey"):
             project.project_metadata["encryptionKey"] = self._get_param("encryptionKey")
         if self._get_param("badgeEnabled") is not None:
             project.project_metadata["badge"] = badge(project, bool(self._get_param("badgeEnabled")))
-        return result
 
-    responses.CodeBuildResponse.create_project = create_project  # type: ignore[method-assign]
-    responses.CodeBuildResponse._mlplatform_create_settings = True  # type: ignore[attr-defined]
+    run_after(responses.CodeBuildResponse, "create_project", keep_settings)

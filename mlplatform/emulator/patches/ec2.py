@@ -14,6 +14,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from mlplatform.emulator.patches.support import first_time
+
 
 def describe_group_rule_descriptions() -> None:
     """EC2 ``DescribeSecurityGroupRules`` drops the description of a rule that references a security group.
@@ -24,14 +26,13 @@ def describe_group_rule_descriptions() -> None:
     """
     from moto.ec2.models.security_groups import SecurityGroupRule as SecurityRule
 
-    if getattr(SecurityRule, "_mlplatform_group_descriptions", False):
+    if not first_time(SecurityRule, "_mlplatform_group_descriptions"):
         return
 
     def description(self: Any) -> str | None:
         return self.ip_range.get("Description") or (self.source_group or {}).get("Description")
 
     SecurityRule.description = property(description)  # type: ignore[assignment,method-assign]
-    SecurityRule._mlplatform_group_descriptions = True  # type: ignore[attr-defined]
 
 
 def describe_prefix_list_rule_descriptions() -> None:
@@ -43,7 +44,7 @@ def describe_prefix_list_rule_descriptions() -> None:
     """
     from moto.ec2.models.security_groups import SecurityGroupRule as SecurityRule
 
-    if getattr(SecurityRule, "_mlplatform_prefix_descriptions", False):
+    if not first_time(SecurityRule, "_mlplatform_prefix_descriptions"):
         return
     original_init = SecurityRule.__init__
     signature = inspect.signature(original_init)
@@ -59,4 +60,3 @@ def describe_prefix_list_rule_descriptions() -> None:
 
     SecurityRule.__init__ = __init__  # type: ignore[method-assign]
     SecurityRule.description = property(description)  # type: ignore[assignment,method-assign]
-    SecurityRule._mlplatform_prefix_descriptions = True  # type: ignore[attr-defined]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlplatform.emulator.patches.support import first_time
+
 
 def drop_database_tags_on_delete() -> None:
     """Glue ``DeleteDatabase`` keeps the database's tags in moto 5.2.5.
@@ -21,7 +23,7 @@ def drop_database_tags_on_delete() -> None:
     """
     from moto.glue.models import GlueBackend
 
-    if getattr(GlueBackend, "_mlplatform_drops_tags", False):
+    if not first_time(GlueBackend, "_mlplatform_drops_tags"):
         return
     original = GlueBackend.delete_database
 
@@ -31,4 +33,3 @@ def drop_database_tags_on_delete() -> None:
         self.tagger.delete_all_tags_for_resource(arn)
 
     GlueBackend.delete_database = delete_database  # type: ignore[method-assign]
-    GlueBackend._mlplatform_drops_tags = True  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ import inspect
 from typing import Any
 
 from mlplatform.emulator.iam_conditions import condition_holds
+from mlplatform.emulator.patches.support import first_time
 
 
 def return_eventbridge_notification() -> None:
@@ -30,8 +31,8 @@ def return_eventbridge_notification() -> None:
     from moto.core.responses import ActionResult
     from moto.s3.responses import S3Response
 
-    if "event_bridge" in inspect.getsource(S3Response.get_bucket_notification) or getattr(
-        S3Response, "_mlplatform_eventbridge", False
+    if "event_bridge" in inspect.getsource(S3Response.get_bucket_notification) or not first_time(
+        S3Response, "_mlplatform_eventbridge"
     ):
         return
     original = S3Response.get_bucket_notification
@@ -55,7 +56,6 @@ def return_eventbridge_notification() -> None:
             del self.serialized
 
     S3Response.get_bucket_notification = get_bucket_notification  # type: ignore[method-assign]
-    S3Response._mlplatform_eventbridge = True  # type: ignore[attr-defined]
 
 
 def fix_logging_permission_check() -> None:
@@ -129,7 +129,7 @@ def evaluate_bucket_policy_conditions() -> None:
     from moto.iam.access_control import IAMPolicyStatement, PermissionResult
     from moto.s3.models import FakeBucket
 
-    if getattr(FakeBucket, "_mlplatform_policy_conditions", False):
+    if not first_time(FakeBucket, "_mlplatform_policy_conditions"):
         return
     tls_only = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::probe/*",
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}  # fmt: skip
@@ -155,4 +155,3 @@ def evaluate_bucket_policy_conditions() -> None:
         return result
 
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
-    FakeBucket._mlplatform_policy_conditions = True  # type: ignore[attr-defined]

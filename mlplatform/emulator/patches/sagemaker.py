@@ -25,12 +25,11 @@ Monitoring schedules, which moto lacks altogether, are :mod:`.sagemaker_monitori
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
 from mlplatform.emulator.patches.sagemaker_monitoring import monitoring_schedules
-from mlplatform.emulator.patches.support import add_missing
+from mlplatform.emulator.patches.support import add_operations, first_time, lacks_parameter, run_after
 
 
 def add_delete_model_package_group() -> None:
@@ -66,8 +65,11 @@ def add_delete_model_package_group() -> None:
         self.sagemaker_backend.delete_model_package_group(self._get_param("ModelPackageGroupName"))
         return EmptyResult()
 
-    add_missing(SageMakerModelBackend, delete_model_package_group=delete_model_package_group)
-    add_missing(SageMakerResponse, delete_model_package_group=handle_delete_model_package_group)
+    add_operations(
+        SageMakerModelBackend,
+        SageMakerResponse,
+        delete_model_package_group=(delete_model_package_group, handle_delete_model_package_group),
+    )
 
 
 def fix_tags() -> None:
@@ -87,7 +89,7 @@ def fix_tags() -> None:
     from moto.sagemaker.exceptions import ValidationError
     from moto.sagemaker.models import SageMakerModelBackend
 
-    if getattr(SageMakerModelBackend, "_mlplatform_tags_fixed", False):
+    if not first_time(SageMakerModelBackend, "_mlplatform_tags_fixed"):
         return
     original_lookup = SageMakerModelBackend._get_resource_from_arn
     original_add = SageMakerModelBackend.add_tags
@@ -118,7 +120,6 @@ def fix_tags() -> None:
 
     SageMakerModelBackend._get_resource_from_arn = get_resource_from_arn  # type: ignore[method-assign]
     SageMakerModelBackend.add_tags = add_tags  # type: ignore[method-assign]
-    SageMakerModelBackend._mlplatform_tags_fixed = True  # type: ignore[attr-defined]
 
 
 def add_feature_group_lifecycle() -> None:
@@ -157,12 +158,13 @@ def add_feature_group_lifecycle() -> None:
         self.sagemaker_backend.delete_feature_group(self._get_param("FeatureGroupName"))
         return EmptyResult()
 
-    add_missing(SageMakerModelBackend, delete_feature_group=delete_feature_group)
-    add_missing(SageMakerResponse, delete_feature_group=handle_delete_feature_group)
+    add_operations(
+        SageMakerModelBackend,
+        SageMakerResponse,
+        delete_feature_group=(delete_feature_group, handle_delete_feature_group),
+    )
 
-    if "online_store_config" in inspect.signature(FeatureGroup.__init__).parameters or getattr(
-        SageMakerResponse, "_mlplatform_feature_group_settings", False
-    ):
+    if not lacks_parameter(FeatureGroup, "online_store_config", "_mlplatform_feature_group_settings"):
         return
     original_create = SageMakerResponse.create_feature_group
 
@@ -191,7 +193,6 @@ def add_feature_group_lifecycle() -> None:
 
     SageMakerResponse.create_feature_group = create_feature_group  # type: ignore[method-assign]
     SageMakerResponse.describe_feature_group = describe_feature_group  # type: ignore[method-assign]
-    SageMakerResponse._mlplatform_feature_group_settings = True  # type: ignore[attr-defined]
 
 
 def add_update_endpoint() -> None:
@@ -223,8 +224,7 @@ def add_update_endpoint() -> None:
         )
         return ActionResult({"EndpointArn": endpoint.arn})
 
-    add_missing(SageMakerModelBackend, update_endpoint=update_endpoint)
-    add_missing(SageMakerResponse, update_endpoint=handle_update_endpoint)
+    add_operations(SageMakerModelBackend, SageMakerResponse, update_endpoint=(update_endpoint, handle_update_endpoint))
 
 
 _NOTEBOOK_UPDATABLE = {
@@ -251,7 +251,7 @@ def add_notebook_instance_settings() -> None:
     accepted while the instance is ``Stopped``.
     """
 
-    from moto.core.responses import ActionResult, EmptyResult
+    from moto.core.responses import EmptyResult
     from moto.core.utils import utcnow
     from moto.sagemaker.exceptions import ValidationError
     from moto.sagemaker.models import FakeSagemakerNotebookInstance, SageMakerModelBackend
@@ -289,22 +289,20 @@ def add_notebook_instance_settings() -> None:
         self.sagemaker_backend.update_notebook_instance(self._get_param("NotebookInstanceName"), **changes)
         return EmptyResult()
 
-    add_missing(SageMakerModelBackend, update_notebook_instance=update_notebook_instance)
-    add_missing(SageMakerResponse, update_notebook_instance=handle_update_notebook_instance)
+    add_operations(
+        SageMakerModelBackend,
+        SageMakerResponse,
+        update_notebook_instance=(update_notebook_instance, handle_update_notebook_instance),
+    )
 
-    if "platform_identifier" in inspect.signature(FakeSagemakerNotebookInstance.__init__).parameters or getattr(
-        FakeSagemakerNotebookInstance, "_mlplatform_settings", False
-    ):
+    if not lacks_parameter(FakeSagemakerNotebookInstance, "platform_identifier", "_mlplatform_settings"):
         return
-    original_create = SageMakerResponse.create_notebook_instance
     original_to_dict = FakeSagemakerNotebookInstance.to_dict
 
-    def create_notebook_instance(self: Any) -> ActionResult:
-        result = original_create(self)
+    def keep_settings(self: Any) -> None:
         notebook = self.sagemaker_backend.get_notebook_instance(self._get_param("NotebookInstanceName"))
         notebook.platform_identifier = self._get_param("PlatformIdentifier")
         notebook.instance_metadata_service_configuration = self._get_param("InstanceMetadataServiceConfiguration")
-        return result
 
     def to_dict(self: Any) -> dict[str, Any]:
         described: dict[str, Any] = original_to_dict(self)
@@ -314,9 +312,8 @@ def add_notebook_instance_settings() -> None:
         )
         return described
 
-    SageMakerResponse.create_notebook_instance = create_notebook_instance  # type: ignore[method-assign]
+    run_after(SageMakerResponse, "create_notebook_instance", keep_settings)
     FakeSagemakerNotebookInstance.to_dict = to_dict  # type: ignore[method-assign]
-    FakeSagemakerNotebookInstance._mlplatform_settings = True  # type: ignore[attr-defined]
 
 
 def add_update_domain() -> None:
@@ -357,8 +354,7 @@ def add_update_domain() -> None:
         )
         return ActionResult({"DomainArn": arn})
 
-    add_missing(SageMakerModelBackend, update_domain=update_domain)
-    add_missing(SageMakerResponse, update_domain=handle_update_domain)
+    add_operations(SageMakerModelBackend, SageMakerResponse, update_domain=(update_domain, handle_update_domain))
 
 
 def keep_model_network_isolation() -> None:
@@ -369,25 +365,17 @@ def keep_model_network_isolation() -> None:
     that silently disappears, and drift on every refresh). Applied only while moto's ``Model`` takes no
     ``enable_network_isolation`` argument.
     """
-
-    from moto.core.responses import ActionResult
     from moto.sagemaker.models import Model
     from moto.sagemaker.responses import SageMakerResponse
 
-    if "enable_network_isolation" in inspect.signature(Model.__init__).parameters or getattr(
-        SageMakerResponse, "_mlplatform_network_isolation", False
-    ):
+    if not lacks_parameter(Model, "enable_network_isolation", "_mlplatform_network_isolation"):
         return
-    original_create = SageMakerResponse.create_model
 
-    def create_model(self: Any) -> ActionResult:
-        result = original_create(self)
+    def keep_network_isolation(self: Any) -> None:
         model = self.sagemaker_backend.describe_model(self._get_param("ModelName"))
         model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
-        return result
 
-    SageMakerResponse.create_model = create_model  # type: ignore[method-assign]
-    SageMakerResponse._mlplatform_network_isolation = True  # type: ignore[attr-defined]
+    run_after(SageMakerResponse, "create_model", keep_network_isolation)
 
 
 def fix_endpoint_config_arn() -> None:
@@ -399,7 +387,7 @@ def fix_endpoint_config_arn() -> None:
     """
     from moto.sagemaker.models import FakeEndpointConfig
 
-    if getattr(FakeEndpointConfig, "_mlplatform_arn_fixed", False):
+    if not first_time(FakeEndpointConfig, "_mlplatform_arn_fixed"):
         return
     original = FakeEndpointConfig.__init__
 
@@ -409,7 +397,6 @@ def fix_endpoint_config_arn() -> None:
             self.arn = self.endpoint_config_arn
 
     FakeEndpointConfig.__init__ = __init__  # type: ignore[method-assign]
-    FakeEndpointConfig._mlplatform_arn_fixed = True  # type: ignore[attr-defined]
 
 
 def accept_instance_types_from_botocore() -> None:
@@ -430,7 +417,7 @@ def accept_instance_types_from_botocore() -> None:
     from moto.sagemaker.exceptions import ValidationError
     from moto.sagemaker.models import Cluster, FakeEndpointConfig, FakeSagemakerNotebookInstance, ModelPackage
 
-    if getattr(FakeEndpointConfig, "_mlplatform_botocore_instance_types", False):
+    if not first_time(FakeEndpointConfig, "_mlplatform_botocore_instance_types"):
         return
 
     @functools.cache
@@ -491,4 +478,3 @@ def accept_instance_types_from_botocore() -> None:
     ModelPackage.validate_supported_realtime_inference_instance_types = staticmethod(  # type: ignore[method-assign]
         validate_supported_realtime_inference_instance_types
     )
-    FakeEndpointConfig._mlplatform_botocore_instance_types = True  # type: ignore[attr-defined]

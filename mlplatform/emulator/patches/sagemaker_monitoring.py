@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlplatform.emulator.patches.support import add_missing
+from mlplatform.emulator.patches.support import add_operations
 
 
 def monitoring_schedules(backend: Any) -> dict[str, Any]:
@@ -177,19 +177,12 @@ def add_monitoring_schedules() -> None:
             result["NextToken"] = str(start + size)
         return ActionResult(result)
 
-    add_missing(
+    add_operations(
         SageMakerModelBackend,
-        create_monitoring_schedule=create_monitoring_schedule,
-        describe_monitoring_schedule=describe_monitoring_schedule,
-        update_monitoring_schedule=update_monitoring_schedule,
-        delete_monitoring_schedule=delete_monitoring_schedule,
-        list_monitoring_schedules=list_monitoring_schedules,
-    )
-    add_missing(
         SageMakerResponse,
-        create_monitoring_schedule=handle_create,
-        describe_monitoring_schedule=handle_describe,
-        update_monitoring_schedule=handle_update,
-        delete_monitoring_schedule=handle_delete,
-        list_monitoring_schedules=handle_list,
+        create_monitoring_schedule=(create_monitoring_schedule, handle_create),
+        describe_monitoring_schedule=(describe_monitoring_schedule, handle_describe),
+        update_monitoring_schedule=(update_monitoring_schedule, handle_update),
+        delete_monitoring_schedule=(delete_monitoring_schedule, handle_delete),
+        list_monitoring_schedules=(list_monitoring_schedules, handle_list),
     )
