@@ -22,9 +22,6 @@ What moto cannot evaluate, asserted on the documents instead (tests/unit/test_ci
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +32,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.cli import Cli
-from tests.integration.harness import free_port, moto_server
+from tests.integration.harness import moto_server
 
 pytestmark = pytest.mark.integration
 
@@ -322,26 +319,8 @@ def test_github_roles_are_separated_by_real_calls(deployed: tuple[Cli, str, Any]
 
 @pytest.fixture(scope="module")
 def plain_moto() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)  # loopback only
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "plain moto server did not start"
-                time.sleep(0.1)
+    with moto_server(patched=False) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,7 @@ this test process can leak into it); ``endpoint`` is the session's ``mlplatform.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.integration.harness import free_port
+from tests.integration.harness import moto_server
 
 pytestmark = pytest.mark.integration
 
@@ -30,26 +27,8 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1"
 
 @pytest.fixture(scope="module")
 def plain() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)  # loopback only
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "plain moto server did not start"
-                time.sleep(0.1)
+    with moto_server(patched=False) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _sm(url: str) -> Any:
