@@ -49,11 +49,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """Start the emulator's server (moto plus mlplatform's patches) on a free loopback port; yield its endpoint."""
+def moto_server(*, patched: bool = True) -> Iterator[str]:
+    """Start the emulator's server (moto plus mlplatform's patches) on a free loopback port; yield its endpoint.
+
+    With ``patched=False`` it is moto's own server, without mlplatform's patches: the baseline that shows a gap.
+    Either way it is a separate process, so no patch applied in the test process can leak into it.
+    """
     port = free_port()
+    server = ["mlplatform.emulator.server", "--host"] if patched else ["moto.server", "-H"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "mlplatform.emulator_server", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", *server, "127.0.0.1", "--port" if patched else "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"},

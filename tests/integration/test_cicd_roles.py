@@ -7,7 +7,7 @@ the first's OIDC provider). Then each role's credentials make the calls a build 
 How: moto enforces IAM policies once its access control is on. It is switched on and off with moto's own
 ``POST /moto-api/reset-auth`` (the runtime form of ``INITIAL_NO_AUTH_ACTION_COUNT``: ``0`` checks every
 request, ``inf`` none), only on this test's emulator. The emulator names the resource of SageMaker and
-CodeBuild requests (mlplatform/emulator_server.py, ``_authorize_sagemaker_and_codebuild_by_resource``;
+CodeBuild requests (mlplatform/emulator/patches/iam.py, ``authorize_sagemaker_and_codebuild_by_resource``;
 plain moto checks them against ``*``, shown below), so resource-scoped policies are evaluated as on AWS.
 
 What moto cannot evaluate, asserted on the documents instead (tests/unit/test_cicd.py):
@@ -22,9 +22,6 @@ What moto cannot evaluate, asserted on the documents instead (tests/unit/test_ci
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +32,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.cli import Cli
-from tests.integration.harness import free_port, moto_server
+from tests.integration.harness import moto_server
 
 pytestmark = pytest.mark.integration
 
@@ -322,26 +319,8 @@ def test_github_roles_are_separated_by_real_calls(deployed: tuple[Cli, str, Any]
 
 @pytest.fixture(scope="module")
 def plain_moto() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)  # loopback only
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "plain moto server did not start"
-                time.sleep(0.1)
+    with moto_server(patched=False) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -165,7 +165,7 @@ def test_started_emulator_is_running_healthy_and_recorded(running: emulator.Emul
     assert record["endpoint"] == running.endpoint
     assert record["moto_version"] == "5.2.5"
     assert record["started_at"]
-    assert "mlplatform.emulator_server" in Path(f"/proc/{running.pid}/cmdline").read_text()
+    assert "mlplatform.emulator.server" in Path(f"/proc/{running.pid}/cmdline").read_text()
 
 
 def test_boto3_creates_and_lists_a_bucket(running: emulator.EmulatorInfo) -> None:
@@ -290,7 +290,7 @@ def test_delete_model_package_group_fails_on_plain_moto(plain_moto: str) -> None
     sagemaker.create_model_package_group(ModelPackageGroupName="registry")
     with pytest.raises(ClientError) as caught:
         sagemaker.delete_model_package_group(ModelPackageGroupName="registry")
-    # If this starts passing, moto implemented the operation: drop the patch in emulator_server.py.
+    # If this starts passing, moto implemented the operation: drop the patch (emulator/patches/sagemaker.py).
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
 
 

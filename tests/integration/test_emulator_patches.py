@@ -1,17 +1,14 @@
 """moto gaps filled by mlplatform's emulator server: each shown on plain moto, then fixed through the server.
 
 ``plain`` is moto's own server without mlplatform's patches (a separate process, so no patch applied in
-this test process can leak into it); ``endpoint`` is the session's ``mlplatform.emulator_server``. When a
-"plain moto" test starts failing, moto has closed the gap: drop the patch in ``emulator_server.py``.
+this test process can leak into it); ``endpoint`` is the session's ``mlplatform.emulator.server``. When a
+"plain moto" test starts failing, moto has closed the gap: drop the patch (mlplatform/emulator/patches/).
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.integration.harness import free_port
+from tests.integration.harness import moto_server
 
 pytestmark = pytest.mark.integration
 
@@ -30,26 +27,8 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1"
 
 @pytest.fixture(scope="module")
 def plain() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)  # loopback only
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "plain moto server did not start"
-                time.sleep(0.1)
+    with moto_server(patched=False) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _sm(url: str) -> Any:
@@ -665,21 +644,6 @@ def test_s3_conditional_bucket_policy_through_the_emulator(endpoint: str) -> Non
     with pytest.raises(ClientError) as gone:
         s3.head_object(Bucket="tls-only-fixed", Key="models/m.tar.gz")
     assert _status(gone) == 404
-
-
-def test_condition_evaluation() -> None:
-    from mlplatform.emulator_server import _condition_holds
-
-    tls = {"aws:securetransport": "true"}
-    assert not _condition_holds({"Bool": {"aws:SecureTransport": "false"}}, tls)
-    assert _condition_holds({"Bool": {"aws:SecureTransport": ["true"]}}, tls)
-    assert not _condition_holds({"StringEquals": {"aws:SourceAccount": "1"}}, tls)  # unknown key
-    assert _condition_holds({"StringEqualsIfExists": {"aws:SourceAccount": "1"}}, tls)
-    assert _condition_holds({"Null": {"aws:SourceAccount": "true"}}, tls)
-    assert not _condition_holds({"Null": {"aws:SecureTransport": "true"}}, tls)
-    assert _condition_holds({"StringLike": {"k": "ab*"}}, {"k": "abc"})
-    assert not _condition_holds({"StringNotLike": {"k": "ab*"}}, {"k": "abc"})
-    assert not _condition_holds({"NumericLessThan": {"k": "3"}}, {"k": "1"})  # not evaluated: never holds
 
 
 def _glue_database_tags(url: str) -> list[str]:

@@ -3,7 +3,7 @@
 The workload security group's HTTPS-to-S3 rule names S3's prefix list. moto 5.2.5 keeps only the prefix list's
 id, so ``DescribeSecurityGroupRules`` answers without the description and every refresh would report the
 rule as changed outside mlplatform. ``plain`` is moto's own server (from test_emulator_patches), ``endpoint``
-the session's ``mlplatform.emulator_server``.
+the session's ``mlplatform.emulator.server``.
 """
 
 from __future__ import annotations

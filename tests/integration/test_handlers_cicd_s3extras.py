@@ -6,7 +6,7 @@ no drift, an update, drift made behind the engine's back and repaired, and destr
 
 moto 5.2.5 gaps these handlers rely on (CodeBuild ``UpdateProject``, ``encryptionKey``, CODEPIPELINE sources
 without a location; S3's ``EventBridgeConfiguration`` read-back) are filled by the emulator's patches
-(mlplatform/emulator_server.py, shown in tests/integration/test_emulator_patches.py), so these are full checks.
+(mlplatform/emulator/patches/, shown in tests/integration/test_emulator_patches.py), so these are full checks.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Start, stop and inspect the local AWS emulator that the ``local`` target deploys into.
 
 The emulator is moto's HTTP server, run as a background process on 127.0.0.1 through
-:mod:`mlplatform.emulator_server` (which patches moto's known gaps inside that process). One emulator per
+:mod:`mlplatform.emulator.server`, which applies :mod:`mlplatform.emulator.patches` (the fixes for moto's
+known gaps) inside that process. This module is the lifecycle: start, stop, status. One emulator per
 state directory; its record lives in ``<state_dir>/emulator.json`` (pid, port, endpoint, start time, moto
 version) and its output in ``<state_dir>/emulator.log``. Starting and stopping hold ``emulator.lock``
 (``flock``) so that two commands racing to start the emulator end up sharing one.
@@ -43,7 +44,10 @@ STOP_TIMEOUT = 5.0
 RECORD_FORMAT_VERSION = 1
 
 START_COMMAND = "mlplatform emulator start"
-_SERVER_MODULE = "mlplatform.emulator_server"
+_SERVER_MODULE = "mlplatform.emulator.server"
+# What the server ran as before it moved into this package: a server an older release started is still ours
+# (still found, reused and stopped) instead of being left running on its port.
+_LEGACY_SERVER_MODULES = ("mlplatform.emulator_server",)
 # Answers 2xx with a small JSON object on every moto release we know; the dashboard at /moto-api/ needs
 # Flask templates and is slower. A JSON object here also tells moto apart from whatever else holds a port.
 _HEALTH_PATH = "/moto-api/config"
@@ -326,7 +330,7 @@ def _launch_on(state_dir: Path, port: int, moto_version: str, timeout: float) ->
     log_path = state_dir / LOG_FILE
     endpoint = endpoint_for(port)
     command = [sys.executable, "-m", _SERVER_MODULE, "--host", HOST, "--port", str(port), "--detach"]
-    # The launcher forks the real server and exits at once, printing its pid (see emulator_server._detach):
+    # The launcher forks the real server and exits at once, printing its pid (see server._detach):
     # the server is then nobody's child, so it outlives this command and never lingers as our zombie.
     with log_path.open("wb") as log:
         launcher = subprocess.Popen(
@@ -435,7 +439,7 @@ def _terminate(pid: int, port: int, timeout: float) -> None:
 def _is_ours(pid: int, port: int) -> bool:
     """True when ``pid`` is alive (not a zombie) and is our server for ``port``, not a recycled pid."""
     argv = _process_argv(pid)
-    if argv is None or _SERVER_MODULE not in argv:
+    if argv is None or not {_SERVER_MODULE, *_LEGACY_SERVER_MODULES} & set(argv):
         return False
     try:
         return argv[argv.index("--port") + 1] == str(port)
