@@ -388,7 +388,10 @@ def _launch_on(state_dir: Path, port: int, moto_version: str, timeout: float) ->
 def _wait_healthy(endpoint: str, pid: int, port: int, *, deadline: float) -> bool:
     """Poll the health check until it passes, the process is gone, or the deadline passes."""
     while True:
-        if _healthy(endpoint, timeout=1.0):
+        # Healthy is not enough: when two commands (two projects, two test workers) start an emulator on
+        # 4566 at once, the loser's health check is answered by the winner's server while the loser exits
+        # with "Address already in use"; the loser would then deploy into the other project's emulator.
+        if _healthy(endpoint, timeout=1.0) and _listens(pid, port):
             return True
         if not _is_ours(pid, port) or time.monotonic() >= deadline:
             return False
@@ -445,6 +448,34 @@ def _is_ours(pid: int, port: int) -> bool:
         return argv[argv.index("--port") + 1] == str(port)
     except (ValueError, IndexError):
         return False
+
+
+def _listens(pid: int, port: int) -> bool:
+    """True when process ``pid`` holds the listening TCP socket on ``port`` (always True without ``/proc``).
+
+    Linux: the inodes of the process's sockets (``/proc/<pid>/fd``) against the listening sockets of its
+    network namespace (``/proc/<pid>/net/tcp`` and ``tcp6``, state ``0A``). Elsewhere the check is skipped and
+    a health answer is trusted, as before.
+    """
+    proc = Path("/proc") / str(pid)
+    if not Path("/proc/self/net/tcp").exists():
+        return True
+    try:
+        inodes = {
+            link[len("socket:[") : -1]
+            for link in (os.readlink(fd) for fd in (proc / "fd").iterdir())
+            if link.startswith("socket:[")
+        }
+        for table in ("tcp", "tcp6"):
+            with contextlib.suppress(FileNotFoundError):
+                for line in (proc / "net" / table).read_text().splitlines()[1:]:
+                    fields = line.split()
+                    local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                    if fields[3] == "0A" and local_port == port and fields[9] in inodes:
+                        return True
+    except OSError:
+        return False
+    return False
 
 
 def _process_argv(pid: int) -> list[str] | None:

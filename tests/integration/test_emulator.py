@@ -265,6 +265,21 @@ def test_taken_default_port_falls_back_to_a_free_one(
     assert emulator.status(state_dir).healthy
 
 
+def test_losing_the_race_for_the_default_port_never_adopts_the_winners_server(
+    state_dir: Path, running: emulator.EmulatorInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two commands both saw the default port free; the other one's server bound it first and answers the
+    health check. Ours exited with "Address already in use": it must start elsewhere, not report the other
+    server (another project's resources) as its own."""
+    monkeypatch.setattr(emulator, "DEFAULT_PORT", running.port)
+    monkeypatch.setattr(emulator, "_port_free", lambda port: True)
+    info = emulator.start(state_dir)
+    assert info.port != running.port
+    assert info.pid != running.pid
+    status = emulator.status(state_dir)
+    assert status.running and status.healthy and status.port == info.port
+
+
 def test_start_failure_shows_the_server_log(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(emulator, "_SERVER_MODULE", "mlplatform.no_such_server_module")
     with pytest.raises(EmulatorError, match=r"No module named mlplatform\.no_such_server_module") as caught:
