@@ -11,11 +11,19 @@ not record, and a retried update after a partial failure must still finish the j
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import ignore_missing, is_not_found, only_inputs, same_policy, tag_dict
-from mlplatform.engine.embedded.handlers.ec2_common import delete_with_retry, ec2_arn, sync_tags, tag_specs, urn_filter
+from mlplatform.engine.embedded.handlers.common import ignore_missing, only_inputs, same_policy, tag_dict
+from mlplatform.engine.embedded.handlers.ec2_common import (
+    delete_with_retry,
+    describe_items,
+    ec2_arn,
+    sync_tags,
+    tag_specs,
+    urn_filter,
+)
+from mlplatform.engine.embedded.handlers.shapes import request
 from mlplatform.engine.embedded.handlers.waiting import poll, wait_until
 
 
@@ -80,12 +88,7 @@ class VpcHandler(Handler):
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
         ec2 = ctx.aws.client("ec2")
-        try:
-            vpcs = ec2.describe_vpcs(VpcIds=[resource_id])["Vpcs"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        vpcs = describe_items(ec2.describe_vpcs, "Vpcs", VpcIds=[resource_id])
         if not vpcs:
             return None
         vpc = vpcs[0]
@@ -157,8 +160,8 @@ class SubnetHandler(Handler):
 
     @staticmethod
     def _describe(ec2: Any, subnet_id: str) -> dict[str, Any]:
-        subnets = ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"]
-        return dict(subnets[0]) if subnets else {}
+        subnets = describe_items(ec2.describe_subnets, "Subnets", SubnetIds=[subnet_id])
+        return subnets[0] if subnets else {}
 
     def _outputs(self, ctx: StepContext, subnet: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -170,12 +173,7 @@ class SubnetHandler(Handler):
         }
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
-        try:
-            subnet = self._describe(ctx.aws.client("ec2"), resource_id)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        subnet = self._describe(ctx.aws.client("ec2"), resource_id)
         if not subnet:
             return None
         live = {
@@ -239,12 +237,8 @@ class RouteTableHandler(Handler):
         }
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
-        try:
-            tables = ctx.aws.client("ec2").describe_route_tables(RouteTableIds=[resource_id])["RouteTables"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        ec2 = ctx.aws.client("ec2")
+        tables = describe_items(ec2.describe_route_tables, "RouteTables", RouteTableIds=[resource_id])
         if not tables:
             return None
         return only_inputs({"vpcId": tables[0].get("VpcId"), "tags": tag_dict(tables[0].get("Tags"))}, inputs)
@@ -401,12 +395,7 @@ class VpcEndpointHandler(Handler):
 
     @staticmethod
     def _describe(ec2: Any, endpoint_id: str) -> dict[str, Any] | None:
-        try:
-            endpoints = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        endpoints = describe_items(ec2.describe_vpc_endpoints, "VpcEndpoints", VpcEndpointIds=[endpoint_id])
         # Deleted endpoints stay visible for a while in state "deleted".
         live = [e for e in endpoints if str(e.get("State", "")).lower() not in ("deleted", "deleting")]
         return dict(live[0]) if live else None
@@ -551,6 +540,7 @@ class FlowLogHandler(Handler):
         }
     )
     computed = ("arn", "logFormat")
+    _RENAMES: ClassVar[dict[str, str]] = {"iamRoleArn": "DeliverLogsPermissionArn"}  # Terraform's iam_role_arn
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         ec2 = ctx.aws.client("ec2")
@@ -563,19 +553,10 @@ class FlowLogHandler(Handler):
             "LogDestinationType": inputs.get("logDestinationType") or "cloud-watch-logs",
             "TagSpecifications": tag_specs("vpc-flow-log", ctx, inputs.get("tags")),
         }
-        if inputs.get("trafficType"):
-            args["TrafficType"] = inputs["trafficType"]
-        optional = (
-            ("logDestination", "LogDestination"),
-            ("iamRoleArn", "DeliverLogsPermissionArn"),
-            ("deliverCrossAccountRole", "DeliverCrossAccountRole"),
-            ("logFormat", "LogFormat"),
-        )
-        for key, arg in optional:
-            if inputs.get(key):
-                args[arg] = inputs[key]
-        if inputs.get("maxAggregationInterval"):
-            args["MaxAggregationInterval"] = int(inputs["maxAggregationInterval"])
+        optional = ("trafficType", "logDestination", "iamRoleArn", "deliverCrossAccountRole", "logFormat",
+                    "maxAggregationInterval")  # fmt: skip
+        sent = {key: inputs[key] for key in optional if inputs.get(key)}
+        args.update(request(ec2, "CreateFlowLogs", sent, self._RENAMES))
         options = inputs.get("destinationOptions") or {}
         if options:
             args["DestinationOptions"] = {
@@ -592,13 +573,8 @@ class FlowLogHandler(Handler):
 
     @staticmethod
     def _describe(ec2: Any, flow_id: str) -> dict[str, Any] | None:
-        try:
-            logs = ec2.describe_flow_logs(FlowLogIds=[flow_id])["FlowLogs"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        return dict(logs[0]) if logs else None
+        logs = describe_items(ec2.describe_flow_logs, "FlowLogs", FlowLogIds=[flow_id])
+        return logs[0] if logs else None
 
     def _outputs(self, ctx: StepContext, flow_id: str, flow: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -35,6 +35,16 @@ def urn_filter(ctx: StepContext) -> list[dict[str, Any]]:
     return [{"Name": f"tag:{URN_TAG}", "Values": [ctx.urn]}]
 
 
+def describe_items(call: Callable[..., dict[str, Any]], key: str, **args: Any) -> list[dict[str, Any]]:
+    """The items ``key`` of a Describe* answer; none when AWS answers that the id does not exist."""
+    try:
+        return [dict(item) for item in call(**args)[key]]
+    except Exception as exc:
+        if is_not_found(exc):
+            return []
+        raise
+
+
 def ec2_arn(ctx: StepContext, kind: str, resource_id: str, owner: str | None = None) -> str:
     """The ARN of an EC2 resource (``kind`` as in ``vpc``, ``security-group``), owned by ``owner`` or us."""
     account = owner or ctx.aws.account_id

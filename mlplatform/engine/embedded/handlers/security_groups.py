@@ -12,17 +12,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from mlplatform.engine.embedded.handlers import ec2_common
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.common import (
-    URN_TAG,
     auto_name,
     ignore_missing,
-    is_not_found,
     only_inputs,
     tag_dict,
-    tag_list,
 )
-from mlplatform.engine.embedded.handlers.ec2_common import delete_with_retry, ec2_arn, sync_tags, tag_specs, urn_filter
+from mlplatform.engine.embedded.handlers.ec2_common import describe_items, sync_tags
+from mlplatform.engine.embedded.handlers.shapes import input_shape, to_api
 
 # ---- security groups ----------------------------------------------------------------------------------
 
@@ -134,13 +133,8 @@ def converge_rules(ec2: Any, group: dict[str, Any], direction: str, wanted: set[
 
 
 def describe_group(ec2: Any, group_id: str) -> dict[str, Any] | None:
-    try:
-        groups = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise
-    return dict(groups[0]) if groups else None
+    groups = describe_items(ec2.describe_security_groups, "SecurityGroups", GroupIds=[group_id])
+    return groups[0] if groups else None
 
 
 class SecurityGroupHandler(Handler):
@@ -164,7 +158,7 @@ class SecurityGroupHandler(Handler):
         args: dict[str, Any] = {
             "GroupName": name,
             "Description": inputs.get("description") or "Managed by Pulumi",
-            "TagSpecifications": tag_specs("security-group", ctx, inputs.get("tags")),
+            "TagSpecifications": ec2_common.tag_specs("security-group", ctx, inputs.get("tags")),
         }
         if inputs.get("vpcId"):
             args["VpcId"] = inputs["vpcId"]
@@ -178,7 +172,7 @@ class SecurityGroupHandler(Handler):
 
     def _outputs(self, ctx: StepContext, group: dict[str, Any], name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return {
-            "arn": group.get("SecurityGroupArn") or ec2_arn(ctx, "security-group", group["GroupId"]),
+            "arn": group.get("SecurityGroupArn") or ec2_common.ec2_arn(ctx, "security-group", group["GroupId"]),
             "ownerId": group.get("OwnerId") or ctx.aws.account_id,
             "name": name,
             "tagsAll": dict(inputs.get("tags") or {}),
@@ -226,10 +220,12 @@ class SecurityGroupHandler(Handler):
                 return
             converge_rules(ec2, group, "ingress", set())
             converge_rules(ec2, group, "egress", set())
-        delete_with_retry(lambda: ec2.delete_security_group(GroupId=resource_id), f"security group {resource_id}")
+        ec2_common.delete_with_retry(
+            lambda: ec2.delete_security_group(GroupId=resource_id), f"security group {resource_id}"
+        )
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        groups = ctx.aws.client("ec2").describe_security_groups(Filters=urn_filter(ctx))["SecurityGroups"]
+        groups = ctx.aws.client("ec2").describe_security_groups(Filters=ec2_common.urn_filter(ctx))["SecurityGroups"]
         if not groups:
             return None
         return groups[0]["GroupId"], self._outputs(ctx, groups[0], groups[0]["GroupName"], inputs)
@@ -271,7 +267,7 @@ class DefaultSecurityGroupHandler(Handler):
 
     def _outputs(self, ctx: StepContext, group: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         return {
-            "arn": group.get("SecurityGroupArn") or ec2_arn(ctx, "security-group", group["GroupId"]),
+            "arn": group.get("SecurityGroupArn") or ec2_common.ec2_arn(ctx, "security-group", group["GroupId"]),
             "ownerId": group.get("OwnerId") or ctx.aws.account_id,
             "name": group.get("GroupName", "default"),
             "description": group.get("Description"),
@@ -312,29 +308,6 @@ class DefaultSecurityGroupHandler(Handler):
 
 # ---- standalone rules ----------------------------------------------------------------------------------
 
-_SOURCES = (
-    ("cidrIpv4", "CidrIpv4"),
-    ("cidrIpv6", "CidrIpv6"),
-    ("prefixListId", "PrefixListId"),
-    ("referencedSecurityGroupId", "ReferencedGroupId"),
-)
-
-
-def _rule_request(inputs: dict[str, Any]) -> dict[str, Any]:
-    """The rule in ``ModifySecurityGroupRules``' ``SecurityGroupRuleRequest`` shape."""
-    rule: dict[str, Any] = {"IpProtocol": _protocol(inputs["ipProtocol"])}
-    if rule["IpProtocol"] != "-1":
-        for key, arg in (("fromPort", "FromPort"), ("toPort", "ToPort")):
-            if inputs.get(key) is not None:
-                rule[arg] = int(inputs[key])
-    for key, arg in _SOURCES:
-        if inputs.get(key):
-            rule[arg] = inputs[key]
-    if inputs.get("description"):
-        rule["Description"] = inputs["description"]
-    return rule
-
-
 # A standalone rule's source, in the order the Terraform provider checks them, and its kind of atom.
 _SOURCE_KINDS = (
     ("cidrIpv4", "cidr"),
@@ -342,6 +315,21 @@ _SOURCE_KINDS = (
     ("prefixListId", "prefix"),
     ("referencedSecurityGroupId", "group"),
 )
+
+
+_RULE_RENAMES = {"referencedSecurityGroupId": "ReferencedGroupId"}  # Terraform's referenced_security_group_id
+
+
+def _rule_request(ec2: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The rule in ``ModifySecurityGroupRules``' ``SecurityGroupRuleRequest`` shape (names, integers: the model's)."""
+    protocol = _protocol(inputs["ipProtocol"])
+    # "All traffic" has no ports; whatever the program wrote for them is not sent.
+    ports = ("fromPort", "toPort") if protocol != "-1" else ()
+    rule = {key: inputs[key] for key in ports if inputs.get(key) is not None}
+    rule.update({key: inputs[key] for key in (*(key for key, _ in _SOURCE_KINDS), "description") if inputs.get(key)})
+    shape = input_shape(ec2, "ModifySecurityGroupRules", "SecurityGroupRules", "SecurityGroupRule")
+    converted: dict[str, Any] = to_api(shape, {"ipProtocol": protocol, **rule}, _RULE_RENAMES)
+    return converted
 
 
 def _permission(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -370,11 +358,10 @@ class _SecurityGroupRuleHandler(Handler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         authorize = getattr(ctx.aws.client("ec2"), f"authorize_security_group_{self._direction}")
-        tags = tag_list({**(inputs.get("tags") or {}), URN_TAG: ctx.urn})
         answer = authorize(
             GroupId=inputs["securityGroupId"],
             IpPermissions=[_permission(inputs)],
-            TagSpecifications=[{"ResourceType": "security-group-rule", "Tags": tags}],
+            TagSpecifications=ec2_common.tag_specs("security-group-rule", ctx, inputs.get("tags")),
         )
         rules = answer.get("SecurityGroupRules") or []
         if not rules:
@@ -383,14 +370,10 @@ class _SecurityGroupRuleHandler(Handler):
         return rule_id, self._outputs(ctx, rule_id, inputs)
 
     def _describe(self, ctx: StepContext, rule_id: str) -> dict[str, Any] | None:
-        try:
-            rules = ctx.aws.client("ec2").describe_security_group_rules(SecurityGroupRuleIds=[rule_id])
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        found = [r for r in rules.get("SecurityGroupRules", []) if bool(r.get("IsEgress")) == self.egress]
-        return dict(found[0]) if found else None
+        describe = ctx.aws.client("ec2").describe_security_group_rules
+        rules = describe_items(describe, "SecurityGroupRules", SecurityGroupRuleIds=[rule_id])
+        found = [rule for rule in rules if bool(rule.get("IsEgress")) == self.egress]
+        return found[0] if found else None
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
         rule = self._describe(ctx, resource_id)
@@ -428,7 +411,9 @@ class _SecurityGroupRuleHandler(Handler):
         if any(live.get(key) != news.get(key) for key in live if key != "tags"):
             ec2.modify_security_group_rules(
                 GroupId=news["securityGroupId"],
-                SecurityGroupRules=[{"SecurityGroupRuleId": resource_id, "SecurityGroupRule": _rule_request(news)}],
+                SecurityGroupRules=[
+                    {"SecurityGroupRuleId": resource_id, "SecurityGroupRule": _rule_request(ec2, news)}
+                ],
             )
         sync_tags(ec2, resource_id, tag_dict(rule.get("Tags")), news.get("tags"))
         return {**outputs, **self._outputs(ctx, resource_id, news)}
@@ -439,7 +424,8 @@ class _SecurityGroupRuleHandler(Handler):
         ignore_missing(lambda: revoke(GroupId=inputs["securityGroupId"], SecurityGroupRuleIds=[resource_id]))
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        rules = ctx.aws.client("ec2").describe_security_group_rules(Filters=urn_filter(ctx))["SecurityGroupRules"]
+        describe = ctx.aws.client("ec2").describe_security_group_rules
+        rules = describe(Filters=ec2_common.urn_filter(ctx))["SecurityGroupRules"]
         rules = [r for r in rules if bool(r.get("IsEgress")) == self.egress]
         if not rules:
             return None

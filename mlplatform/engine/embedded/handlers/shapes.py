@@ -35,17 +35,15 @@ _NUMBERS = ("integer", "long")
 _index: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
-def input_shape(client: Any, operation: str) -> Any:
-    """The request shape of ``operation`` (``"CreateModel"``) from ``client``'s already loaded model."""
-    return client.meta.service_model.operation_model(operation).input_shape
+def input_shape(client: Any, operation: str, *members: str) -> Any:
+    """The request shape of ``operation`` (``"CreateModel"``) from ``client``'s already loaded model, followed
+    along ``members`` (lists on the way are stepped into)."""
+    return _follow(client.meta.service_model.operation_model(operation).input_shape, members)
 
 
 def output_shape(client: Any, operation: str, *members: str) -> Any:
-    """The response shape of ``operation``, followed along ``members`` (lists on the way are stepped into)."""
-    shape = client.meta.service_model.operation_model(operation).output_shape
-    for member in members:
-        shape = _items(shape).members[member]
-    return _items(shape)
+    """The response shape of ``operation``, followed along ``members`` like :func:`input_shape`."""
+    return _follow(client.meta.service_model.operation_model(operation).output_shape, members)
 
 
 def request(client: Any, operation: str, inputs: Mapping[str, Any], renames: Renames | None = None) -> dict[str, Any]:
@@ -135,6 +133,12 @@ def from_api(
 
 def _empty(value: Any) -> bool:
     return value is None or value is False or value == "" or value == [] or value == {} or value == 0
+
+
+def _follow(shape: Any, members: tuple[str, ...]) -> Any:
+    for member in members:
+        shape = _items(shape).members[member]
+    return _items(shape) if members else shape
 
 
 def _items(shape: Any) -> Any:
