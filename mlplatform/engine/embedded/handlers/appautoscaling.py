@@ -10,6 +10,7 @@ from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag
+from mlplatform.engine.embedded.handlers.shapes import from_api, input_shape, output_shape, request, to_api
 
 
 def _target_key(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -30,13 +31,7 @@ class TargetHandler(Handler):
     computed = ("arn", "roleArn")
 
     def _register(self, ctx: StepContext, inputs: dict[str, Any], *, tags: bool) -> str:
-        args: dict[str, Any] = {
-            **_target_key(inputs),
-            "MinCapacity": int(inputs["minCapacity"]),
-            "MaxCapacity": int(inputs["maxCapacity"]),
-        }
-        if inputs.get("roleArn"):
-            args["RoleARN"] = inputs["roleArn"]
+        args: dict[str, Any] = {**_target_key(inputs), **self._capacity(ctx, inputs)}
         suspended = inputs.get("suspendedState")
         if suspended:
             args["SuspendedState"] = {
@@ -48,6 +43,12 @@ class TargetHandler(Handler):
             args["Tags"] = dict(inputs["tags"])
         answer = ctx.aws.client("application-autoscaling").register_scalable_target(**args)
         return str(answer.get("ScalableTargetARN") or "")
+
+    @staticmethod
+    def _capacity(ctx: StepContext, inputs: dict[str, Any]) -> dict[str, Any]:
+        """``MinCapacity``, ``MaxCapacity`` (integers) and ``RoleARN`` as the API model names them."""
+        wanted = {key: inputs.get(key) for key in ("minCapacity", "maxCapacity", "roleArn") if inputs.get(key) != ""}
+        return request(ctx.aws.client("application-autoscaling"), "RegisterScalableTarget", wanted)
 
     def _describe(self, ctx: StepContext, inputs: dict[str, Any], resource_id: str) -> dict[str, Any] | None:
         answer = ctx.aws.client("application-autoscaling").describe_scalable_targets(
@@ -100,11 +101,9 @@ class TargetHandler(Handler):
         target = self._describe(ctx, news, resource_id)
         if target is None:
             raise HandlerError(f"scalable target {resource_id} no longer exists")
-        if (
-            target.get("MinCapacity") != int(news["minCapacity"])
-            or target.get("MaxCapacity") != int(news["maxCapacity"])
-            or (news.get("roleArn") and target.get("RoleARN") != news["roleArn"])
-            or news.get("suspendedState") != olds.get("suspendedState")
+        wanted = self._capacity(ctx, news)
+        if any(target.get(key) != value for key, value in wanted.items()) or news.get("suspendedState") != olds.get(
+            "suspendedState"
         ):
             self._register(ctx, news, tags=False)
         arn = target.get("ScalableTargetARN") or outputs.get("arn")
@@ -136,36 +135,14 @@ class TargetHandler(Handler):
 
 # ---- scaling policies ------------------------------------------------------------------------------------
 
-_METRIC_KEYS = (("predefinedMetricType", "PredefinedMetricType"), ("resourceLabel", "ResourceLabel"))
-_TRACKING_KEYS = (
-    ("targetValue", "TargetValue", float),
-    ("scaleInCooldown", "ScaleInCooldown", int),
-    ("scaleOutCooldown", "ScaleOutCooldown", int),
-    ("disableScaleIn", "DisableScaleIn", bool),
-)
 
-
-def _tracking(config: dict[str, Any]) -> dict[str, Any]:
-    """``targetTrackingScalingPolicyConfiguration`` (input shape) -> the API's shape."""
+def _tracking(client: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """``targetTrackingScalingPolicyConfiguration`` (input shape) -> the API's shape, by the model."""
     if config.get("customizedMetricSpecification"):
         raise HandlerError("customizedMetricSpecification is not supported by the embedded engine")
-    api: dict[str, Any] = {}
-    for key, arg, cast in _TRACKING_KEYS:
-        if config.get(key) is not None:
-            api[arg] = cast(config[key])
-    metric = config.get("predefinedMetricSpecification")
-    if metric:
-        api["PredefinedMetricSpecification"] = {arg: metric[key] for key, arg in _METRIC_KEYS if metric.get(key)}
+    shape = input_shape(client, "PutScalingPolicy", "TargetTrackingScalingPolicyConfiguration")
+    api: dict[str, Any] = to_api(shape, config)
     return api
-
-
-def _tracking_inputs(api: dict[str, Any]) -> dict[str, Any]:
-    """The API's target tracking configuration in input shape (how drift is shown)."""
-    config: dict[str, Any] = {key: api[arg] for key, arg, _ in _TRACKING_KEYS if arg in api}
-    metric = api.get("PredefinedMetricSpecification")
-    if metric:
-        config["predefinedMetricSpecification"] = {key: metric[arg] for key, arg in _METRIC_KEYS if arg in metric}
-    return config
 
 
 class PolicyHandler(Handler):
@@ -178,6 +155,7 @@ class PolicyHandler(Handler):
     computed = ("arn", "alarmArns", "name")
 
     def _put(self, ctx: StepContext, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        client = ctx.aws.client("application-autoscaling")
         policy_type = inputs.get("policyType") or "StepScaling"
         if policy_type != "TargetTrackingScaling":
             raise HandlerError(
@@ -188,10 +166,10 @@ class PolicyHandler(Handler):
             "PolicyName": name,
             "PolicyType": policy_type,
             "TargetTrackingScalingPolicyConfiguration": _tracking(
-                inputs.get("targetTrackingScalingPolicyConfiguration") or {}
+                client, inputs.get("targetTrackingScalingPolicyConfiguration") or {}
             ),
         }
-        answer = ctx.aws.client("application-autoscaling").put_scaling_policy(**args)
+        answer = client.put_scaling_policy(**args)
         return {
             "arn": answer.get("PolicyARN"),
             "alarmArns": [alarm["AlarmARN"] for alarm in answer.get("Alarms", [])],
@@ -219,10 +197,11 @@ class PolicyHandler(Handler):
         if "targetTrackingScalingPolicyConfiguration" in inputs:
             wanted = inputs["targetTrackingScalingPolicyConfiguration"] or {}
             api = dict(policy.get("TargetTrackingScalingPolicyConfiguration") or {})
+            shape = output_shape(ctx.aws.client("application-autoscaling"), "DescribeScalingPolicies",
+                                 "ScalingPolicies", "TargetTrackingScalingPolicyConfiguration")  # fmt: skip
             # Compare only what the program sets: AWS fills in defaults (e.g. DisableScaleIn false).
-            compared = {key: api[key] for key in _tracking(wanted) if key in api}
-            same = compared == _tracking(wanted)
-            live["targetTrackingScalingPolicyConfiguration"] = wanted if same else _tracking_inputs(api)
+            got = from_api(api, wanted, shape)
+            live["targetTrackingScalingPolicyConfiguration"] = wanted if got == wanted else got
         return {key: value for key, value in live.items() if key in inputs}
 
     def update(

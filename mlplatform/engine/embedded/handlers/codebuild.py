@@ -1,8 +1,9 @@
 """CodeBuild: build projects (the build and deploy steps of an ML CI/CD pipeline).
 
 The pulumi-aws input shape and CodeBuild's API shape are nearly the same camelCase structures, so
-nested blocks pass through (with ``logsConfig.cloudwatchLogs`` renamed ``cloudWatchLogs`` and whole-number
-floats, which is how Pulumi carries every number, turned back into integers).
+requests and reads are converted by ``shapes.py`` from CodeBuild's API model (which finds that
+``logsConfig.cloudwatchLogs`` is ``cloudWatchLogs`` and which numbers are integers); two inputs are
+Terraform renames, listed in ``_RENAMES``.
 
 Changes apply in place with ``UpdateProject`` (which keeps the project's build history), sending only the
 blocks that changed, each whole; a block dropped from the program is reset to CodeBuild's default, as the
@@ -16,9 +17,10 @@ from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.common import is_not_found, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.shapes import from_api, output_shape, request
 
-# Inputs sent unchanged (same name and shape in the API).
-_PASS_THROUGH = (
+# Inputs sent through the API model (names and nested shapes derived by shapes.py).
+_SENT = (
     "description",
     "serviceRole",
     "source",
@@ -27,10 +29,13 @@ _PASS_THROUGH = (
     "encryptionKey",
     "cache",
     "sourceVersion",
+    "buildTimeout",
+    "queuedTimeout",
+    "logsConfig",
 )
-# Inputs whose API name differs.
-_RENAMED = {"buildTimeout": "timeoutInMinutes", "queuedTimeout": "queuedTimeoutInMinutes"}
-_SUPPORTED = frozenset({*_PASS_THROUGH, *_RENAMED, "name", "logsConfig", "tags", "badgeEnabled"})
+# Terraform's build_timeout and queued_timeout: not the API's names by case.
+_RENAMES = {"buildTimeout": "timeoutInMinutes", "queuedTimeout": "queuedTimeoutInMinutes"}
+_SUPPORTED = frozenset({*_SENT, "name", "tags", "badgeEnabled"})
 # What UpdateProject is sent for a setting the program no longer has: CodeBuild's defaults. encryptionKey and
 # sourceVersion are absent: CodeBuild cannot unset them (the Terraform provider marks the key computed), so
 # dropping them from the program leaves the live value.
@@ -45,46 +50,6 @@ _RESET: dict[str, Any] = {
 }
 
 
-def integers(value: Any) -> Any:
-    """Pulumi carries numbers as floats; the API's integer fields refuse ``60.0``."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: integers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [integers(item) for item in value]
-    return value
-
-
-def project(live: Any, wanted: Any) -> Any:
-    """``live`` cut down to the shape of ``wanted``: the keys the inputs set, recursively.
-
-    AWS fills in defaults the inputs never mentioned (``insecureSsl: false``, ``type: PLAINTEXT``); those
-    are not drift. Items beyond the wanted list are kept whole, so an added item is drift.
-    """
-    if isinstance(wanted, dict) and isinstance(live, dict):
-        return {key: project(live.get(key), value) for key, value in wanted.items()}
-    if isinstance(wanted, list) and isinstance(live, list):
-        return [project(item, wanted[index]) if index < len(wanted) else item for index, item in enumerate(live)]
-    if live is None and wanted in (False, "", 0, [], {}):
-        return wanted  # an empty or false input reads back as absent
-    return live
-
-
-def _logs_to_api(logs: dict[str, Any]) -> dict[str, Any]:
-    api = dict(logs)
-    if "cloudwatchLogs" in api:
-        api["cloudWatchLogs"] = api.pop("cloudwatchLogs")
-    return api
-
-
-def _logs_from_api(logs: dict[str, Any]) -> dict[str, Any]:
-    shaped = dict(logs)
-    if "cloudWatchLogs" in shaped:
-        shaped["cloudwatchLogs"] = shaped.pop("cloudWatchLogs")
-    return shaped
-
-
 class ProjectHandler(Handler):
     """A CodeBuild project; the id is its ARN, as the Terraform provider records for a created project."""
 
@@ -95,31 +60,24 @@ class ProjectHandler(Handler):
     name_key = "name"
     computed: ClassVar[tuple[str, ...]] = ("arn", "badgeUrl")
 
-    def _request(self, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _request(self, client: Any, operation: str, inputs: dict[str, Any]) -> dict[str, Any]:
         unsupported = sorted(key for key, value in inputs.items() if key not in _SUPPORTED and value is not None)
         if unsupported:
             raise HandlerError(
                 f"the embedded engine's CodeBuild project handler does not support {', '.join(unsupported)}"
             )
-        return self._arguments(inputs)
+        return self._arguments(client, operation, inputs)
 
     @staticmethod
-    def _arguments(inputs: dict[str, Any]) -> dict[str, Any]:
+    def _arguments(client: Any, operation: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """The CreateProject/UpdateProject arguments for ``inputs`` (recorded inputs or live values)."""
-        args: dict[str, Any] = {"name": inputs["name"]}
-        for key in _PASS_THROUGH:
-            if inputs.get(key) is not None:
-                args[key] = inputs[key]
-        for key, api in _RENAMED.items():
-            if inputs.get(key) is not None:
-                args[api] = inputs[key]
-        if inputs.get("logsConfig"):
-            args["logsConfig"] = _logs_to_api(inputs["logsConfig"])
+        sent = {key: inputs[key] for key in _SENT if key in inputs}
+        args: dict[str, Any] = {"name": inputs["name"], **request(client, operation, sent, _RENAMES)}
         if inputs.get("badgeEnabled") is not None:
             args["badgeEnabled"] = bool(inputs["badgeEnabled"])
         if inputs.get("tags"):
             args["tags"] = tag_list(inputs["tags"], key="key", value="value")
-        return dict(integers(args))
+        return args
 
     def _outputs(self, found: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -130,7 +88,8 @@ class ProjectHandler(Handler):
         }
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        created = ctx.aws.client("codebuild").create_project(**self._request(inputs))["project"]
+        codebuild = ctx.aws.client("codebuild")
+        created = codebuild.create_project(**self._request(codebuild, "CreateProject", inputs))["project"]
         return created["arn"], self._outputs(created, inputs)
 
     def _get(self, ctx: StepContext, name_or_arn: str) -> dict[str, Any] | None:
@@ -141,13 +100,11 @@ class ProjectHandler(Handler):
         found = self._get(ctx, resource_id)
         if found is None:
             return None
-        shaped: dict[str, Any] = {key: found.get(key) for key in _PASS_THROUGH}
-        shaped.update({key: found.get(api) for key, api in _RENAMED.items()})
-        shaped["logsConfig"] = _logs_from_api(found.get("logsConfig") or {})
-        shaped["badgeEnabled"] = bool((found.get("badge") or {}).get("badgeEnabled", False))
-        if shaped.get("description") is None:
-            shaped["description"] = ""
-        live = {key: project(shaped[key], inputs[key]) for key in shaped if key in inputs}
+        shape = output_shape(ctx.aws.client("codebuild"), "BatchGetProjects", "projects")
+        found = {**found, "description": found.get("description") or ""}
+        live: dict[str, Any] = from_api(found, {key: inputs[key] for key in _SENT if key in inputs}, shape, _RENAMES)
+        if "badgeEnabled" in inputs:
+            live["badgeEnabled"] = bool((found.get("badge") or {}).get("badgeEnabled", False))
         if "tags" in inputs:  # compared whole: a tag added outside mlplatform is drift
             live["tags"] = tag_dict(found.get("tags"), key="key", value="value")
         if "encryptionKey" in live:
@@ -159,14 +116,15 @@ class ProjectHandler(Handler):
     def update(
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
-        wanted = self._request(news)
+        codebuild = ctx.aws.client("codebuild")
+        wanted = self._request(codebuild, "UpdateProject", news)
         # ``olds`` are the recorded inputs, or the live values after a refresh found drift; both carry the name.
-        before = self._arguments({**olds, "name": news["name"]})
+        before = self._arguments(codebuild, "UpdateProject", {**olds, "name": news["name"]})
         changes = {key: value for key, value in wanted.items() if key != "name" and before.get(key) != value}
         changes.update({key: _RESET[key] for key in before if key not in wanted and key in _RESET})
         if not changes:  # the difference was in a spelling the API does not distinguish
             return {**outputs, "tagsAll": dict(news.get("tags") or {})}
-        updated = ctx.aws.client("codebuild").update_project(name=news["name"], **changes)["project"]
+        updated = codebuild.update_project(name=news["name"], **changes)["project"]
         return {**outputs, **self._outputs(updated, news)}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:

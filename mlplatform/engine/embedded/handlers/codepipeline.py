@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.codebuild import integers, project
 from mlplatform.engine.embedded.handlers.common import is_not_found, retag, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.shapes import from_api, request
 
 _TYPE_ID = ("category", "owner", "provider", "version")
 _ACTION_KEYS = ("configuration", "runOrder", "roleArn", "namespace", "region", "timeoutInMinutes")
@@ -58,7 +58,7 @@ class PipelineHandler(Handler):
     name_key = "name"
     computed: ClassVar[tuple[str, ...]] = ("arn",)
 
-    def _definition(self, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _definition(self, client: Any, operation: str, inputs: dict[str, Any]) -> dict[str, Any]:
         unsupported = sorted(key for key, value in inputs.items() if key not in _SUPPORTED and value is not None)
         if unsupported:
             raise HandlerError(f"the embedded engine's CodePipeline handler does not support {', '.join(unsupported)}")
@@ -75,16 +75,18 @@ class PipelineHandler(Handler):
         for key in ("pipelineType", "executionMode"):
             if inputs.get(key):
                 pipeline[key] = inputs[key]
-        return dict(integers(pipeline))
+        # Already in the API's names; the model makes its numbers integers where the API wants them.
+        converted: dict[str, Any] = request(client, operation, {"pipeline": pipeline})["pipeline"]
+        return converted
 
     def _arn(self, ctx: StepContext, name: str) -> str:
         return str(ctx.aws.client("codepipeline").get_pipeline(name=name)["metadata"]["pipelineArn"])
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        args: dict[str, Any] = {"pipeline": self._definition(inputs)}
+        cp = ctx.aws.client("codepipeline")
+        args: dict[str, Any] = {"pipeline": self._definition(cp, "CreatePipeline", inputs)}
         if inputs.get("tags"):
             args["tags"] = tag_list(inputs["tags"], key="key", value="value")
-        cp = ctx.aws.client("codepipeline")
         cp.create_pipeline(**args)
         name = str(inputs["name"])
         return name, {"arn": self._arn(ctx, name), "tagsAll": dict(inputs.get("tags") or {})}
@@ -112,7 +114,7 @@ class PipelineHandler(Handler):
                 for stage in pipeline.get("stages") or []
             ],
         }
-        live = {key: project(value, inputs[key]) for key, value in shaped.items() if key in inputs}
+        live = {key: from_api(value, inputs[key]) for key, value in shaped.items() if key in inputs}
         if "stages" in live:
             # An action's configuration is compared whole (an added setting is drift), not cut to the inputs.
             for stage, got in zip(live["stages"], shaped["stages"], strict=True):
@@ -133,7 +135,7 @@ class PipelineHandler(Handler):
         # found, so the definition is written again and the tags are synced against the live ones.
         repair = olds == news
         if repair or _without_tags(olds) != _without_tags(news):
-            cp.update_pipeline(pipeline=self._definition(news))
+            cp.update_pipeline(pipeline=self._definition(cp, "UpdatePipeline", news))
         if repair:
             old_tags = tag_dict(cp.list_tags_for_resource(resourceArn=arn).get("tags"), key="key", value="value")
         else:

@@ -107,3 +107,17 @@ def arns_tagged_with_urn(ctx: StepContext, resource_type: str) -> list[str]:
         if not page.get("PaginationToken"):
             return arns
         args["PaginationToken"] = page["PaginationToken"]
+
+
+def ignore_missing(call: Callable[[], Any]) -> None:
+    """Run a delete; a resource that is already gone counts as deleted."""
+    try:
+        call()
+    except Exception as exc:
+        if not is_not_found(exc):
+            raise
+
+
+def only_inputs(live: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    """Keep the keys the inputs set: an attribute the program leaves to AWS's default is not drift."""
+    return {key: value for key, value in live.items() if key in inputs}

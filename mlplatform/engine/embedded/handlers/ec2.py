@@ -1,95 +1,30 @@
-"""EC2 networking: VPCs, subnets, route tables, security groups, VPC endpoints and flow logs (pulumi-aws v7).
+"""EC2 networking: VPCs, subnets, route tables and their associations, VPC endpoints and flow logs (pulumi-aws v7).
 
-EC2 resources have no user-chosen physical name (security groups aside), so every create tags the
-resource with ``URN_TAG`` in the ``TagSpecifications`` of the create call itself — there is no window
-in which an interrupted run leaves an untagged resource behind — and ``find`` looks for that tag.
+Security groups and their rules are in ``security_groups.py``; what both modules share (the URN tag in
+every create call, tag sync, ARNs, deletes that wait for dependents) is in ``ec2_common.py``.
 
 Updates converge on the *live* resource (read, then change what differs) rather than diffing old
-against new inputs: rules and tags are sets that AWS may have changed in ways the old inputs do not
-record, and a retried update after a partial failure must still finish the job.
+against new inputs: tags and attachments are sets that AWS may have changed in ways the old inputs do
+not record, and a retried update after a partial failure must still finish the job.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import (
-    URN_TAG,
-    auto_name,
-    error_code,
-    is_not_found,
-    same_policy,
-    tag_dict,
-    tag_list,
+from mlplatform.engine.embedded.handlers.common import ignore_missing, only_inputs, same_policy, tag_dict
+from mlplatform.engine.embedded.handlers.ec2_common import (
+    delete_with_retry,
+    describe_items,
+    ec2_arn,
+    sync_tags,
+    tag_specs,
+    urn_filter,
 )
-
-DELETE_TIMEOUT = 600.0
-"""Seconds to keep retrying a delete that AWS refuses with ``DependencyViolation`` (an interface
-endpoint's network interfaces outlive the endpoint by minutes; Terraform retries the same way)."""
-
-
-# ---- shared helpers ----------------------------------------------------------------------------------
-
-
-def tag_specs(resource_type: str, ctx: StepContext, tags: dict[str, str] | None) -> list[dict[str, Any]]:
-    """``TagSpecifications`` for a create call: the user's tags plus the URN tag ``find`` looks for."""
-    return [{"ResourceType": resource_type, "Tags": tag_list({**(tags or {}), URN_TAG: ctx.urn})}]
-
-
-def sync_tags(ec2: Any, resource_id: str, live: dict[str, str], wanted: dict[str, str] | None) -> None:
-    """Make the resource's tags (the URN tag aside) equal ``wanted``."""
-    wanted = wanted or {}
-    stale = [{"Key": key} for key in live if key not in wanted]
-    if stale:
-        ec2.delete_tags(Resources=[resource_id], Tags=stale)
-    changed = {key: value for key, value in wanted.items() if live.get(key) != value}
-    if changed:
-        ec2.create_tags(Resources=[resource_id], Tags=tag_list(changed))
-
-
-def urn_filter(ctx: StepContext) -> list[dict[str, Any]]:
-    return [{"Name": f"tag:{URN_TAG}", "Values": [ctx.urn]}]
-
-
-def ignore_missing(call: Callable[[], Any]) -> None:
-    """Run a delete; a resource that is already gone counts as deleted."""
-    try:
-        call()
-    except Exception as exc:
-        if not is_not_found(exc):
-            raise
-
-
-def delete_with_retry(call: Callable[[], Any], timeout: float = DELETE_TIMEOUT) -> None:
-    """Run a delete, retrying while AWS answers ``DependencyViolation`` (dependents still being torn down)."""
-    deadline = time.monotonic() + timeout
-    delay = 2.0
-    while True:
-        try:
-            call()
-            return
-        except Exception as exc:
-            if is_not_found(exc):
-                return
-            if error_code(exc) != "DependencyViolation" or time.monotonic() > deadline:
-                raise
-        time.sleep(delay)
-        delay = min(delay * 1.5, 15.0)
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 600.0) -> None:
-    """Poll ``check`` until it is true; checks first, so a resource that is ready at once costs no sleep."""
-    deadline = time.monotonic() + timeout
-    delay = 2.0
-    while not check():
-        if time.monotonic() > deadline:
-            raise HandlerError(f"timed out waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 1.5, 15.0)
+from mlplatform.engine.embedded.handlers.shapes import request
+from mlplatform.engine.embedded.handlers.waiting import poll, wait_until
 
 
 def same_set(live: list[str], wanted: Any) -> Any:
@@ -97,16 +32,6 @@ def same_set(live: list[str], wanted: Any) -> Any:
     if isinstance(wanted, list) and sorted(map(str, wanted)) == sorted(live):
         return wanted
     return sorted(live)
-
-
-def ec2_arn(ctx: StepContext, kind: str, resource_id: str, owner: str | None = None) -> str:
-    account = owner or ctx.aws.account_id
-    return f"arn:{ctx.aws.partition}:ec2:{ctx.aws.region}:{account}:{kind}/{resource_id}"
-
-
-def only_inputs(live: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
-    """Keep the keys the inputs set: an attribute the program leaves to AWS's default is not drift."""
-    return {key: value for key, value in live.items() if key in inputs}
 
 
 # ---- VPC ---------------------------------------------------------------------------------------------
@@ -136,17 +61,13 @@ class VpcHandler(Handler):
             args["InstanceTenancy"] = inputs["instanceTenancy"]
         vpc = ec2.create_vpc(**args)["Vpc"]
         vpc_id = vpc["VpcId"]
-        wait_for(lambda: self._state(ec2, vpc_id) == "available", f"VPC {vpc_id} to become available")
+        wait_until(ec2, "vpc_available", what=f"VPC {vpc_id} to become available", VpcIds=[vpc_id])
         # AWS defaults: DNS support on, DNS hostnames off; only a different wish costs a call.
         if inputs.get("enableDnsSupport") is False:
             ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": False})
         if inputs.get("enableDnsHostnames"):
             ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
         return vpc_id, self._outputs(ctx, vpc_id, vpc.get("OwnerId"), inputs)
-
-    @staticmethod
-    def _state(ec2: Any, vpc_id: str) -> str:
-        return str(ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0].get("State", ""))
 
     def _outputs(self, ctx: StepContext, vpc_id: str, owner: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
         ec2 = ctx.aws.client("ec2")
@@ -167,12 +88,7 @@ class VpcHandler(Handler):
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
         ec2 = ctx.aws.client("ec2")
-        try:
-            vpcs = ec2.describe_vpcs(VpcIds=[resource_id])["Vpcs"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        vpcs = describe_items(ec2.describe_vpcs, "Vpcs", VpcIds=[resource_id])
         if not vpcs:
             return None
         vpc = vpcs[0]
@@ -202,7 +118,7 @@ class VpcHandler(Handler):
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         ec2 = ctx.aws.client("ec2")
-        delete_with_retry(lambda: ec2.delete_vpc(VpcId=resource_id))
+        delete_with_retry(lambda: ec2.delete_vpc(VpcId=resource_id), f"VPC {resource_id}")
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         vpcs = ctx.aws.client("ec2").describe_vpcs(Filters=urn_filter(ctx))["Vpcs"]
@@ -237,18 +153,15 @@ class SubnetHandler(Handler):
             args["AvailabilityZoneId"] = inputs["availabilityZoneId"]
         subnet = ec2.create_subnet(**args)["Subnet"]
         subnet_id = subnet["SubnetId"]
-        wait_for(
-            lambda: self._describe(ec2, subnet_id).get("State") == "available",
-            f"subnet {subnet_id} to become available",
-        )
+        wait_until(ec2, "subnet_available", what=f"subnet {subnet_id} to become available", SubnetIds=[subnet_id])
         if inputs.get("mapPublicIpOnLaunch"):
             ec2.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": True})
         return subnet_id, self._outputs(ctx, subnet, inputs)
 
     @staticmethod
     def _describe(ec2: Any, subnet_id: str) -> dict[str, Any]:
-        subnets = ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"]
-        return dict(subnets[0]) if subnets else {}
+        subnets = describe_items(ec2.describe_subnets, "Subnets", SubnetIds=[subnet_id])
+        return subnets[0] if subnets else {}
 
     def _outputs(self, ctx: StepContext, subnet: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -260,12 +173,7 @@ class SubnetHandler(Handler):
         }
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
-        try:
-            subnet = self._describe(ctx.aws.client("ec2"), resource_id)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        subnet = self._describe(ctx.aws.client("ec2"), resource_id)
         if not subnet:
             return None
         live = {
@@ -291,7 +199,7 @@ class SubnetHandler(Handler):
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         ec2 = ctx.aws.client("ec2")
-        delete_with_retry(lambda: ec2.delete_subnet(SubnetId=resource_id))
+        delete_with_retry(lambda: ec2.delete_subnet(SubnetId=resource_id), f"subnet {resource_id}")
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         subnets = ctx.aws.client("ec2").describe_subnets(Filters=urn_filter(ctx))["Subnets"]
@@ -329,12 +237,8 @@ class RouteTableHandler(Handler):
         }
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
-        try:
-            tables = ctx.aws.client("ec2").describe_route_tables(RouteTableIds=[resource_id])["RouteTables"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        ec2 = ctx.aws.client("ec2")
+        tables = describe_items(ec2.describe_route_tables, "RouteTables", RouteTableIds=[resource_id])
         if not tables:
             return None
         return only_inputs({"vpcId": tables[0].get("VpcId"), "tags": tag_dict(tables[0].get("Tags"))}, inputs)
@@ -352,7 +256,7 @@ class RouteTableHandler(Handler):
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         ec2 = ctx.aws.client("ec2")
-        delete_with_retry(lambda: ec2.delete_route_table(RouteTableId=resource_id))
+        delete_with_retry(lambda: ec2.delete_route_table(RouteTableId=resource_id), f"route table {resource_id}")
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         tables = ctx.aws.client("ec2").describe_route_tables(Filters=urn_filter(ctx))["RouteTables"]
@@ -430,292 +334,6 @@ class RouteTableAssociationHandler(Handler):
         return None
 
 
-# ---- security groups ----------------------------------------------------------------------------------
-
-_PROTOCOLS = {"all": "-1", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
-
-Atom = tuple[str, int | None, int | None, str, str, str]
-"""One permission the way AWS stores it: (protocol, from, to, source kind, source, description)."""
-
-
-def _protocol(value: Any) -> str:
-    text = str(value).lower()
-    return _PROTOCOLS.get(text, text)
-
-
-def _ports(protocol: str, low: Any, high: Any) -> tuple[int | None, int | None]:
-    # "All traffic" has no ports (Terraform writes 0/0, AWS answers none or -1/-1).
-    if protocol == "-1":
-        return None, None
-    return (int(low) if low is not None else None), (int(high) if high is not None else None)
-
-
-def rule_atoms(rules: list[dict[str, Any]] | None, group_id: str) -> set[Atom]:
-    """Inline rules in input shape -> the set of permissions they grant."""
-    atoms: set[Atom] = set()
-    for rule in rules or []:
-        protocol = _protocol(rule.get("protocol", "-1"))
-        low, high = _ports(protocol, rule.get("fromPort"), rule.get("toPort"))
-        description = str(rule.get("description") or "")
-        sources = [("cidr", cidr) for cidr in rule.get("cidrBlocks") or []]
-        sources += [("cidr6", cidr) for cidr in rule.get("ipv6CidrBlocks") or []]
-        sources += [("prefix", item) for item in rule.get("prefixListIds") or []]
-        sources += [("group", item) for item in rule.get("securityGroups") or []]
-        if rule.get("self"):
-            sources.append(("group", group_id))
-        atoms.update((protocol, low, high, kind, str(value), description) for kind, value in sources)
-    return atoms
-
-
-def permission_atoms(permissions: list[dict[str, Any]]) -> set[Atom]:
-    """``IpPermissions`` as DescribeSecurityGroups answers -> the set of permissions they grant."""
-    atoms: set[Atom] = set()
-    for perm in permissions:
-        protocol = _protocol(perm.get("IpProtocol", "-1"))
-        low, high = _ports(protocol, perm.get("FromPort"), perm.get("ToPort"))
-        for item in perm.get("IpRanges", []):
-            atoms.add((protocol, low, high, "cidr", item["CidrIp"], item.get("Description", "")))
-        for item in perm.get("Ipv6Ranges", []):
-            atoms.add((protocol, low, high, "cidr6", item["CidrIpv6"], item.get("Description", "")))
-        for item in perm.get("PrefixListIds", []):
-            atoms.add((protocol, low, high, "prefix", item["PrefixListId"], item.get("Description", "")))
-        for item in perm.get("UserIdGroupPairs", []):
-            atoms.add((protocol, low, high, "group", item["GroupId"], item.get("Description", "")))
-    return atoms
-
-
-def atom_permission(atom: Atom) -> dict[str, Any]:
-    protocol, low, high, kind, value, description = atom
-    perm: dict[str, Any] = {"IpProtocol": protocol}
-    if low is not None:
-        perm["FromPort"] = low
-    if high is not None:
-        perm["ToPort"] = high
-    extra = {"Description": description} if description else {}
-    if kind == "cidr":
-        perm["IpRanges"] = [{"CidrIp": value, **extra}]
-    elif kind == "cidr6":
-        perm["Ipv6Ranges"] = [{"CidrIpv6": value, **extra}]
-    elif kind == "prefix":
-        perm["PrefixListIds"] = [{"PrefixListId": value, **extra}]
-    else:
-        perm["UserIdGroupPairs"] = [{"GroupId": value, **extra}]
-    return perm
-
-
-def atom_rule(atom: Atom, group_id: str) -> dict[str, Any]:
-    """One permission in input shape (how drift is shown when live rules differ from the inputs)."""
-    protocol, low, high, kind, value, description = atom
-    rule: dict[str, Any] = {"protocol": protocol, "fromPort": low or 0, "toPort": high or 0}
-    if kind == "group" and value == group_id:
-        rule["self"] = True
-    else:
-        key = {"cidr": "cidrBlocks", "cidr6": "ipv6CidrBlocks", "prefix": "prefixListIds", "group": "securityGroups"}
-        rule[key[kind]] = [value]
-    if description:
-        rule["description"] = description
-    return rule
-
-
-def live_rules(live: set[Atom], wanted: Any, group_id: str) -> Any:
-    """Report the recorded rules when they grant exactly what AWS has, else the live rules."""
-    if live == rule_atoms(wanted, group_id):
-        return wanted
-    return [atom_rule(atom, group_id) for atom in sorted(live, key=lambda a: tuple(str(x) for x in a))]
-
-
-def converge_rules(ec2: Any, group: dict[str, Any], direction: str, wanted: set[Atom]) -> None:
-    """Revoke what the group grants beyond ``wanted`` and authorise what it lacks."""
-    group_id = group["GroupId"]
-    field = "IpPermissions" if direction == "ingress" else "IpPermissionsEgress"
-    current = permission_atoms(group.get(field, []))
-    revoke = getattr(ec2, f"revoke_security_group_{direction}")
-    authorize = getattr(ec2, f"authorize_security_group_{direction}")
-    stale = [atom_permission(atom) for atom in sorted(current - wanted, key=str)]
-    if stale:
-        revoke(GroupId=group_id, IpPermissions=stale)
-    missing = [atom_permission(atom) for atom in sorted(wanted - current, key=str)]
-    if missing:
-        authorize(GroupId=group_id, IpPermissions=missing)
-
-
-def describe_group(ec2: Any, group_id: str) -> dict[str, Any] | None:
-    try:
-        groups = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise
-    return dict(groups[0]) if groups else None
-
-
-class SecurityGroupHandler(Handler):
-    """``aws.ec2.SecurityGroup``; the id is the group id (``sg-…``).
-
-    Like the Terraform provider, create revokes the allow-all egress rule AWS adds to every new VPC
-    group, so a group grants nothing it was not asked to. Inline ``ingress``/``egress`` are managed only
-    when the program sets them; otherwise rules belong to ``aws.vpc.SecurityGroup*Rule`` resources and
-    are not drift here.
-    """
-
-    type = "aws:ec2/securityGroup:SecurityGroup"
-    service = "ec2"
-    replace_on_change = frozenset({"name", "namePrefix", "description", "vpcId", "region"})
-    name_key = "name"
-    computed = ("arn", "ownerId", "name")
-
-    def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        ec2 = ctx.aws.client("ec2")
-        name = inputs.get("name") or auto_name(inputs.get("namePrefix") or ctx.name, max_length=255, lowercase=False)
-        args: dict[str, Any] = {
-            "GroupName": name,
-            "Description": inputs.get("description") or "Managed by Pulumi",
-            "TagSpecifications": tag_specs("security-group", ctx, inputs.get("tags")),
-        }
-        if inputs.get("vpcId"):
-            args["VpcId"] = inputs["vpcId"]
-        group_id = ec2.create_security_group(**args)["GroupId"]
-        group = describe_group(ec2, group_id) or {"GroupId": group_id}
-        if inputs.get("vpcId"):
-            converge_rules(ec2, group, "egress", rule_atoms(inputs.get("egress"), group_id))
-        if "ingress" in inputs:
-            converge_rules(ec2, group, "ingress", rule_atoms(inputs.get("ingress"), group_id))
-        return group_id, self._outputs(ctx, group, name, inputs)
-
-    def _outputs(self, ctx: StepContext, group: dict[str, Any], name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "arn": group.get("SecurityGroupArn") or ec2_arn(ctx, "security-group", group["GroupId"]),
-            "ownerId": group.get("OwnerId") or ctx.aws.account_id,
-            "name": name,
-            "tagsAll": dict(inputs.get("tags") or {}),
-        }
-
-    def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
-        group = describe_group(ctx.aws.client("ec2"), resource_id)
-        if group is None:
-            return None
-        live: dict[str, Any] = {
-            "name": group.get("GroupName"),
-            "description": group.get("Description"),
-            "vpcId": group.get("VpcId"),
-            "tags": tag_dict(group.get("Tags")),
-        }
-        if "ingress" in inputs:
-            live["ingress"] = live_rules(
-                permission_atoms(group.get("IpPermissions", [])), inputs["ingress"], resource_id
-            )
-        if "egress" in inputs:
-            live["egress"] = live_rules(
-                permission_atoms(group.get("IpPermissionsEgress", [])), inputs["egress"], resource_id
-            )
-        return only_inputs(live, inputs)
-
-    def update(
-        self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
-    ) -> dict[str, Any]:
-        ec2 = ctx.aws.client("ec2")
-        group = describe_group(ec2, resource_id)
-        if group is None:
-            raise HandlerError(f"security group {resource_id} no longer exists")
-        for direction in ("ingress", "egress"):
-            if direction in news:
-                converge_rules(ec2, group, direction, rule_atoms(news.get(direction), resource_id))
-        sync_tags(ec2, resource_id, tag_dict(group.get("Tags")), news.get("tags"))
-        return {**outputs, "tagsAll": dict(news.get("tags") or {})}
-
-    def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
-        ec2 = ctx.aws.client("ec2")
-        if inputs.get("revokeRulesOnDelete"):
-            # Break reference cycles between groups (Terraform's revoke_rules_on_delete).
-            group = describe_group(ec2, resource_id)
-            if group is None:
-                return
-            converge_rules(ec2, group, "ingress", set())
-            converge_rules(ec2, group, "egress", set())
-        delete_with_retry(lambda: ec2.delete_security_group(GroupId=resource_id))
-
-    def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        groups = ctx.aws.client("ec2").describe_security_groups(Filters=urn_filter(ctx))["SecurityGroups"]
-        if not groups:
-            return None
-        return groups[0]["GroupId"], self._outputs(ctx, groups[0], groups[0]["GroupName"], inputs)
-
-
-class DefaultSecurityGroupHandler(Handler):
-    """``aws.ec2.DefaultSecurityGroup``: adopts the VPC's default group and owns all of its rules.
-
-    The id is the group id. Create revokes every rule the program does not list (no ``ingress`` and no
-    ``egress`` -> a group that allows nothing); a rule added outside mlplatform is drift. Delete only
-    forgets the group: AWS cannot delete a VPC's default group (Terraform does the same).
-    """
-
-    type = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
-    service = "ec2"
-    replace_on_change = frozenset({"vpcId", "region"})
-    computed = ("arn", "ownerId", "name", "description")
-
-    def _default_group(self, ctx: StepContext, vpc_id: str | None) -> dict[str, Any]:
-        filters = [{"Name": "group-name", "Values": ["default"]}]
-        if vpc_id:
-            filters.append({"Name": "vpc-id", "Values": [vpc_id]})
-        groups = ctx.aws.client("ec2").describe_security_groups(Filters=filters)["SecurityGroups"]
-        if not groups:
-            raise HandlerError(f"no default security group found for VPC {vpc_id}")
-        return dict(groups[0])
-
-    def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        group = self._default_group(ctx, inputs.get("vpcId"))
-        self._converge(ctx, group, inputs)
-        return group["GroupId"], self._outputs(ctx, group, inputs)
-
-    def _converge(self, ctx: StepContext, group: dict[str, Any], inputs: dict[str, Any]) -> None:
-        ec2 = ctx.aws.client("ec2")
-        converge_rules(ec2, group, "ingress", rule_atoms(inputs.get("ingress"), group["GroupId"]))
-        if group.get("VpcId"):
-            converge_rules(ec2, group, "egress", rule_atoms(inputs.get("egress"), group["GroupId"]))
-        sync_tags(ec2, group["GroupId"], tag_dict(group.get("Tags")), inputs.get("tags"))
-
-    def _outputs(self, ctx: StepContext, group: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "arn": group.get("SecurityGroupArn") or ec2_arn(ctx, "security-group", group["GroupId"]),
-            "ownerId": group.get("OwnerId") or ctx.aws.account_id,
-            "name": group.get("GroupName", "default"),
-            "description": group.get("Description"),
-            "tagsAll": dict(inputs.get("tags") or {}),
-        }
-
-    def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
-        group = describe_group(ctx.aws.client("ec2"), resource_id)
-        if group is None:
-            return None
-        live: dict[str, Any] = {"vpcId": group.get("VpcId"), "tags": tag_dict(group.get("Tags"))}
-        live = only_inputs(live, inputs)
-        # The rules are always managed: an absent list means "no rules", so any live rule is drift.
-        for direction, field in (("ingress", "IpPermissions"), ("egress", "IpPermissionsEgress")):
-            atoms = permission_atoms(group.get(field, []))
-            if atoms != rule_atoms(inputs.get(direction), resource_id):
-                live[direction] = live_rules(atoms, inputs.get(direction), resource_id)
-            elif direction in inputs:
-                live[direction] = inputs[direction]
-        return live
-
-    def update(
-        self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
-    ) -> dict[str, Any]:
-        group = describe_group(ctx.aws.client("ec2"), resource_id)
-        if group is None:
-            raise HandlerError(f"default security group {resource_id} no longer exists")
-        self._converge(ctx, group, news)
-        return {**outputs, "tagsAll": dict(news.get("tags") or {})}
-
-    def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
-        return None  # the default group lives as long as its VPC; mlplatform only stops managing it
-
-    def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        group = self._default_group(ctx, inputs.get("vpcId"))
-        return group["GroupId"], self._outputs(ctx, group, inputs)
-
-
 # ---- VPC endpoints and flow logs --------------------------------------------------------------------
 
 
@@ -768,25 +386,24 @@ class VpcEndpointHandler(Handler):
             args["IpAddressType"] = inputs["ipAddressType"]
         endpoint_id = ec2.create_vpc_endpoint(**args)["VpcEndpoint"]["VpcEndpointId"]
         # Interface endpoints are "pending" while AWS provisions their network interfaces.
-        wait_for(
-            lambda: (
-                (self._describe(ec2, endpoint_id) or {}).get("State", "").lower() in ("available", "pendingacceptance")
-            ),
-            f"VPC endpoint {endpoint_id} to become available",
+        # botocore has no waiter for VPC endpoints.
+        endpoint = poll(
+            lambda: self._describe_in(ec2, endpoint_id, ("available", "pendingacceptance")),
+            what=f"VPC endpoint {endpoint_id} to become available",
         )
-        return endpoint_id, self._outputs(ctx, self._describe(ec2, endpoint_id) or {}, inputs)
+        return endpoint_id, self._outputs(ctx, endpoint, inputs)
 
     @staticmethod
     def _describe(ec2: Any, endpoint_id: str) -> dict[str, Any] | None:
-        try:
-            endpoints = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        endpoints = describe_items(ec2.describe_vpc_endpoints, "VpcEndpoints", VpcEndpointIds=[endpoint_id])
         # Deleted endpoints stay visible for a while in state "deleted".
         live = [e for e in endpoints if str(e.get("State", "")).lower() not in ("deleted", "deleting")]
         return dict(live[0]) if live else None
+
+    def _describe_in(self, ec2: Any, endpoint_id: str, states: tuple[str, ...]) -> dict[str, Any] | None:
+        """The endpoint when it is in one of ``states`` (lower case), else ``None``."""
+        endpoint = self._describe(ec2, endpoint_id) or {}
+        return endpoint if str(endpoint.get("State", "")).lower() in states else None
 
     def _outputs(self, ctx: StepContext, endpoint: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         endpoint_id = endpoint.get("VpcEndpointId", "")
@@ -879,7 +496,7 @@ class VpcEndpointHandler(Handler):
             if not code.endswith("NotFound"):
                 raise HandlerError(f"deleting VPC endpoint {resource_id}: {failure.get('Error', {}).get('Message')}")
         # Subnets and security groups cannot go until the endpoint's network interfaces have.
-        wait_for(lambda: self._describe(ec2, resource_id) is None, f"VPC endpoint {resource_id} to be deleted")
+        poll(lambda: self._describe(ec2, resource_id) is None, what=f"VPC endpoint {resource_id} to be deleted")
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         endpoints = ctx.aws.client("ec2").describe_vpc_endpoints(Filters=urn_filter(ctx))["VpcEndpoints"]
@@ -923,6 +540,7 @@ class FlowLogHandler(Handler):
         }
     )
     computed = ("arn", "logFormat")
+    _RENAMES: ClassVar[dict[str, str]] = {"iamRoleArn": "DeliverLogsPermissionArn"}  # Terraform's iam_role_arn
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         ec2 = ctx.aws.client("ec2")
@@ -935,19 +553,10 @@ class FlowLogHandler(Handler):
             "LogDestinationType": inputs.get("logDestinationType") or "cloud-watch-logs",
             "TagSpecifications": tag_specs("vpc-flow-log", ctx, inputs.get("tags")),
         }
-        if inputs.get("trafficType"):
-            args["TrafficType"] = inputs["trafficType"]
-        optional = (
-            ("logDestination", "LogDestination"),
-            ("iamRoleArn", "DeliverLogsPermissionArn"),
-            ("deliverCrossAccountRole", "DeliverCrossAccountRole"),
-            ("logFormat", "LogFormat"),
-        )
-        for key, arg in optional:
-            if inputs.get(key):
-                args[arg] = inputs[key]
-        if inputs.get("maxAggregationInterval"):
-            args["MaxAggregationInterval"] = int(inputs["maxAggregationInterval"])
+        optional = ("trafficType", "logDestination", "iamRoleArn", "deliverCrossAccountRole", "logFormat",
+                    "maxAggregationInterval")  # fmt: skip
+        sent = {key: inputs[key] for key in optional if inputs.get(key)}
+        args.update(request(ec2, "CreateFlowLogs", sent, self._RENAMES))
         options = inputs.get("destinationOptions") or {}
         if options:
             args["DestinationOptions"] = {
@@ -964,13 +573,8 @@ class FlowLogHandler(Handler):
 
     @staticmethod
     def _describe(ec2: Any, flow_id: str) -> dict[str, Any] | None:
-        try:
-            logs = ec2.describe_flow_logs(FlowLogIds=[flow_id])["FlowLogs"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        return dict(logs[0]) if logs else None
+        logs = describe_items(ec2.describe_flow_logs, "FlowLogs", FlowLogIds=[flow_id])
+        return logs[0] if logs else None
 
     def _outputs(self, ctx: StepContext, flow_id: str, flow: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -1032,8 +636,6 @@ HANDLERS: tuple[type[Handler], ...] = (
     SubnetHandler,
     RouteTableHandler,
     RouteTableAssociationHandler,
-    SecurityGroupHandler,
-    DefaultSecurityGroupHandler,
     VpcEndpointHandler,
     FlowLogHandler,
 )

@@ -7,11 +7,10 @@ monitoring job definitions, so those handlers only create, read, retag and delet
 (domain, notebook instance, endpoint, pipeline, monitoring schedule) update through the service's
 ``Update*`` call. Tags are managed through ``AddTags``/``DeleteTags``/``ListTags`` on the resource ARN.
 
-Inputs arrive in pulumi-aws camelCase; the API wants PascalCase of the same names, so nested blocks are
-converted generically (:func:`_to_aws`) and read back in input shape (:func:`_from_aws`), keeping only the
-keys the program set so that values AWS adds (resolved URIs, defaults) never read as drift. A few
-names differ (``volumeSizeInGb`` -> ``VolumeSizeInGB``) and a few pulumi blocks are objects where the API
-has one-element lists (``monitoringOutputs``); those are handled where they occur.
+Inputs arrive in pulumi-aws camelCase; the API wants PascalCase of the same names, so requests are built
+and responses read back in input shape by ``shapes.py`` from SageMaker's own API model (names, one-item
+lists, integers); each handler lists the inputs it sends and reads (``fields``) and, in ``renames``, the
+few whose API name is not the same by case (Terraform renames).
 
 Some of these calls are not implemented by moto 5.2.5 (``UpdateEndpoint``, ``DeleteFeatureGroup``, the
 monitoring-schedule calls, ...); mlplatform's emulator server adds them (``mlplatform.emulator_server``).
@@ -20,8 +19,7 @@ monitoring-schedule calls, ...); mlplatform's emulator server adds them (``mlpla
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
@@ -36,64 +34,12 @@ from mlplatform.engine.embedded.handlers.common import (
     tag_dict,
     tag_list,
 )
-
-# Keys whose values are user-keyed maps, copied verbatim (their keys are not property names).
-_VERBATIM = frozenset({"environment"})
-# camelCase names whose API spelling is not simply the capitalised name.
-_AWS_NAMES = {"volumeSizeInGb": "VolumeSizeInGB"}
+from mlplatform.engine.embedded.handlers.shapes import from_api, output_shape, request
+from mlplatform.engine.embedded.handlers.waiting import poll, wait_until
 
 _WAIT_SECONDS = 30 * 60
-
-
-def _aws_key(key: str) -> str:
-    return _AWS_NAMES.get(key) or key[:1].upper() + key[1:]
-
-
-def _number(value: Any) -> Any:
-    # Pulumi carries numbers as doubles; integer-typed API parameters reject 1.0.
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def _to_aws(value: Any) -> Any:
-    """A pulumi input value (camelCase, nested) as the API's request value (PascalCase)."""
-    if isinstance(value, dict):
-        return {
-            _aws_key(k): (dict(v) if k in _VERBATIM and isinstance(v, dict) else _to_aws(v))
-            for k, v in value.items()
-            if v is not None
-        }
-    if isinstance(value, list):
-        return [_to_aws(item) for item in value]
-    return _number(value)
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value is False or value == "" or value == [] or value == {} or value == 0
-
-
-def _from_aws(live: Any, wanted: Any) -> Any:
-    """An API response value in the shape of ``wanted`` (the input): only the keys the input has.
-
-    AWS omits false/empty values; a missing value reads as the input's own when that is empty too. Lists of
-    strings (subnets, security groups) compare as sets: AWS does not keep their order.
-    """
-    if live is None:
-        return wanted if _empty(wanted) else None
-    if isinstance(wanted, dict) and isinstance(live, dict):
-        out: dict[str, Any] = {}
-        for key, want in wanted.items():
-            got = live.get(_aws_key(key))
-            if key in _VERBATIM:
-                out[key] = got if got is not None else (want if _empty(want) else None)
-            else:
-                out[key] = _from_aws(got, want)
-        return out
-    if isinstance(wanted, list) and isinstance(live, list):
-        if all(not isinstance(item, dict | list) for item in wanted + live):
-            return wanted if sorted(map(str, wanted)) == sorted(map(str, live)) else live
-        template = wanted[-1] if wanted else {}
-        return [_from_aws(item, wanted[i] if i < len(wanted) else template) for i, item in enumerate(live)]
-    return live
+_WAITER_DELAY = 15.0
+"""Seconds between polls of botocore's SageMaker waiters (theirs is 30): endpoints and notebooks take minutes."""
 
 
 def _gone(exc: BaseException) -> bool:
@@ -123,27 +69,30 @@ def _wait(
     *,
     what: str,
 ) -> dict[str, Any] | None:
-    """Poll until the status is ready (or the resource is gone, when ``ready`` is empty).
+    """Poll until the status is one of ``ready`` (or the resource is gone, when ``ready`` is empty).
 
-    Returns at once when it already is, so the emulator's instant transitions cost no sleep.
+    For the states botocore has no waiter for (domains, feature groups, monitoring schedules, "either
+    InService or Stopped"); the others use :func:`~mlplatform.engine.embedded.handlers.waiting.wait_until`.
     """
-    deadline = time.monotonic() + _WAIT_SECONDS
-    delay = 2.0
-    while True:
+    seen: list[str] = []
+
+    def check() -> dict[str, Any] | bool | None:
         current = fetch()
         if current is None:
             if not ready:
-                return None
+                return True
             raise HandlerError(f"{what} disappeared while waiting for it to become {'/'.join(ready)}")
         status = current.get(status_key)
+        seen[:] = [str(status)]
         if ready and status in ready:
             return current
         if status in failed:
             raise HandlerError(f"{what} is {status}: {current.get('FailureReason') or 'no reason given'}")
-        if time.monotonic() > deadline:
-            raise HandlerError(f"{what} is still {status} after {_WAIT_SECONDS // 60} minutes")
-        time.sleep(delay)
-        delay = min(delay * 1.5, 30.0)
+        return None
+
+    found = poll(check, what=f"{what} to become {'/'.join(ready) or 'deleted'}", timeout=_WAIT_SECONDS,
+                 max_delay=30.0, status=lambda: seen[0] if seen else None)  # fmt: skip
+    return found if isinstance(found, dict) else None
 
 
 def _list_tags(sm: Any, arn: str) -> dict[str, str]:
@@ -182,9 +131,8 @@ def _arn(ctx: StepContext, kind: str, name: str) -> str:
     return f"arn:{ctx.aws.partition}:sagemaker:{ctx.aws.region}:{ctx.aws.account_id}:{kind}/{name}"
 
 
-def _put(args: dict[str, Any], key: str, value: Any) -> None:
-    if value is not None and value != [] and value != {}:
-        args[key] = _to_aws(value)
+def _pick(inputs: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    return {key: inputs[key] for key in keys if key in inputs}
 
 
 def _same_strings(a: Any, b: Any) -> bool:
@@ -201,8 +149,14 @@ class _SageMakerHandler(Handler):
     delete_op: ClassVar[str]
     name_param: ClassVar[str]
     """The API's name parameter (``ModelName``)."""
-    fields: ClassVar[dict[str, str]] = {}
-    """Input key -> API key, for the keys read back (nested values converted by :func:`_from_aws`)."""
+    fields: ClassVar[tuple[str, ...]] = ()
+    """The inputs sent on create and read back (API names and shapes derived from the model by ``shapes.py``)."""
+    renames: ClassVar[dict[str, str]] = {}
+    """Inputs whose API member is not the same name by case (Terraform renames), as ``shapes.py`` takes them."""
+
+    def _request(self, ctx: StepContext, operation: str, inputs: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+        """``operation``'s parameters for the inputs ``keys`` (those the inputs have)."""
+        return request(ctx.aws.client("sagemaker"), operation, _pick(inputs, keys), self.renames)
 
     def _name(self, ctx: StepContext, inputs: dict[str, Any]) -> str:
         key = self.name_key or "name"
@@ -227,17 +181,18 @@ class _SageMakerHandler(Handler):
         sm = ctx.aws.client("sagemaker")
         return _describe(getattr(sm, self.describe_op), **{self.name_param: resource_id})
 
-    def live(self, described: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    def live(self, ctx: StepContext, described: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         """The described resource in input shape, for the keys in ``fields`` that the inputs have."""
-        return {
-            key: _from_aws(described.get(aws_key), inputs[key]) for key, aws_key in self.fields.items() if key in inputs
-        }
+        sm = ctx.aws.client("sagemaker")
+        shape = output_shape(sm, sm.meta.method_to_api_mapping[self.describe_op])
+        found: dict[str, Any] = from_api(described, _pick(inputs, self.fields), shape, self.renames, unordered=True)
+        return found
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
         described = self.describe(ctx, resource_id)
         if described is None:
             return None
-        live = self.live(described, inputs)
+        live = self.live(ctx, described, inputs)
         if "tags" in inputs:
             live["tags"] = _list_tags(ctx.aws.client("sagemaker"), _arn(ctx, self.kind, resource_id))
         return live
@@ -280,12 +235,12 @@ class ModelPackageGroupHandler(_SageMakerHandler):
     describe_op = "describe_model_package_group"
     delete_op = "delete_model_package_group"
     name_param = "ModelPackageGroupName"
-    fields: ClassVar[dict[str, str]] = {"modelPackageGroupDescription": "ModelPackageGroupDescription"}
+    fields = ("modelPackageGroupDescription",)
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
         args: dict[str, Any] = {"ModelPackageGroupName": name, "Tags": tag_list(self._create_tags(ctx, inputs))}
-        _put(args, "ModelPackageGroupDescription", inputs.get("modelPackageGroupDescription"))
+        args.update(self._request(ctx, "CreateModelPackageGroup", inputs, self.fields))
         arn = ctx.aws.client("sagemaker").create_model_package_group(**args)["ModelPackageGroupArn"]
         return name, {**self._outputs(ctx, name, inputs), "arn": arn}
 
@@ -303,20 +258,12 @@ class ModelHandler(_SageMakerHandler):
     describe_op = "describe_model"
     delete_op = "delete_model"
     name_param = "ModelName"
-    fields: ClassVar[dict[str, str]] = {
-        "executionRoleArn": "ExecutionRoleArn",
-        "primaryContainer": "PrimaryContainer",
-        "containers": "Containers",
-        "vpcConfig": "VpcConfig",
-        "enableNetworkIsolation": "EnableNetworkIsolation",
-    }
+    fields = ("executionRoleArn", "primaryContainer", "containers", "vpcConfig", "enableNetworkIsolation")
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
         args: dict[str, Any] = {"ModelName": name, "Tags": tag_list(self._create_tags(ctx, inputs))}
-        for key, aws_key in self.fields.items():
-            _put(args, aws_key, inputs.get(key))
-        _put(args, "InferenceExecutionConfig", inputs.get("inferenceExecutionConfig"))
+        args.update(self._request(ctx, "CreateModel", inputs, (*self.fields, "inferenceExecutionConfig")))
         arn = ctx.aws.client("sagemaker").create_model(**args)["ModelArn"]
         return name, {**self._outputs(ctx, name, inputs), "arn": arn}
 
@@ -334,14 +281,9 @@ class EndpointConfigurationHandler(_SageMakerHandler):
     describe_op = "describe_endpoint_config"
     delete_op = "delete_endpoint_config"
     name_param = "EndpointConfigName"
-    fields: ClassVar[dict[str, str]] = {
-        "kmsKeyArn": "KmsKeyId",
-        "productionVariants": "ProductionVariants",
-        "shadowProductionVariants": "ShadowProductionVariants",
-        "dataCaptureConfig": "DataCaptureConfig",
-        "asyncInferenceConfig": "AsyncInferenceConfig",
-        "executionRoleArn": "ExecutionRoleArn",
-    }
+    fields = ("kmsKeyArn", "productionVariants", "shadowProductionVariants", "dataCaptureConfig",
+              "asyncInferenceConfig", "executionRoleArn")  # fmt: skip
+    renames: ClassVar[dict[str, str]] = {"kmsKeyArn": "KmsKeyId"}  # Terraform's kms_key_arn
 
     def _name(self, ctx: StepContext, inputs: dict[str, Any]) -> str:
         if inputs.get("name"):
@@ -351,8 +293,7 @@ class EndpointConfigurationHandler(_SageMakerHandler):
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
         args: dict[str, Any] = {"EndpointConfigName": name, "Tags": tag_list(self._create_tags(ctx, inputs))}
-        for key, aws_key in self.fields.items():
-            _put(args, aws_key, inputs.get(key))
+        args.update(self._request(ctx, "CreateEndpointConfig", inputs, self.fields))
         arn = ctx.aws.client("sagemaker").create_endpoint_config(**args)["EndpointConfigArn"]
         return name, {**self._outputs(ctx, name, inputs), "arn": arn}
 
@@ -368,10 +309,11 @@ class EndpointHandler(_SageMakerHandler):
     delete_op = "delete_endpoint"
     name_param = "EndpointName"
     # DescribeEndpoint does not return the requested deploymentConfig, so only the configuration is read.
-    fields: ClassVar[dict[str, str]] = {"endpointConfigName": "EndpointConfigName"}
+    fields = ("endpointConfigName",)
 
     def _in_service(self, ctx: StepContext, name: str) -> None:
-        _wait(lambda: self.describe(ctx, name), "EndpointStatus", ("InService",), what=f"endpoint {name}")
+        wait_until(ctx.aws.client("sagemaker"), "endpoint_in_service", what=f"endpoint {name} to be InService",
+                   timeout=_WAIT_SECONDS, delay=_WAITER_DELAY, EndpointName=name)  # fmt: skip
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
@@ -380,7 +322,7 @@ class EndpointHandler(_SageMakerHandler):
             "EndpointConfigName": inputs["endpointConfigName"],
             "Tags": tag_list(self._create_tags(ctx, inputs)),
         }
-        _put(args, "DeploymentConfig", inputs.get("deploymentConfig"))
+        args.update(self._request(ctx, "CreateEndpoint", inputs, ("deploymentConfig",)))
         arn = ctx.aws.client("sagemaker").create_endpoint(**args)["EndpointArn"]
         self._in_service(ctx, name)
         return name, {**self._outputs(ctx, name, inputs), "arn": arn}
@@ -389,10 +331,10 @@ class EndpointHandler(_SageMakerHandler):
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
         sm = ctx.aws.client("sagemaker")
-        live = self.live(self.describe(ctx, resource_id) or {}, news)
+        live = self.live(ctx, self.describe(ctx, resource_id) or {}, news)
         if _stale(("endpointConfigName", "deploymentConfig"), olds, news, live):
             args: dict[str, Any] = {"EndpointName": resource_id, "EndpointConfigName": news["endpointConfigName"]}
-            _put(args, "DeploymentConfig", news.get("deploymentConfig"))
+            args.update(self._request(ctx, "UpdateEndpoint", news, ("deploymentConfig",)))
             sm.update_endpoint(**args)
             self._in_service(ctx, resource_id)
         _sync_tags(sm, _arn(ctx, self.kind, resource_id), olds, news)
@@ -401,7 +343,8 @@ class EndpointHandler(_SageMakerHandler):
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         super().delete(ctx, resource_id, inputs, outputs)
         # The configuration it uses may be deleted next; wait until the endpoint is really gone.
-        _wait(lambda: self.describe(ctx, resource_id), "EndpointStatus", (), what=f"endpoint {resource_id}")
+        wait_until(ctx.aws.client("sagemaker"), "endpoint_deleted", what=f"endpoint {resource_id} to be deleted",
+                   timeout=_WAIT_SECONDS, delay=_WAITER_DELAY, EndpointName=resource_id)  # fmt: skip
 
 
 class FeatureGroupHandler(_SageMakerHandler):
@@ -422,16 +365,8 @@ class FeatureGroupHandler(_SageMakerHandler):
     describe_op = "describe_feature_group"
     delete_op = "delete_feature_group"
     name_param = "FeatureGroupName"
-    fields: ClassVar[dict[str, str]] = {
-        "recordIdentifierFeatureName": "RecordIdentifierFeatureName",
-        "eventTimeFeatureName": "EventTimeFeatureName",
-        "featureDefinitions": "FeatureDefinitions",
-        "onlineStoreConfig": "OnlineStoreConfig",
-        "offlineStoreConfig": "OfflineStoreConfig",
-        "roleArn": "RoleArn",
-        "description": "Description",
-        "throughputConfig": "ThroughputConfig",
-    }
+    fields = ("recordIdentifierFeatureName", "eventTimeFeatureName", "featureDefinitions", "onlineStoreConfig",
+              "offlineStoreConfig", "roleArn", "description", "throughputConfig")  # fmt: skip
 
     def _outputs(self, ctx: StepContext, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         # Feature group ARNs carry the lower-cased name.
@@ -440,8 +375,7 @@ class FeatureGroupHandler(_SageMakerHandler):
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
         args: dict[str, Any] = {"FeatureGroupName": name, "Tags": tag_list(self._create_tags(ctx, inputs))}
-        for key, aws_key in self.fields.items():
-            _put(args, aws_key, inputs.get(key))
+        args.update(self._request(ctx, "CreateFeatureGroup", inputs, self.fields))
         arn = ctx.aws.client("sagemaker").create_feature_group(**args)["FeatureGroupArn"]
         _wait(lambda: self.describe(ctx, name), "FeatureGroupStatus", ("Created",), ("CreateFailed",),
               what=f"feature group {name}")  # fmt: skip
@@ -451,7 +385,7 @@ class FeatureGroupHandler(_SageMakerHandler):
         described = self.describe(ctx, resource_id)
         if described is None or described.get("FeatureGroupStatus") == "Deleting":
             return None
-        live = self.live(described, inputs)
+        live = self.live(ctx, described, inputs)
         if "tags" in inputs:
             live["tags"] = _list_tags(ctx.aws.client("sagemaker"), described["FeatureGroupArn"])
         return live
@@ -479,35 +413,31 @@ class PipelineHandler(_SageMakerHandler):
     describe_op = "describe_pipeline"
     delete_op = "delete_pipeline"
     name_param = "PipelineName"
-    fields: ClassVar[dict[str, str]] = {
-        "pipelineDisplayName": "PipelineDisplayName",
-        "pipelineDescription": "PipelineDescription",
-        "roleArn": "RoleArn",
-        "parallelismConfiguration": "ParallelismConfiguration",
-    }
+    fields = ("pipelineDisplayName", "pipelineDescription", "roleArn", "parallelismConfiguration")
     _UPDATABLE = ("pipelineDisplayName", "pipelineDefinition", "pipelineDescription", "roleArn",
                   "parallelismConfiguration")  # fmt: skip
 
-    def _args(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        args: dict[str, Any] = {}
-        for key, aws_key in self.fields.items():
-            _put(args, aws_key, inputs.get(key))
+    def _args(self, ctx: StepContext, operation: str, inputs: dict[str, Any]) -> dict[str, Any]:
         definition = inputs.get("pipelineDefinition")
-        if definition is not None:
-            args["PipelineDefinition"] = definition if isinstance(definition, str) else json.dumps(definition)
-        if inputs.get("pipelineDefinitionS3Location"):
-            args["PipelineDefinitionS3Location"] = _to_aws(inputs["pipelineDefinitionS3Location"])
-        return args
+        if definition is not None and not isinstance(definition, str):
+            inputs = {**inputs, "pipelineDefinition": json.dumps(definition)}
+        return self._request(
+            ctx, operation, inputs, (*self.fields, "pipelineDefinition", "pipelineDefinitionS3Location")
+        )
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
-        args = {"PipelineName": name, "Tags": tag_list(self._create_tags(ctx, inputs)), **self._args(inputs)}
+        args = {
+            "PipelineName": name,
+            "Tags": tag_list(self._create_tags(ctx, inputs)),
+            **self._args(ctx, "CreatePipeline", inputs),
+        }
         args.setdefault("PipelineDisplayName", name)
         arn = ctx.aws.client("sagemaker").create_pipeline(**args)["PipelineArn"]
         return name, {**self._outputs(ctx, name, inputs), "arn": arn}
 
-    def live(self, described: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
-        live = super().live(described, inputs)
+    def live(self, ctx: StepContext, described: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+        live = super().live(ctx, described, inputs)
         if "pipelineDefinition" in inputs:
             # AWS may reformat the JSON: compare as documents and report the recorded text when equal.
             definition = described.get("PipelineDefinition")
@@ -519,9 +449,9 @@ class PipelineHandler(_SageMakerHandler):
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
         sm = ctx.aws.client("sagemaker")
-        live = self.live(self.describe(ctx, resource_id) or {}, news)
+        live = self.live(ctx, self.describe(ctx, resource_id) or {}, news)
         if _stale(self._UPDATABLE, olds, news, live):
-            sm.update_pipeline(PipelineName=resource_id, **self._args(news))
+            sm.update_pipeline(PipelineName=resource_id, **self._args(ctx, "UpdatePipeline", news))
         _sync_tags(sm, _arn(ctx, self.kind, resource_id), olds, news)
         return {**outputs, **self._outputs(ctx, resource_id, news)}
 
@@ -539,41 +469,17 @@ class DataQualityJobDefinitionHandler(_SageMakerHandler):
     describe_op = "describe_data_quality_job_definition"
     delete_op = "delete_data_quality_job_definition"
     name_param = "JobDefinitionName"
-    fields: ClassVar[dict[str, str]] = {
-        "roleArn": "RoleArn",
-        "dataQualityAppSpecification": "DataQualityAppSpecification",
-        "dataQualityBaselineConfig": "DataQualityBaselineConfig",
-        "dataQualityJobInput": "DataQualityJobInput",
-        "dataQualityJobOutputConfig": "DataQualityJobOutputConfig",
-        "jobResources": "JobResources",
-        "networkConfig": "NetworkConfig",
-        "stoppingCondition": "StoppingCondition",
-    }
+    # pulumi's dataQualityJobOutputConfig.monitoringOutputs is one object where the API has a one-item list;
+    # shapes.py converts both ways.
+    fields = ("roleArn", "dataQualityAppSpecification", "dataQualityBaselineConfig", "dataQualityJobInput",
+              "dataQualityJobOutputConfig", "jobResources", "networkConfig", "stoppingCondition")  # fmt: skip
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
         args: dict[str, Any] = {"JobDefinitionName": name, "Tags": tag_list(self._create_tags(ctx, inputs))}
-        for key, aws_key in self.fields.items():
-            _put(args, aws_key, inputs.get(key))
-        output = args.get("DataQualityJobOutputConfig")
-        if output and isinstance(output.get("MonitoringOutputs"), dict):
-            # pulumi's monitoringOutputs is one object; the API takes a list of them.
-            output["MonitoringOutputs"] = [output["MonitoringOutputs"]]
+        args.update(self._request(ctx, "CreateDataQualityJobDefinition", inputs, self.fields))
         arn = ctx.aws.client("sagemaker").create_data_quality_job_definition(**args)["JobDefinitionArn"]
         return name, {**self._outputs(ctx, name, inputs), "arn": arn}
-
-    def live(self, described: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
-        output = described.get("DataQualityJobOutputConfig")
-        if output and isinstance(output.get("MonitoringOutputs"), list):
-            outputs = output["MonitoringOutputs"]
-            described = {
-                **described,
-                "DataQualityJobOutputConfig": {
-                    **output,
-                    "MonitoringOutputs": outputs[0] if len(outputs) == 1 else outputs,
-                },
-            }
-        return super().live(described, inputs)
 
 
 class MonitoringScheduleHandler(_SageMakerHandler):
@@ -586,10 +492,9 @@ class MonitoringScheduleHandler(_SageMakerHandler):
     describe_op = "describe_monitoring_schedule"
     delete_op = "delete_monitoring_schedule"
     name_param = "MonitoringScheduleName"
-    fields: ClassVar[dict[str, str]] = {"monitoringScheduleConfig": "MonitoringScheduleConfig"}
+    fields = ("monitoringScheduleConfig",)
 
-    @staticmethod
-    def _config(inputs: dict[str, Any]) -> dict[str, Any]:
+    def _config(self, ctx: StepContext, operation: str, inputs: dict[str, Any]) -> dict[str, Any]:
         config = inputs.get("monitoringScheduleConfig") or {}
         if config.get("monitoringJobDefinition"):
             # Its pulumi shape differs from the API's in several places (objects for lists and back);
@@ -598,14 +503,16 @@ class MonitoringScheduleHandler(_SageMakerHandler):
                 "monitoringScheduleConfig.monitoringJobDefinition (an inline job definition) is not supported by "
                 "the embedded engine; create a job definition resource and set monitoringJobDefinitionName."
             )
-        converted: dict[str, Any] = _to_aws(config)
+        converted: dict[str, Any] = self._request(ctx, operation, inputs, self.fields).get(
+            "MonitoringScheduleConfig", {}
+        )
         return converted
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
         arn = ctx.aws.client("sagemaker").create_monitoring_schedule(
             MonitoringScheduleName=name,
-            MonitoringScheduleConfig=self._config(inputs),
+            MonitoringScheduleConfig=self._config(ctx, "CreateMonitoringSchedule", inputs),
             Tags=tag_list(self._create_tags(ctx, inputs)),
         )["MonitoringScheduleArn"]
         self._scheduled(ctx, name)
@@ -619,10 +526,11 @@ class MonitoringScheduleHandler(_SageMakerHandler):
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
         sm = ctx.aws.client("sagemaker")
-        live = self.live(self.describe(ctx, resource_id) or {}, news)
+        live = self.live(ctx, self.describe(ctx, resource_id) or {}, news)
         if _stale(("monitoringScheduleConfig",), olds, news, live):
             sm.update_monitoring_schedule(
-                MonitoringScheduleName=resource_id, MonitoringScheduleConfig=self._config(news)
+                MonitoringScheduleName=resource_id,
+                MonitoringScheduleConfig=self._config(ctx, "UpdateMonitoringSchedule", news),
             )
             self._scheduled(ctx, resource_id)
         _sync_tags(sm, _arn(ctx, self.kind, resource_id), olds, news)
@@ -652,34 +560,21 @@ class NotebookInstanceHandler(_SageMakerHandler):
     delete_op = "delete_notebook_instance"
     name_param = "NotebookInstanceName"
     computed = ("arn", "url", "networkInterfaceId")
-    fields: ClassVar[dict[str, str]] = {
-        "instanceType": "InstanceType",
-        "roleArn": "RoleArn",
-        "subnetId": "SubnetId",
-        "securityGroups": "SecurityGroups",
-        "kmsKeyId": "KmsKeyId",
-        "directInternetAccess": "DirectInternetAccess",
-        "rootAccess": "RootAccess",
-        "volumeSize": "VolumeSizeInGB",
-        "platformIdentifier": "PlatformIdentifier",
-        "instanceMetadataServiceConfiguration": "InstanceMetadataServiceConfiguration",
+    fields = ("instanceType", "roleArn", "subnetId", "securityGroups", "kmsKeyId", "directInternetAccess",
+              "rootAccess", "volumeSize", "platformIdentifier", "instanceMetadataServiceConfiguration",
+              "lifecycleConfigName", "defaultCodeRepository", "additionalCodeRepositories",
+              "acceleratorTypes")  # fmt: skip
+    renames: ClassVar[dict[str, str]] = {
+        "volumeSize": "VolumeSizeInGB",  # Terraform's volume_size
+        # CreateNotebookInstance's SecurityGroupIds (DescribeNotebookInstance says SecurityGroups, by case).
+        "securityGroups": "SecurityGroupIds",
+        # DescribeNotebookInstance's name (Create and Update say LifecycleConfigName, by case).
         "lifecycleConfigName": "NotebookInstanceLifecycleConfigName",
-        "defaultCodeRepository": "DefaultCodeRepository",
-        "additionalCodeRepositories": "AdditionalCodeRepositories",
-        "acceleratorTypes": "AcceleratorTypes",
     }
-    # Input key -> UpdateNotebookInstance parameter.
-    _UPDATABLE: ClassVar[dict[str, str]] = {
-        "instanceType": "InstanceType",
-        "roleArn": "RoleArn",
-        "rootAccess": "RootAccess",
-        "volumeSize": "VolumeSizeInGB",
-        "instanceMetadataServiceConfiguration": "InstanceMetadataServiceConfiguration",
-        "lifecycleConfigName": "LifecycleConfigName",
-        "defaultCodeRepository": "DefaultCodeRepository",
-        "additionalCodeRepositories": "AdditionalCodeRepositories",
-        "acceleratorTypes": "AcceleratorTypes",
-    }
+    # The inputs UpdateNotebookInstance can change; the rest are ForceNew.
+    _UPDATABLE = ("instanceType", "roleArn", "rootAccess", "volumeSize", "instanceMetadataServiceConfiguration",
+                  "lifecycleConfigName", "defaultCodeRepository", "additionalCodeRepositories",
+                  "acceleratorTypes")  # fmt: skip
     _CLEARS: ClassVar[dict[str, str]] = {
         "lifecycleConfigName": "DisassociateLifecycleConfig",
         "defaultCodeRepository": "DisassociateDefaultCodeRepository",
@@ -697,51 +592,45 @@ class NotebookInstanceHandler(_SageMakerHandler):
         }
 
     def _status(self, ctx: StepContext, name: str, *ready: str) -> dict[str, Any]:
+        """Wait until the instance is in one of ``ready``; return it described."""
         described = _wait(lambda: self.describe(ctx, name), "NotebookInstanceStatus", ready,
                           what=f"notebook instance {name}")  # fmt: skip
         assert described is not None
         return described
 
+    def _until(self, ctx: StepContext, name: str, waiter: str, state: str) -> None:
+        """Run botocore's notebook waiter ``waiter`` (``notebook_instance_stopped``)."""
+        wait_until(ctx.aws.client("sagemaker"), waiter, what=f"notebook instance {name} to be {state}",
+                   timeout=_WAIT_SECONDS, delay=_WAITER_DELAY, NotebookInstanceName=name)  # fmt: skip
+
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
-        args: dict[str, Any] = {
-            "NotebookInstanceName": name,
-            "InstanceType": inputs["instanceType"],
-            "RoleArn": inputs["roleArn"],
-            "Tags": tag_list(self._create_tags(ctx, inputs)),
-        }
-        for key, aws_key in self.fields.items():
-            if key not in args and aws_key not in args and key not in ("instanceType", "roleArn"):
-                _put(args, aws_key, inputs.get(key))
-        args["SecurityGroupIds"] = args.pop("SecurityGroups", None)
-        args["LifecycleConfigName"] = args.pop("NotebookInstanceLifecycleConfigName", None)
-        args = {key: value for key, value in args.items() if value is not None}
+        args: dict[str, Any] = {"NotebookInstanceName": name, "Tags": tag_list(self._create_tags(ctx, inputs))}
+        args.update(self._request(ctx, "CreateNotebookInstance", inputs, self.fields))
         ctx.aws.client("sagemaker").create_notebook_instance(**args)
-        described = self._status(ctx, name, "InService")
-        return name, self._outputs_from(ctx, name, inputs, described)
+        self._until(ctx, name, "notebook_instance_in_service", "InService")
+        return name, self._outputs_from(ctx, name, inputs, self.describe(ctx, name) or {})
 
     def update(
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
         sm = ctx.aws.client("sagemaker")
         described = self._status(ctx, resource_id, "InService", "Stopped")
-        changed = _stale(self._UPDATABLE, olds, news, self.live(described, news))
+        changed = _stale(self._UPDATABLE, olds, news, self.live(ctx, described, news))
         if changed:
             was_running = described["NotebookInstanceStatus"] == "InService"
             if was_running:
                 sm.stop_notebook_instance(NotebookInstanceName=resource_id)
-                self._status(ctx, resource_id, "Stopped")
+                self._until(ctx, resource_id, "notebook_instance_stopped", "Stopped")
             args: dict[str, Any] = {"NotebookInstanceName": resource_id}
-            for key in changed:
-                if news.get(key) in (None, [], "") and key in self._CLEARS:
-                    args[self._CLEARS[key]] = True
-                else:
-                    _put(args, self._UPDATABLE[key], news.get(key))
+            clears = [key for key in changed if news.get(key) in (None, [], "") and key in self._CLEARS]
+            args.update({self._CLEARS[key]: True for key in clears})
+            args.update(self._request(ctx, "UpdateNotebookInstance", news, [k for k in changed if k not in clears]))
             sm.update_notebook_instance(**args)
-            self._status(ctx, resource_id, "Stopped")
+            self._until(ctx, resource_id, "notebook_instance_stopped", "Stopped")
             if was_running:
                 sm.start_notebook_instance(NotebookInstanceName=resource_id)
-                self._status(ctx, resource_id, "InService")
+                self._until(ctx, resource_id, "notebook_instance_in_service", "InService")
         _sync_tags(sm, _arn(ctx, self.kind, resource_id), olds, news)
         return {**outputs, **self._outputs(ctx, resource_id, news)}
 
@@ -756,11 +645,10 @@ class NotebookInstanceHandler(_SageMakerHandler):
             described = self._status(ctx, resource_id, "InService", "Stopped", "Failed")
             if described["NotebookInstanceStatus"] == "InService":
                 sm.stop_notebook_instance(NotebookInstanceName=resource_id)
-                self._status(ctx, resource_id, "Stopped")
+                self._until(ctx, resource_id, "notebook_instance_stopped", "Stopped")
         if status != "Deleting":
             super().delete(ctx, resource_id, inputs, outputs)
-        _wait(lambda: self.describe(ctx, resource_id), "NotebookInstanceStatus", (),
-              what=f"notebook instance {resource_id}")  # fmt: skip
+        self._until(ctx, resource_id, "notebook_instance_deleted", "deleted")
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         name = inputs.get("name")
@@ -788,23 +676,9 @@ class DomainHandler(_SageMakerHandler):
     delete_op = "delete_domain"
     name_param = "DomainId"
     computed = ("arn", "url", "homeEfsFileSystemId", "securityGroupIdForDomainBoundary")
-    fields: ClassVar[dict[str, str]] = {
-        "domainName": "DomainName",
-        "authMode": "AuthMode",
-        "vpcId": "VpcId",
-        "subnetIds": "SubnetIds",
-        "appNetworkAccessType": "AppNetworkAccessType",
-        "appSecurityGroupManagement": "AppSecurityGroupManagement",
-        "kmsKeyId": "KmsKeyId",
-        "defaultUserSettings": "DefaultUserSettings",
-        "defaultSpaceSettings": "DefaultSpaceSettings",
-        "domainSettings": "DomainSettings",
-    }
-    _UPDATABLE: ClassVar[dict[str, str]] = {
-        "defaultUserSettings": "DefaultUserSettings",
-        "defaultSpaceSettings": "DefaultSpaceSettings",
-        "appNetworkAccessType": "AppNetworkAccessType",
-    }
+    fields = ("domainName", "authMode", "vpcId", "subnetIds", "appNetworkAccessType", "appSecurityGroupManagement",
+              "kmsKeyId", "defaultUserSettings", "defaultSpaceSettings", "domainSettings")  # fmt: skip
+    _UPDATABLE = ("defaultUserSettings", "defaultSpaceSettings", "appNetworkAccessType")
 
     def _domain_outputs(self, described: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -826,8 +700,7 @@ class DomainHandler(_SageMakerHandler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         args: dict[str, Any] = {"Tags": tag_list(inputs.get("tags"))}
-        for key, aws_key in self.fields.items():
-            _put(args, aws_key, inputs.get(key))
+        args.update(self._request(ctx, "CreateDomain", inputs, self.fields))
         arn = ctx.aws.client("sagemaker").create_domain(**args)["DomainArn"]
         domain_id = arn.rsplit("/", 1)[-1]
         return domain_id, self._domain_outputs(self._ready(ctx, domain_id), inputs)
@@ -836,7 +709,7 @@ class DomainHandler(_SageMakerHandler):
         described = self.describe(ctx, resource_id)
         if described is None or described.get("Status") == "Deleting":
             return None
-        live = self.live(described, inputs)
+        live = self.live(ctx, described, inputs)
         if "tags" in inputs:
             live["tags"] = _list_tags(ctx.aws.client("sagemaker"), described["DomainArn"])
         return live
@@ -846,9 +719,8 @@ class DomainHandler(_SageMakerHandler):
     ) -> dict[str, Any]:
         sm = ctx.aws.client("sagemaker")
         args: dict[str, Any] = {"DomainId": resource_id}
-        live = self.live(self.describe(ctx, resource_id) or {}, news)
-        for key in _stale(self._UPDATABLE, olds, news, live):
-            _put(args, self._UPDATABLE[key], news.get(key))
+        live = self.live(ctx, self.describe(ctx, resource_id) or {}, news)
+        args.update(self._request(ctx, "UpdateDomain", news, _stale(self._UPDATABLE, olds, news, live)))
         if len(args) > 1:
             sm.update_domain(**args)
             self._ready(ctx, resource_id)
