@@ -13,7 +13,7 @@ lists, integers); each handler lists the inputs it sends and reads (``fields``) 
 few whose API name is not the same by case (Terraform renames).
 
 Some of these calls are not implemented by moto 5.2.5 (``UpdateEndpoint``, ``DeleteFeatureGroup``, the
-monitoring-schedule calls, ...); mlplatform's emulator server adds them (``mlplatform.emulator_server``).
+monitoring-schedule calls, ...); mlplatform's emulator server adds them (``mlplatform.emulator.patches``).
 """
 
 from __future__ import annotations
