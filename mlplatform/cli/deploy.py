@@ -17,7 +17,7 @@ from mlplatform.errors import EXIT_CANCELLED, EXIT_EXPECT_NO_CHANGES, EXIT_RESOU
 
 if TYPE_CHECKING:
     from mlplatform.engine.model import Plan, Result
-    from mlplatform.engine.workspace import Workspace
+    from mlplatform.app.workspace import Workspace
 
 # The engine, the Pulumi SDK and boto3 are imported inside the commands: `mlplatform --help` and the
 # commands that do not deploy must not pay for them.

@@ -20,7 +20,7 @@ import typer
 from typer.testing import Result
 
 from mlplatform import environments
-from mlplatform.engine import workspace
+from mlplatform.app import workspace
 from mlplatform.engine.model import Action, Change, Plan, PlanMode
 from mlplatform.errors import MlplatformError
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from mlplatform.engine import workspace as workspace_module
+from mlplatform.app import workspace as workspace_module
 from mlplatform.engine.embedded import discovery
 from mlplatform.engine.embedded.state import ResourceState, StateStore
 from mlplatform.engine.model import TaggedResource
 from mlplatform.engine.values import secret
-from mlplatform.engine.workspace import Workspace
+from mlplatform.app.workspace import Workspace
 from tests.unit.conftest import Run
 from tests.unit.fake_cloud import ENV, STACK, FakeCloud, fake_engine, urn
 
