@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
+from mlplatform.engine.conventions import NO_CONVENTIONS, Conventions
 from mlplatform.engine.diff import property_diff
 from mlplatform.engine.embedded import graph
 from mlplatform.engine.embedded.handlers.base import (
@@ -37,7 +38,7 @@ from mlplatform.engine.embedded.handlers.base import (
 )
 from mlplatform.engine.embedded.monitor import Registration, provider_urn
 from mlplatform.engine.embedded.state import ResourceState
-from mlplatform.engine.model import Action, Change, Diagnostic, StepResult, StepStatus
+from mlplatform.engine.model import Action, Change, Diagnostic, Events, StepResult, StepStatus, no_events
 from mlplatform.engine.values import (
     UNKNOWN,
     conceal,
@@ -52,7 +53,6 @@ from mlplatform.engine.values import (
 from mlplatform.errors import MlplatformError
 
 PROVIDER_PREFIX = "pulumi:providers:"
-COMPONENT_TAG = "mlplatform:component"
 
 
 class MissingHandlerError(MlplatformError):
@@ -105,14 +105,6 @@ def dependents_of(records: Iterable[ResourceState], urns: Iterable[str]) -> set[
     return found - set(urns)
 
 
-Events = Callable[[str, Change, StepStatus | None, float, str | None], None]
-"""Progress callback: (phase "start"/"end", change, status, seconds, error)."""
-
-
-def _no_events(*_: Any) -> None:
-    return None
-
-
 class Journal:
     """What the deployment needs from the state store (a no-op during previews)."""
 
@@ -124,18 +116,6 @@ class Journal:
 
     def fail(self, op_id: str, error: str) -> None:
         return None
-
-
-def component_of(urn: str, inputs: dict[str, Any] | None) -> str | None:
-    """The mlplatform component a resource belongs to: its tag, else the top component in its URN."""
-    tags = (inputs or {}).get("tags")
-    if isinstance(tags, dict) and isinstance(tags.get(COMPONENT_TAG), str):
-        return str(tags[COMPONENT_TAG])
-    qualified = urn.split("::")[2] if urn.count("::") >= 3 else ""
-    first = qualified.split("$")[0]
-    if first.startswith("mlplatform:"):
-        return first.rsplit(":", 1)[-1]
-    return None
 
 
 def diff_keys(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
@@ -171,6 +151,7 @@ class Deployment:
         preflight: runs once, before the first create, with that resource's provider; the error it returns
             stops an apply (nothing is created) and is an error diagnostic in a preview. The lost-state
             check of an environment whose state is empty.
+        conventions: the application's conventions: which component each resource belongs to.
     """
 
     def __init__(
@@ -183,12 +164,13 @@ class Deployment:
         targets: frozenset[str] | None = None,
         journal: Journal | None = None,
         interrupted: Iterable[str] = (),
-        events: Events = _no_events,
+        events: Events = no_events,
         counter: CallCounter | None = None,
         endpoint_override: str | None = None,
         offline: bool = False,
         importing: bool = False,
         preflight: Callable[[AwsContext], MlplatformError | None] | None = None,
+        conventions: Conventions = NO_CONVENTIONS,
     ) -> None:
         self.previous = previous
         self.offline = offline and preview
@@ -203,6 +185,7 @@ class Deployment:
         self.endpoint_override = endpoint_override
         self.importing = importing and preview
         self.preflight = preflight
+        self.conventions = conventions
         self._preflight_lock = threading.Lock()
         self._preflight_ran = False
         self._preflight_error: MlplatformError | None = None
@@ -296,7 +279,7 @@ class Deployment:
 
     def _component(self, reg: Registration, old: Record | None) -> tuple[str, dict[str, Any]]:
         action = Action.SAME if old is not None else Action.CREATE
-        change = Change(reg.urn, reg.type, reg.name, component_of(reg.urn, None), action, custom=False)
+        change = Change(reg.urn, reg.type, reg.name, self.conventions.component_of(reg.urn, None), action, custom=False)
         with self.lock:
             self.changes[reg.urn] = change
             self.records[reg.urn] = self._record_for(reg, "", {}, {})
@@ -412,7 +395,7 @@ class Deployment:
             reg.urn,
             reg.type,
             reg.name,
-            component_of(reg.urn, news),
+            self.conventions.component_of(reg.urn, news),
             action,
             _shown(olds) if old else None,
             _shown(news),
@@ -499,7 +482,7 @@ class Deployment:
             reg.urn,
             reg.type,
             reg.name,
-            component_of(reg.urn, news),
+            self.conventions.component_of(reg.urn, news),
             Action.UPDATE if old is not None else Action.CREATE,
             _shown(old.inputs) if old else None,
             _shown(news),
@@ -573,7 +556,7 @@ class Deployment:
         # What the program could not know (it depends on a resource that was not found) is recorded as unknown,
         # so the next up sets it; the SDK's placeholders are not JSON.
         news = plain(news)
-        component = component_of(reg.urn, news)
+        component = self.conventions.component_of(reg.urn, news)
         found: tuple[str, dict[str, Any]] | None = None
         live: dict[str, Any] | None = None
         try:
@@ -828,7 +811,7 @@ class Deployment:
                 r.urn,
                 r.type,
                 r.urn.rsplit("::", 1)[-1],
-                component_of(r.urn, r.inputs),
+                self.conventions.component_of(r.urn, r.inputs),
                 Action.DELETE,
                 _shown(r.inputs),
                 None,
@@ -999,7 +982,7 @@ class Deployment:
                 record.urn,
                 record.type,
                 name,
-                component_of(record.urn, record.inputs),
+                self.conventions.component_of(record.urn, record.inputs),
                 Action.READ,
                 _shown(record.inputs),
                 _shown(live) if live is not None else None,
