@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from mlplatform.app import workspace as workspace_module
+from mlplatform.app.workspace import Workspace
 from mlplatform.engine.embedded import discovery
 from mlplatform.engine.embedded.state import ResourceState, StateStore
 from mlplatform.engine.model import TaggedResource
 from mlplatform.engine.values import secret
-from mlplatform.app.workspace import Workspace
 from tests.unit.conftest import Run
 from tests.unit.fake_cloud import ENV, STACK, FakeCloud, fake_engine, urn
 
@@ -52,7 +52,7 @@ def deployed(run: Run) -> None:
 
 
 def test_lost_state_refusal_exit_codes(run: Run, cloud: FakeCloud, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(discovery, "tagged_resources", lambda aws, env, conventions: [TaggedResource("arn:aws:s3:::data-raw")])
+    monkeypatch.setattr(discovery, "tagged_resources", lambda *_: [TaggedResource("arn:aws:s3:::data-raw")])
 
     preview = run("preview", "--env", ENV)
     assert preview.exit_code == 4, preview.output
