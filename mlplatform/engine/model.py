@@ -374,6 +374,10 @@ class StackState:
     last_run: dict[str, Any] | None = None
 
 
+ConfirmForget = Callable[[list[StateResource]], bool]
+"""Shown the resources ``forget`` would remove from state; ``False`` keeps them."""
+
+
 @dataclass(frozen=True)
 class Stack:
     """What an engine runs: one environment's program and the facts renderers show."""
@@ -446,12 +450,7 @@ class Engine(Protocol):
         """
 
     def forget(
-        self,
-        env: str,
-        names: Iterable[str],
-        *,
-        with_dependents: bool = False,
-        confirm: Callable[[list[StateResource]], bool],
+        self, env: str, names: Iterable[str], *, with_dependents: bool = False, confirm: ConfirmForget
     ) -> list[StateResource]:
         """Remove resources from state without deleting them (``pulumi state delete``); ``confirm`` sees them
         first. Returns what was removed (nothing when ``confirm`` said no)."""

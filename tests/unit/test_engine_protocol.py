@@ -2,10 +2,10 @@
 
 Two engines go through the same CLI session (typer's CliRunner): :class:`ListEngine`, a deliberately small
 engine written here against :class:`~mlplatform.engine.model.Engine` alone (its "program" is a fixed list
-of resources, its positional parameters are named differently), and the real :class:`EmbeddedEngine` over
-the in-memory cloud of :mod:`tests.unit.fake_cloud`. The session is preview, up, a second preview with no
-changes, outputs, state list, state show, unlock (free and held), state rm, destroy — what each prints and
-exits with is the contract, not the engines' signatures.
+of resources, its positional parameters are named differently, options it ignores go to ``**_``), and
+the real :class:`EmbeddedEngine` over the in-memory cloud of :mod:`tests.unit.fake_cloud`. The session is
+preview, up, a second preview with no changes, outputs, state list, state show, unlock (free and held),
+state rm, destroy — what each prints and exits with is the contract, not the engines' signatures.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from mlplatform.engine.embedded.state import StateStore
 from mlplatform.engine.model import (
     Action,
     Change,
+    ConfirmForget,
     Engine,
     ImportPlan,
     Plan,
@@ -74,7 +75,7 @@ class ListEngine:
     def _change(self, environment: str, name: str, action: Action) -> Change:
         return Change(self._urn(environment, name), BUCKET, name, None, action)
 
-    def preview(self, the_stack: StackDef, *, refresh: bool = False, targets: frozenset[str] | None = None) -> Plan:
+    def preview(self, the_stack: StackDef, **_: Any) -> Plan:
         held = self._held(the_stack.env)
         changes = [
             self._change(the_stack.env, name, Action.SAME if name in held else Action.CREATE) for name in self.declared
@@ -82,7 +83,7 @@ class ListEngine:
         changes += [self._change(the_stack.env, name, Action.DELETE) for name in held if name not in self.declared]
         return Plan(PlanMode.UPDATE, the_stack.env, the_stack.blueprint, the_stack.target, changes)
 
-    def preview_destroy(self, the_stack: StackDef, *, targets: frozenset[str] | None = None) -> Plan:
+    def preview_destroy(self, the_stack: StackDef, **_: Any) -> Plan:
         changes = [self._change(the_stack.env, name, Action.DELETE) for name in self._held(the_stack.env)]
         return Plan(PlanMode.DESTROY, the_stack.env, the_stack.blueprint, the_stack.target, changes)
 
@@ -99,26 +100,13 @@ class ListEngine:
         steps = [StepResult(change, StepStatus.OK, 0.0) for change in plan.changes]
         return Result(plan.mode, the_stack.env, the_stack.blueprint, the_stack.target, steps, outputs)
 
-    def up(
-        self,
-        the_stack: StackDef,
-        *,
-        refresh: bool = False,
-        targets: frozenset[str] | None = None,
-        approve: Callable[[Plan], bool] | None = None,
-    ) -> Result | None:
+    def up(self, the_stack: StackDef, *, approve: Callable[[Plan], bool] | None = None, **_: Any) -> Result | None:
         plan = self.preview(the_stack)
         if approve is not None and not approve(plan):
             return None
         return self._apply(the_stack, plan, list(self.declared), dict(self.declared_outputs))
 
-    def destroy(
-        self,
-        the_stack: StackDef,
-        *,
-        targets: frozenset[str] | None = None,
-        approve: Callable[[Plan], bool] | None = None,
-    ) -> Result | None:
+    def destroy(self, the_stack: StackDef, *, approve: Callable[[Plan], bool] | None = None, **_: Any) -> Result | None:
         plan = self.preview_destroy(the_stack)
         if approve is not None and not approve(plan):
             return None
@@ -146,12 +134,7 @@ class ListEngine:
         return next(resource for resource in found.resources if name in (resource.name, resource.urn))
 
     def forget(
-        self,
-        environment: str,
-        names: Iterable[str],
-        *,
-        with_dependents: bool = False,
-        confirm: Callable[[list[StateResource]], bool],
+        self, environment: str, names: Iterable[str], *, confirm: ConfirmForget, **_: Any
     ) -> list[StateResource]:
         found = self.states[environment]
         chosen = [resource for resource in found.resources if resource.name in set(names)]

@@ -40,6 +40,7 @@ from mlplatform.engine.embedded.state import (
 )
 from mlplatform.engine.model import (
     Action,
+    ConfirmForget,
     Diagnostic,
     Events,
     ImportPlan,
@@ -540,12 +541,7 @@ class EmbeddedEngine:
         return _entry(record)
 
     def forget(
-        self,
-        env: str,
-        names: Iterable[str],
-        *,
-        with_dependents: bool = False,
-        confirm: Callable[[list[StateResource]], bool],
+        self, env: str, names: Iterable[str], *, with_dependents: bool = False, confirm: ConfirmForget
     ) -> list[StateResource]:
         """Remove resources from state without deleting them (``state rm``, ``pulumi state delete``).
 
