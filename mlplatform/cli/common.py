@@ -12,7 +12,7 @@ from mlplatform import paths
 from mlplatform.errors import CancelledError, UsageError
 
 if TYPE_CHECKING:
-    from mlplatform.engine.workspace import Workspace
+    from mlplatform.app.workspace import Workspace
 
 
 def confirm(question: str, yes: bool, *, changing: str = "infrastructure") -> None:
@@ -30,7 +30,7 @@ def confirm(question: str, yes: bool, *, changing: str = "infrastructure") -> No
 
 def open_env(env: str, blueprint: str | None, state_dir: Path | None, **kwargs: Any) -> Workspace:
     """Open the environment and say what the user should know about where it runs."""
-    from mlplatform.engine.workspace import open_workspace
+    from mlplatform.app.workspace import open_workspace
 
     workspace = open_workspace(env, blueprint, paths.state_dir(state_dir), **kwargs)
     if workspace.emulator_started:

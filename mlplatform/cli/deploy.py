@@ -16,8 +16,8 @@ from mlplatform.engine.model import PlanMode  # plain data, no SDK import
 from mlplatform.errors import EXIT_CANCELLED, EXIT_EXPECT_NO_CHANGES, EXIT_RESOURCE, UsageError
 
 if TYPE_CHECKING:
+    from mlplatform.app.workspace import Workspace
     from mlplatform.engine.model import Plan, Result
-    from mlplatform.engine.workspace import Workspace
 
 # The engine, the Pulumi SDK and boto3 are imported inside the commands: `mlplatform --help` and the
 # commands that do not deploy must not pay for them.
@@ -78,7 +78,7 @@ def _context(workspace: Workspace, plan: Plan) -> str:
     plan.diagnostics[:0] = notes
     return workspace_line(
         project=workspace.project,
-        state_dir=workspace.engine.state_dir,
+        state_dir=workspace.state_dir,
         env=workspace.resolved.env,
         blueprint=workspace.resolved.spec.blueprint,
         blueprint_source=workspace.resolved.blueprint_source,

@@ -39,8 +39,8 @@ def export(
     """
     if format_ not in FORMATS:
         raise UsageError(f"unknown export format {format_!r}.", hint=f"Use one of: {', '.join(FORMATS)}.")
-    from mlplatform.engine.offline import plan_offline
-    from mlplatform.engine.workspace import remembered_blueprint
+    from mlplatform.app.offline import plan_offline
+    from mlplatform.app.workspace import remembered_blueprint
     from mlplatform.render.terraform import terraform_plan
 
     remembered = remembered_blueprint(env, paths.state_dir(state_dir))

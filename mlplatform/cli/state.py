@@ -1,5 +1,5 @@
 """``mlplatform outputs``, ``mlplatform state list|show|rm`` and ``mlplatform unlock``: reading and repairing
-state."""
+state, through the engine (:class:`~mlplatform.engine.model.Engine`), never its files."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from mlplatform.errors import EnvNotFoundError
 from mlplatform.spec.names import check_env_name
 
 if TYPE_CHECKING:
-    from mlplatform.engine.embedded.state import Snapshot
+    from mlplatform.engine.model import Engine, StackState, StateResource
 
 app = typer.Typer(help="Inspect an environment's state, and forget resources in it.", no_args_is_help=True)
 
@@ -29,7 +29,7 @@ def outputs(
     """Print the environment's outputs (bucket names, role ARNs, endpoints...). Secrets show as [secret]."""
     from mlplatform.render.plan import outputs_json, outputs_text
 
-    snapshot = _snapshot(env, state_dir)
+    snapshot = _state(env, state_dir)
     _warn_unfinished(snapshot.last_run)
     values = snapshot.outputs
     if as_json:
@@ -41,7 +41,7 @@ def outputs(
 @app.command("list")
 def list_(env: EnvOpt = "local", as_json: JsonOpt = False, state_dir: StateDirOpt = None) -> None:
     """List the resources in the environment's state: URN, type, id."""
-    snapshot = _snapshot(env, state_dir)
+    snapshot = _state(env, state_dir)
     if as_json:
         rows = [{"urn": r.urn, "type": r.type, "id": r.id, "protect": r.protect} for r in snapshot.resources]
         typer.echo(
@@ -66,19 +66,23 @@ def list_(env: EnvOpt = "local", as_json: JsonOpt = False, state_dir: StateDirOp
     typer.echo(f"{len(snapshot.resources)} resources, serial {snapshot.serial}, blueprint {snapshot.blueprint}")
 
 
-def _snapshot(env: str, state_dir: Path | None) -> Snapshot:
+def _engine(state_dir: Path | None) -> Engine:
+    from mlplatform.app.workspace import state_engine
+
+    return state_engine(paths.state_dir(state_dir))
+
+
+def _state(env: str, state_dir: Path | None) -> StackState:
     """The environment's state; an environment that was never deployed here is an error that names where
     mlplatform looked (a command run from another folder finds another project, or none)."""
-    from mlplatform.engine.embedded.state import StateStore
-
     folder = paths.state_dir(state_dir)
-    store = StateStore(folder, check_env_name(env))
-    if not store.snapshot_path.exists() and not store.journal_path.exists():
+    found = _engine(state_dir).state(check_env_name(env))
+    if found is None:
         raise EnvNotFoundError(
             f"environment {env!r} has no state in {folder}: nothing was deployed from project {paths.project_dir()}.",
             hint=f"Deploy it with `mlplatform up --env {env}`, or run from the project's folder (or pass -C DIR).",
         )
-    return store.load().snapshot
+    return found
 
 
 def _warn_unfinished(last_run: dict[str, Any] | None) -> None:
@@ -117,10 +121,9 @@ def show(
 
     Secrets show as [secret] unless --show-secrets. A name that matches nothing gets suggestions (exit 2).
     """
-    from mlplatform.engine.embedded.engine import EmbeddedEngine
     from mlplatform.render.state import resource_json, resource_text
 
-    record = EmbeddedEngine(paths.state_dir(state_dir)).resource(check_env_name(env), resource).to_dict()
+    record = _engine(state_dir).resource(check_env_name(env), resource).details
     if as_json:
         typer.echo(json.dumps(resource_json(record, show_secrets=show_secrets), indent=2, default=str))
     else:
@@ -146,17 +149,15 @@ def rm(
     (or run `mlplatform import` to adopt them again).
     """
     from mlplatform.cli.common import confirm as ask
-    from mlplatform.engine.embedded.engine import EmbeddedEngine
-    from mlplatform.engine.embedded.state import ResourceState
 
-    def confirm(records: list[ResourceState]) -> bool:
+    def confirm(records: list[StateResource]) -> bool:
         for record in records:
-            typer.echo(f"  - forget  {record.type}  {record.urn.rsplit('::', 1)[-1]}  {record.id or '-'}")
+            typer.echo(f"  - forget  {record.type}  {record.name}  {record.id or '-'}")
         question = f"Remove these {len(records)} resources from the state of {env!r} (the cloud keeps them)?"
         ask(question, yes, changing="the environment's state")
         return True
 
-    removed = EmbeddedEngine(paths.state_dir(state_dir)).forget(
+    removed = _engine(state_dir).forget(
         check_env_name(env), resources, with_dependents=target_dependents, confirm=confirm
     )
     typer.echo(f"removed {len(removed)} resources from the state of environment {env!r}; nothing was deleted")
@@ -164,10 +165,8 @@ def rm(
 
 def unlock(env: EnvOpt = "local", state_dir: StateDirOpt = None) -> None:
     """Remove the environment's lock left by a run that died (check that no run is still going first)."""
-    from mlplatform.engine.embedded.state import StateStore
-
-    holder = StateStore(paths.state_dir(state_dir), check_env_name(env)).force_unlock()
+    holder = _engine(state_dir).unlock(check_env_name(env))
     if holder is None:
         typer.echo(f"environment {env!r} was not locked")
     else:
-        typer.echo(f"removed the lock of environment {env!r} held by {holder.describe()}")
+        typer.echo(f"removed the lock of environment {env!r} held by {holder}")

@@ -39,7 +39,7 @@ def validate(
     blueprint follows the rule every command follows: --blueprint, else the env file's, else the one the
     environment was last deployed with, else level0.
     """
-    from mlplatform.engine.workspace import resolve
+    from mlplatform.app.workspace import resolve
 
     folder = paths.state_dir(state_dir)
     if not as_json:

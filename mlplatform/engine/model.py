@@ -1,14 +1,16 @@
-"""Plain data shared by every engine and renderer: actions, changes, plans and results.
+"""Plain data shared by every engine, the CLI and the renderers, and the :class:`Engine` protocol itself.
 
 Modelled on Terraform's ``plans`` package: an :class:`Action` enum, a :class:`Change` per resource and a
 :class:`Plan` that apply and the renderers consume — nothing here knows about Pulumi's SDK, boto3 or the
 terminal, so the embedded engine and the Pulumi engine (Automation API events) produce the same shapes.
+What the CLI reads from state (``outputs``, ``state list|show|rm``, ``unlock``) is here too, as
+:class:`StackState` and :class:`StateResource`, so no command reaches into one engine's state files.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -170,6 +172,15 @@ class StepStatus(str, enum.Enum):
     SKIPPED = "skipped"  # a dependency failed, or the run was cancelled
 
 
+Events = Callable[[str, Change, StepStatus | None, float, str | None], None]
+"""Progress callback an engine calls while applying: (phase ``"start"``/``"end"``, change, status, seconds, error)."""
+
+
+def no_events(*_: Any) -> None:
+    """The progress callback that shows nothing."""
+    return None
+
+
 @dataclass(frozen=True)
 class StepResult:
     """One applied step: the change, how it ended, how long it took, and the error if any."""
@@ -191,8 +202,9 @@ class Result:
     steps: list[StepResult] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    api_calls: int = 0
-    mutating_api_calls: int = 0
+    metrics: dict[str, int] = field(default_factory=dict)
+    """Engine-specific counters (the embedded engine's ``api_calls``, ``mutating_api_calls``), flattened into
+    the JSON document."""
     cancelled: bool = False
     interrupted: list[dict[str, Any]] = field(default_factory=list)
 
@@ -234,8 +246,7 @@ class Result:
             "skipped": len(self.skipped),
             "cancelled": self.cancelled,
             "interrupted": self.interrupted,
-            "api_calls": self.api_calls,
-            "mutating_api_calls": self.mutating_api_calls,
+            **self.metrics,
             "diagnostics": [diagnostic.as_dict() for diagnostic in self.diagnostics],
             "outputs": mask(self.outputs),  # JSON documents never carry secrets in plaintext
         }
@@ -243,14 +254,14 @@ class Result:
 
 @dataclass(frozen=True)
 class TaggedResource:
-    """A cloud resource carrying an environment's ``mlplatform:env`` tag, as the tagging API lists it.
+    """A cloud resource carrying an environment's tags (:meth:`Conventions.env_filters
+    <mlplatform.engine.conventions.Conventions.env_filters>`), as the tagging API lists it.
 
     Attributes:
         arn: its ARN.
-        urn: the URN in its ``mlplatform:urn`` tag (the engine sets it on resources without a fixed
-            physical name), or ``None``.
-        component: its ``mlplatform:component`` tag, or ``None``.
-        blueprint: its ``mlplatform:blueprint`` tag (the blueprint it was deployed with), or ``None``.
+        urn: the URN in the engine's URN tag (set on resources without a fixed physical name), or ``None``.
+        component: its component tag, or ``None``.
+        blueprint: its blueprint tag (the blueprint it was deployed with), or ``None``.
     """
 
     arn: str
@@ -280,7 +291,8 @@ class ImportPlan:
             (a second copy, or a resource a later blueprint dropped): import leaves them alone.
         in_state: how many resources the program declares that state already holds (left as they are).
         imported: the adopted resources were recorded in state.
-        api_calls, mutating_api_calls: cloud calls made (import makes no mutating call).
+        metrics: engine-specific counters, flattened into the JSON document (the embedded engine's
+            ``api_calls`` and ``mutating_api_calls``: import makes no mutating call).
     """
 
     env: str
@@ -293,8 +305,7 @@ class ImportPlan:
     in_state: int = 0
     diagnostics: list[Diagnostic] = field(default_factory=list)
     imported: bool = False
-    api_calls: int = 0
-    mutating_api_calls: int = 0
+    metrics: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The ``import --json`` document."""
@@ -310,9 +321,61 @@ class ImportPlan:
             "missing": [change.as_dict() for change in self.missing],
             "unmanaged": [resource.as_dict() for resource in self.unmanaged],
             "diagnostics": [diagnostic.as_dict() for diagnostic in self.diagnostics],
-            "api_calls": self.api_calls,
-            "mutating_api_calls": self.mutating_api_calls,
+            **self.metrics,
         }
+
+
+@dataclass(frozen=True)
+class StateResource:
+    """One resource as an environment's state holds it (``state list``, ``state show``, ``state rm``).
+
+    Attributes:
+        urn: its URN.
+        type: its type token.
+        id: its cloud id (``None`` for component resources).
+        protect: deleting or replacing it is refused.
+        details: everything the engine records about it, for ``state show`` (inputs and outputs with secrets
+            still wrapped; the keys are the engine's).
+    """
+
+    urn: str
+    type: str
+    id: str | None = None
+    protect: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """Its logical name (the URN's last part)."""
+        return self.urn.rsplit("::", 1)[-1]
+
+
+@dataclass
+class StackState:
+    """An environment's state as last saved: what ``outputs`` and ``state list`` show.
+
+    Attributes:
+        env: the environment.
+        blueprint: the blueprint it was last deployed with.
+        serial: increases with every saved change.
+        lineage: fixed for the life of the environment's state.
+        resources: every resource, dependencies before dependents.
+        outputs: the stack outputs (secrets still wrapped).
+        last_run: how the last ``up``/``destroy`` ended when it did not finish (``command``, ``status``,
+            ``failed``, ``skipped``, ``not_deleted``), else ``None`` or a record with status ``ok``.
+    """
+
+    env: str
+    blueprint: str | None
+    serial: int
+    lineage: str
+    resources: list[StateResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    last_run: dict[str, Any] | None = None
+
+
+ConfirmForget = Callable[[list[StateResource]], bool]
+"""Shown the resources ``forget`` would remove from state; ``False`` keeps them."""
 
 
 @dataclass(frozen=True)
@@ -374,3 +437,24 @@ class Engine(Protocol):
 
     def remembered_blueprint(self, env: str) -> str | None:
         """The blueprint the environment was last deployed with, if it has state."""
+
+    def state(self, env: str) -> StackState | None:
+        """The environment's state as last saved (``pulumi stack export``), ``None`` when it has none; no lock,
+        no cloud call."""
+
+    def resource(self, env: str, name: str) -> StateResource:
+        """One resource of the environment's state, by URN or logical name.
+
+        Raises:
+            UnknownResourceError, AmbiguousResourceError: ``name`` names no resource, or several (exit 2).
+        """
+
+    def forget(
+        self, env: str, names: Iterable[str], *, with_dependents: bool = False, confirm: ConfirmForget
+    ) -> list[StateResource]:
+        """Remove resources from state without deleting them (``pulumi state delete``); ``confirm`` sees them
+        first. Returns what was removed (nothing when ``confirm`` said no)."""
+
+    def unlock(self, env: str) -> str | None:
+        """Remove the environment's lock whoever holds it (``pulumi cancel``); says who held it, ``None`` when
+        nothing did."""

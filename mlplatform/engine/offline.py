@@ -1,13 +1,15 @@
-"""Offline plans: evaluate an environment's program with no emulator, no cloud and no credentials.
+"""Offline plans: evaluate a program with no emulator, no cloud and no credentials.
 
-``mlplatform export`` needs what a preview of a fresh environment would create — every resource the
-program declares, with its inputs and the resources each input came from — without touching AWS, the
-emulator or the environment's state. The embedded engine's :class:`Deployment` in ``offline`` preview
-mode gives exactly that (types without a handler are planned too; outputs only the cloud knows stay
-unknown). Its :class:`~mlplatform.engine.model.Change` objects show masked inputs and no dependencies, so
-a thin recorder keeps each registration as the monitor delivered it: raw inputs (unknown markers and
-secret envelopes intact, for the exporter to map) and property dependencies (which resource each input
-came from — what lets a scanner connect a bucket to its separate encryption resource).
+The application hands in the program and where it would run (:func:`evaluate_offline`;
+:mod:`mlplatform.app.offline` does it for an environment). ``mlplatform export`` needs what a preview of a
+fresh environment would create — every resource the program declares, with its inputs and the resources
+each input came from — without touching AWS, the emulator or the environment's state. The embedded
+engine's :class:`Deployment` in ``offline`` preview mode gives exactly that (types without a handler are
+planned too; outputs only the cloud knows stay unknown). Its :class:`~mlplatform.engine.model.Change`
+objects show masked inputs and no dependencies, so a thin recorder keeps each registration as the monitor
+delivered it: raw inputs (unknown markers and secret envelopes intact, for the exporter to map) and
+property dependencies (which resource each input came from — what lets a scanner connect a bucket to its
+separate encryption resource).
 
 Outputs only the cloud knows would leave every policy built from them (a role's ARN in ``iam:PassRole``,
 the key's ARN, a bucket's ARN) "known after apply", and scanners skip a policy they cannot read. So the
@@ -25,18 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlplatform import environments
-from mlplatform.engine.embedded.deployment import PROVIDER_PREFIX, Deployment, component_of
+from mlplatform.engine.conventions import Conventions
+from mlplatform.engine.embedded.deployment import PROVIDER_PREFIX, Deployment
 from mlplatform.engine.embedded.handlers import registry
 from mlplatform.engine.embedded.monitor import EngineMonitor, Registration
-from mlplatform.engine.embedded.runner import run_program
+from mlplatform.engine.embedded.runner import Program, run_program
 from mlplatform.engine.values import UNKNOWN
-from mlplatform.spec.models import PlatformSpec
-from mlplatform.spec.names import check_env_name
-
-PROJECT = "mlplatform"
-OFFLINE_ENDPOINT = "http://127.0.0.1:4566"
-"""Target local's provider is pointed here; nothing connects to it during an offline plan."""
 
 
 @dataclass(frozen=True)
@@ -223,63 +219,35 @@ def plain(value: Any) -> Any:
     return value
 
 
-def plan_offline(
-    env: str,
-    blueprint: str | None = None,
+def evaluate_offline(
+    program: Program,
     *,
+    env: str,
+    blueprint: str | None,
+    target: str,
+    region: str,
+    where: Where | None,
+    conventions: Conventions,
     parallel: int = 10,
-    remembered_blueprint: str | None = None,
-    allow_unprotected_prod: bool = False,
 ) -> OfflinePlan:
-    """Evaluate ``env``'s program offline and return every custom resource it would create.
+    """Evaluate ``program`` offline and return every custom resource it would create.
 
-    Works for every target: nothing is deployed, read or locked, and no credentials are needed.
+    Nothing is deployed, read or locked, and no credentials are needed.
 
     Args:
-        env: the environment name (``stacks/<env>.yaml`` or the built-in ``local``).
-        blueprint: ``--blueprint``; ``None`` uses the environment's.
+        program: declares the resources (the application's program for one environment).
+        env, blueprint, target, region: the facts the plan carries (the stack's name is ``env``).
+        where: the account, region, partition and platform name outputs are derived in; ``None`` derives
+            nothing (without an account no ARN can be).
+        conventions: the application's project name and how resources map to components.
         parallel: how many registrations the SDK runs at once.
-        remembered_blueprint: the blueprint the environment was last deployed with (the rule's third step).
-        allow_unprotected_prod: ``--allow-unprotected-prod`` (see :func:`mlplatform.environments.resolve`).
-
-    Raises:
-        ConfigError, EnvNotFoundError: from resolving the environment.
-        ProgramError: the program failed.
-    """
-    check_env_name(env)
-    spec = environments.resolve(
-        env, blueprint, remembered_blueprint=remembered_blueprint, allow_unprotected_prod=allow_unprotected_prod
-    ).spec
-    return plan_spec(spec, parallel=parallel)
-
-
-def plan_spec(spec: PlatformSpec, *, parallel: int = 10) -> OfflinePlan:
-    """Evaluate the program of a resolved spec offline (what :func:`plan_offline` does after resolving).
 
     Raises:
         ProgramError: the program failed.
     """
-    from mlplatform.program import TargetSettings, build_platform, platform_of
-
-    env = spec.env
-    settings = TargetSettings(
-        region=spec.region,
-        endpoint=OFFLINE_ENDPOINT if spec.target == "local" else None,
-        account_id=spec.account_id,
-    )
-    deployment = Deployment(previous={}, handlers=registry(), preview=True, offline=True)
-    platform = platform_of(spec, settings)
-    # Without an account nothing can be derived; the components refuse to build their policies anyway.
-    where = (
-        Where(platform.account_id, platform.region, platform.partition, platform.name) if platform.account_id else None
-    )
+    deployment = Deployment(previous={}, handlers=registry(), preview=True, offline=True, conventions=conventions)
     recorder = _Recorder(deployment, where)
-    run_program(
-        lambda: build_platform(spec, settings),
-        EngineMonitor(recorder, PROJECT, env),
-        preview=True,
-        parallel=parallel,
-    )
+    run_program(program, EngineMonitor(recorder, conventions.project, env), preview=True, parallel=parallel)
     custom = {reg.urn for reg in recorder.registrations if reg.custom and not reg.type.startswith(PROVIDER_PREFIX)}
     resources = []
     for reg in recorder.registrations:
@@ -291,7 +259,7 @@ def plan_spec(spec: PlatformSpec, *, parallel: int = 10) -> OfflinePlan:
                 urn=reg.urn,
                 type=reg.type,
                 name=reg.name,
-                component=component_of(reg.urn, inputs),
+                component=conventions.component_of(reg.urn, inputs),
                 inputs=inputs,
                 dependencies=tuple(urn for urn in reg.dependencies if urn in custom),
                 property_dependencies={
@@ -302,4 +270,4 @@ def plan_spec(spec: PlatformSpec, *, parallel: int = 10) -> OfflinePlan:
                 derived=recorder.derived.get(reg.urn, {}),
             )
         )
-    return OfflinePlan(env, spec.blueprint, spec.target, spec.region, resources)
+    return OfflinePlan(env, blueprint, target, region, resources)

@@ -72,7 +72,9 @@ def normalize(value: Any) -> Any:
         return {key: normalize(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [normalize(item) for item in value]
-    if type(value).__name__ == "Unknown":  # pulumi.output.Unknown, matched by name: no SDK import here
+    # pulumi.output.Unknown (what rpc.deserialize_properties(keep_unknowns=True) returns for an unknown value; not
+    # exported at the top level), matched by name so this module needs no SDK import (test_sdk_assumptions.py).
+    if type(value).__name__ == "Unknown":
         return UNKNOWN
     return value
 

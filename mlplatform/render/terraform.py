@@ -503,6 +503,9 @@ def _properties(cls: type) -> dict[str, Any]:
     for klass in reversed(cls.__mro__):
         for attribute in vars(klass).values():
             if isinstance(attribute, property) and attribute.fget is not None:
+                # pulumi.getter(name=...) records the Pulumi property name only in this private attribute; the
+                # SDK has no public lookup from a typed Args class to property names (tests/unit/
+                # test_sdk_assumptions.py checks the attribute is still there).
                 name = getattr(attribute.fget, "_pulumi_name", None)
                 if isinstance(name, str):
                     result[name] = attribute.fget.__annotations__.get("return")

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
+from mlplatform.app.conventions import CONVENTIONS
 from mlplatform.engine.embedded.engine import EmbeddedEngine
 from mlplatform.engine.model import Stack
 from mlplatform.render.plan import outputs_json, outputs_text, plan_text, result_text
@@ -33,7 +34,7 @@ def _program(endpoint: str, tag: str) -> None:
 
 
 def test_secrets_are_masked_everywhere_and_encrypted_in_state(endpoint: str, tmp_path: Path) -> None:
-    engine = EmbeddedEngine(tmp_path, endpoint=endpoint)
+    engine = EmbeddedEngine(tmp_path, conventions=CONVENTIONS, endpoint=endpoint)
     stack = Stack(env="secrets", blueprint=None, target="local", program=lambda: _program(endpoint, SECRET))
     result = engine.up(stack)
     assert not result.failed, [s.error for s in result.steps if s.error]

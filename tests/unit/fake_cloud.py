@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
+from mlplatform.app.conventions import CONVENTIONS
 from mlplatform.engine.embedded import engine as engine_module
 from mlplatform.engine.embedded.engine import EmbeddedEngine
 from mlplatform.engine.embedded.handlers.base import Handler, StepContext
@@ -106,4 +107,4 @@ def fake_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Embedd
     """An embedded engine with state under ``tmp_path`` whose only handler is a fresh :class:`FakeCloud`."""
     cloud = FakeCloud()
     monkeypatch.setattr(engine_module, "registry", lambda: {BUCKET: cloud})
-    return EmbeddedEngine(tmp_path / "state", parallel=4), cloud
+    return EmbeddedEngine(tmp_path / "state", conventions=CONVENTIONS, parallel=4), cloud

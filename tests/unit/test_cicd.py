@@ -18,13 +18,14 @@ from typing import Any
 import pulumi
 import pytest
 
+from mlplatform.app.offline import plan_offline
 from mlplatform.components.cicd import Cicd, CicdArgs, stage_endpoints
 from mlplatform.components.common import Platform
 from mlplatform.engine.embedded.deployment import Deployment
 from mlplatform.engine.embedded.handlers import registry
 from mlplatform.engine.embedded.monitor import EngineMonitor, Registration
 from mlplatform.engine.embedded.runner import run_program
-from mlplatform.engine.offline import plain, plan_offline
+from mlplatform.engine.offline import plain
 from mlplatform.engine.values import UNKNOWN
 from mlplatform.errors import MlplatformError
 from mlplatform.program import TargetSettings, make_provider

@@ -20,7 +20,7 @@ import typer
 from typer.testing import Result
 
 from mlplatform import environments
-from mlplatform.engine import workspace
+from mlplatform.app import workspace
 from mlplatform.engine.model import Action, Change, Plan, PlanMode
 from mlplatform.errors import MlplatformError
 
@@ -123,7 +123,6 @@ class FakeEngine:
 
 
 def fake_workspace(monkeypatch: pytest.MonkeyPatch, engine: FakeEngine) -> None:
-    engine.state_dir = Path("/state")  # type: ignore[attr-defined]
     resolved = SimpleNamespace(
         env="local", notes=(), warnings=(), blueprint_source="default", spec=SimpleNamespace(blueprint="level0")
     )
@@ -135,6 +134,7 @@ def fake_workspace(monkeypatch: pytest.MonkeyPatch, engine: FakeEngine) -> None:
             stack=None,
             resolved=resolved,
             project=Path("/project"),
+            state_dir=Path("/state"),
             endpoint=None,
             emulator_restarted=False,
             emulator_started=False,

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from mlplatform.engine import workspace as workspace_module
+from mlplatform.app import workspace as workspace_module
+from mlplatform.app.workspace import Workspace
 from mlplatform.engine.embedded import discovery
 from mlplatform.engine.embedded.state import ResourceState, StateStore
 from mlplatform.engine.model import TaggedResource
 from mlplatform.engine.values import secret
-from mlplatform.engine.workspace import Workspace
 from tests.unit.conftest import Run
 from tests.unit.fake_cloud import ENV, STACK, FakeCloud, fake_engine, urn
 
@@ -36,7 +36,7 @@ def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCloud:
     )
 
     def open_workspace(*args: Any, **kwargs: Any) -> Workspace:
-        return Workspace(resolved, engine, STACK, None, tmp_path)  # type: ignore[arg-type]
+        return Workspace(resolved, engine, STACK, None, tmp_path, tmp_path / "state")  # type: ignore[arg-type]
 
     monkeypatch.setattr(workspace_module, "open_workspace", open_workspace)
     monkeypatch.setenv("MLPLATFORM_STATE_DIR", str(tmp_path / "state"))
@@ -52,7 +52,7 @@ def deployed(run: Run) -> None:
 
 
 def test_lost_state_refusal_exit_codes(run: Run, cloud: FakeCloud, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(discovery, "tagged_resources", lambda aws, env: [TaggedResource("arn:aws:s3:::data-raw")])
+    monkeypatch.setattr(discovery, "tagged_resources", lambda *_: [TaggedResource("arn:aws:s3:::data-raw")])
 
     preview = run("preview", "--env", ENV)
     assert preview.exit_code == 4, preview.output
@@ -183,7 +183,7 @@ def test_destroy_target(run: Run, cloud: FakeCloud) -> None:
 def test_up_json_without_changes_and_without_yes_prints_the_plan_document(
     run: Run, cloud: FakeCloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(discovery, "tagged_resources", lambda aws, env: [])
+    monkeypatch.setattr(discovery, "tagged_resources", lambda aws, env, conventions: [])
     deployed(run)
     result = run("up", "--env", ENV, "--json")  # no --yes, nothing to change: nothing runs, nothing is asked
     assert result.exit_code == 0, result.output

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from mlplatform.engine.offline import OfflinePlan, plan_spec
+from mlplatform.app.offline import plan_spec
+from mlplatform.engine.offline import OfflinePlan
 from tests.unit.iam_eval import arn_matches, as_list
 from tests.unit.variants import spec_for
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from mlplatform.engine.offline import OfflinePlan, PlannedResource, plan_offline
+from mlplatform.app.offline import plan_offline
+from mlplatform.engine.offline import OfflinePlan, PlannedResource
 from mlplatform.engine.values import UNKNOWN, secret
 from mlplatform.render.terraform import (
     TERRAFORM_TYPES,

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from mlplatform.engine.offline import PLACEHOLDER, Where, derived_outputs, plan_spec
+from mlplatform.app.offline import plan_spec
+from mlplatform.engine.offline import PLACEHOLDER, Where, derived_outputs
 from mlplatform.render.terraform import terraform_plan
 from tests.unit.variants import VARIANTS, spec_for
 

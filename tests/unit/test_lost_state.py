@@ -37,7 +37,7 @@ def tagged(monkeypatch: pytest.MonkeyPatch, found: list[TaggedResource]) -> list
     """Make the tagging API answer ``found``; returns the log of environments it was asked about."""
     asked: list[str] = []
 
-    def answer(aws: Any, env: str) -> list[TaggedResource]:
+    def answer(aws: Any, env: str, conventions: Any) -> list[TaggedResource]:
         asked.append(env)
         return list(found)
 
@@ -114,7 +114,7 @@ def test_the_tagging_api_is_asked_only_when_state_is_empty(tmp_path: Path, monke
 def test_a_check_that_cannot_run_warns_and_does_not_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     engine, cloud = fake_engine(tmp_path, monkeypatch)
 
-    def broken(aws: Any, env: str) -> list[TaggedResource]:
+    def broken(aws: Any, env: str, conventions: Any) -> list[TaggedResource]:
         raise RuntimeError("AccessDenied: tag:GetResources")
 
     monkeypatch.setattr(discovery, "tagged_resources", broken)

@@ -195,7 +195,7 @@ def test_a_plan_carries_the_overrides_as_warnings(tmp_path: Path, monkeypatch: p
         resolved=resolved,
         emulator_restarted=False,
         project=tmp_path,
-        engine=SimpleNamespace(state_dir=tmp_path / ".mlplatform"),
+        state_dir=tmp_path / ".mlplatform",
     )
     plan = Plan(mode=next(iter(PlanMode)), env="dev", blueprint="level2", target="aws")
     _context(workspace, plan)  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ from tests.unit.fake_cloud import ENV, STACK, fake_engine, urn
 
 @pytest.fixture(autouse=True)
 def nothing_tagged(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(discovery, "tagged_resources", lambda aws, env: [])
+    monkeypatch.setattr(discovery, "tagged_resources", lambda aws, env, conventions: [])
 
 
 def actions(plan: object) -> dict[str, Action]:

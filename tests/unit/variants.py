@@ -2,7 +2,7 @@
 
 Each variant is resolved from an in-memory environment file (no ``stacks/`` needed), so tests can evaluate
 it with fake handlers (:func:`tests.unit.platform_plans.evaluate`) or offline, as ``mlplatform export``
-does (:func:`mlplatform.engine.offline.plan_spec`).
+does (:func:`mlplatform.app.offline.plan_spec`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Resources tagged for an environment, found through the Resource Groups Tagging API.
 
-Every resource mlplatform creates carries ``mlplatform:env=<env>`` and ``managed-by=mlplatform``. Two uses:
+Every resource the application creates carries the tags its :class:`~mlplatform.engine.conventions.Conventions`
+name (mlplatform's: ``mlplatform:env=<env>`` and ``managed-by=mlplatform``); an application without such
+tags gets neither check. Two uses:
 
 * **Lost state.** ``preview``/``up`` on an environment whose state holds nothing look, before the first
   create, for resources already tagged for it. Finding any means the state was deleted or lost: creating
@@ -22,16 +24,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from mlplatform.engine.conventions import Conventions
 from mlplatform.engine.embedded.handlers.base import AwsContext
 from mlplatform.engine.embedded.handlers.common import TAGGING_SERVICE, URN_TAG, can_list_tags
 from mlplatform.engine.embedded.state import ResourceState
 from mlplatform.engine.model import TaggedResource
 from mlplatform.errors import EXIT_RESOURCE, MlplatformError
 
-ENV_TAG = "mlplatform:env"
-COMPONENT_TAG = "mlplatform:component"
-BLUEPRINT_TAG = "mlplatform:blueprint"
-MANAGED_BY = ("managed-by", "mlplatform")
 SAMPLE = 5
 """How many of the existing resources the lost-state error names."""
 
@@ -47,24 +46,26 @@ class ExistingResourcesError(MlplatformError):
     exit_code = EXIT_RESOURCE
 
 
-def tagged_resources(aws: AwsContext, env: str) -> list[TaggedResource]:
-    """The live resources tagged ``mlplatform:env=<env>`` and ``managed-by=mlplatform`` in the provider's
-    account and region.
+def tagged_resources(aws: AwsContext, env: str, conventions: Conventions) -> list[TaggedResource]:
+    """The live resources carrying ``env``'s tags (:meth:`Conventions.env_filters`) in the provider's account
+    and region.
 
     KMS keys pending deletion are left out: they are on their way out and cannot be reused.
 
     Args:
         aws: the provider's clients.
         env: the environment's name.
+        conventions: which tags identify the environment's resources and name their component and blueprint.
 
     Returns:
-        the resources, or nothing when the provider cannot ask the tagging API safely (see
-        :func:`~mlplatform.engine.embedded.handlers.common.can_list_tags`).
+        the resources, or nothing when the application tags nothing by environment or the provider cannot ask
+        the tagging API safely (see :func:`~mlplatform.engine.embedded.handlers.common.can_list_tags`).
     """
-    if not can_list_tags(aws):
+    wanted = conventions.env_filters(env)
+    if wanted is None or not can_list_tags(aws):
         return []
     client = aws.client(TAGGING_SERVICE)
-    filters = [{"Key": ENV_TAG, "Values": [env]}, {"Key": MANAGED_BY[0], "Values": [MANAGED_BY[1]]}]
+    filters = [{"Key": key, "Values": [value]} for key, value in wanted.items()]
     found: list[TaggedResource] = []
     args: dict[str, Any] = {"TagFilters": filters, "ResourcesPerPage": 100}
     while True:
@@ -73,7 +74,10 @@ def tagged_resources(aws: AwsContext, env: str) -> list[TaggedResource]:
             tags = {tag.get("Key"): tag.get("Value") for tag in item.get("Tags", [])}
             found.append(
                 TaggedResource(
-                    str(item["ResourceARN"]), tags.get(URN_TAG), tags.get(COMPONENT_TAG), tags.get(BLUEPRINT_TAG)
+                    str(item["ResourceARN"]),
+                    tags.get(URN_TAG),
+                    tags.get(conventions.component_tag) if conventions.component_tag else None,
+                    tags.get(conventions.blueprint_tag) if conventions.blueprint_tag else None,
                 )
             )
         token = page.get("PaginationToken")
@@ -93,18 +97,24 @@ def _alive(aws: AwsContext, resource: TaggedResource) -> bool:
     return state not in ("PendingDeletion", "PendingReplicaDeletion")
 
 
-def existing_check(env: str) -> Callable[[AwsContext], MlplatformError | None]:
-    """The check an empty environment runs before its first create: the lost-state error, or ``None``."""
+def existing_check(env: str, conventions: Conventions) -> Callable[[AwsContext], MlplatformError | None] | None:
+    """The check an empty environment runs before its first create (it returns the lost-state error, or
+    ``None``); ``None`` when the application tags nothing by environment, so there is nothing to look for."""
+    if conventions.env_filters(env) is None:
+        return None
 
     def check(aws: AwsContext) -> MlplatformError | None:
-        found = tagged_resources(aws, env)
-        return existing_error(aws, env, found) if found else None
+        found = tagged_resources(aws, env, conventions)
+        return existing_error(aws, env, found, conventions) if found else None
 
     return check
 
 
-def existing_error(aws: AwsContext, env: str, found: list[TaggedResource]) -> ExistingResourcesError:
+def existing_error(
+    aws: AwsContext, env: str, found: list[TaggedResource], conventions: Conventions
+) -> ExistingResourcesError:
     """The lost-state error: how many resources exist, a few of them, and the two ways out."""
+    tag = f"{conventions.env_tag}={env}"
     sample = _sample(found)
     lines = [f"  {resource.label}" for resource in sample]
     if len(found) > len(sample):
@@ -117,7 +127,7 @@ def existing_error(aws: AwsContext, env: str, found: list[TaggedResource]) -> Ex
     deployed = deployed_blueprint(found)
     command = f"mlplatform import --env {env}" + (f" --blueprint {deployed}" if deployed else "")
     return ExistingResourcesError(
-        f"environment {env!r} has no resources in its state, but {len(found)} resources tagged {ENV_TAG}={env} "
+        f"environment {env!r} has no resources in its state, but {len(found)} resources tagged {tag} "
         f"already exist in {where}"
         + (f", deployed with blueprint {deployed}" if deployed else "")
         + ":\n"
@@ -125,12 +135,12 @@ def existing_error(aws: AwsContext, env: str, found: list[TaggedResource]) -> Ex
         + "\nIts state was deleted or lost. Creating the platform again would collide with or duplicate them, so "
         "nothing was changed.",
         hint=f"Adopt them into state with `{command}`, then run up to finish. Or delete them by hand (every one "
-        f"is tagged {ENV_TAG}={env}), or deploy under another environment name.",
+        f"is tagged {tag}), or deploy under another environment name.",
     )
 
 
 def deployed_blueprint(found: Iterable[TaggedResource]) -> str | None:
-    """The blueprint most of ``found`` were deployed with (their ``mlplatform:blueprint`` tag), if any."""
+    """The blueprint most of ``found`` were deployed with (their blueprint tag), if any."""
     counts: dict[str, int] = {}
     for resource in found:
         if resource.blueprint:

@@ -16,14 +16,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from mlplatform.engine.conventions import Conventions
 from mlplatform.engine.embedded import discovery
 from mlplatform.engine.embedded.deployment import (
     PROVIDER_PREFIX,
     Deployment,
-    Events,
     Journal,
     Record,
-    _no_events,
     dependencies_of,
     dependents_of,
 )
@@ -39,13 +38,24 @@ from mlplatform.engine.embedded.state import (
     StateStore,
     remembered_blueprint,
 )
-from mlplatform.engine.model import Action, Diagnostic, ImportPlan, Plan, PlanMode, Result, Stack, StepStatus
+from mlplatform.engine.model import (
+    Action,
+    ConfirmForget,
+    Diagnostic,
+    Events,
+    ImportPlan,
+    Plan,
+    PlanMode,
+    Result,
+    Stack,
+    StackState,
+    StateResource,
+    StepStatus,
+    no_events,
+)
 from mlplatform.engine.targets import logical_name, resolve_urns
 from mlplatform.engine.values import plain
 from mlplatform.errors import ConfigError, MlplatformError, PlanError
-from mlplatform.spec.models import COMPONENTS
-
-PROJECT = "mlplatform"
 
 
 class _StoreJournal(Journal):
@@ -79,19 +89,28 @@ class EmbeddedEngine:
 
     Args:
         state_dir: where environments' state lives.
+        conventions: the application's project name, component types and tags (the engine hard-codes none).
         parallel: how many resources may be applied at once.
         events: progress callback for renderers.
+        endpoint: the emulator's current URL: destroy and refresh use it over the one recorded in state.
     """
 
     name = "embedded"
 
     def __init__(
-        self, state_dir: Path, *, parallel: int = 10, events: Events = _no_events, endpoint: str | None = None
+        self,
+        state_dir: Path,
+        *,
+        conventions: Conventions,
+        parallel: int = 10,
+        events: Events = no_events,
+        endpoint: str | None = None,
     ) -> None:
         self.state_dir = state_dir
+        self.conventions = conventions
         self.parallel = max(1, parallel)
         self.events = events
-        self.endpoint = endpoint  # the emulator's current URL: destroy/refresh use it over the recorded one
+        self.endpoint = endpoint
 
     def store(self, env: str) -> StateStore:
         return StateStore(self.state_dir, env)
@@ -107,7 +126,24 @@ class EmbeddedEngine:
         return remembered_blueprint(self.state_dir, env)
 
     def outputs(self, env: str) -> dict[str, Any]:
+        """The stack outputs as last saved (secrets still wrapped)."""
         return dict(self.snapshot(env).outputs)
+
+    def state(self, env: str) -> StackState | None:
+        """The environment's state as last written (no lock needed); ``None`` when it has none here."""
+        store = self.store(env)
+        if not store.snapshot_path.exists() and not store.journal_path.exists():
+            return None
+        snapshot = store.load().snapshot
+        return StackState(
+            env=env,
+            blueprint=snapshot.blueprint,
+            serial=snapshot.serial,
+            lineage=snapshot.lineage,
+            resources=[_entry(record) for record in snapshot.resources],
+            outputs=dict(snapshot.outputs),
+            last_run=snapshot.last_run,
+        )
 
     # ---- plans and applies -------------------------------------------------------------------------
 
@@ -150,11 +186,12 @@ class EmbeddedEngine:
             refresh=refresh,
             targets=targets,
             interrupted=[op.urn for op in loaded.interrupted],
-            preflight=_lost_state_check(stack.env, loaded),
+            preflight=_lost_state_check(stack.env, loaded, self.conventions),
+            conventions=self.conventions,
         )
         if refresh:
             deployment.read_live(list(previous.values()), parallel=self.parallel)
-        run_program(stack.program, EngineMonitor(deployment, PROJECT, stack.env), preview=True, parallel=self.parallel)
+        self._run(stack, deployment, preview=True)
         if targets is None:
             deployment.delete(deployment.orphans(), parallel=self.parallel)
         deployment.check_deletes()
@@ -171,7 +208,7 @@ class EmbeddedEngine:
         )
         plan.diagnostics += [Diagnostic("warning", text) for text in loaded.warnings]
         plan.diagnostics += [_interrupted_note(op) for op in loaded.interrupted]
-        downgrade = _blueprint_change_note(plan)
+        downgrade = _blueprint_change_note(plan, self.conventions.components)
         if downgrade is not None:
             plan.diagnostics.insert(0, downgrade)
         return plan
@@ -188,7 +225,13 @@ class EmbeddedEngine:
     def _destroy_plan(self, stack: Stack, snapshot: Snapshot, targets: frozenset[str] | None) -> Plan:
         previous = _by_urn(snapshot)
         chosen, because = _destroy_set(stack.env, previous, targets)
-        deployment = Deployment(previous=previous, handlers=registry(), endpoint_override=self.endpoint, preview=True)
+        deployment = Deployment(
+            previous=previous,
+            handlers=registry(),
+            endpoint_override=self.endpoint,
+            preview=True,
+            conventions=self.conventions,
+        )
         deployment.delete(chosen, parallel=self.parallel)
         deployment.check_deletes()
         changes = [
@@ -259,7 +302,8 @@ class EmbeddedEngine:
                 events=self.events,
                 counter=counter,
                 interrupted=[op.urn for op in loaded.interrupted],
-                preflight=_lost_state_check(stack.env, loaded, store, stack.blueprint),
+                preflight=_lost_state_check(stack.env, loaded, self.conventions, store, stack.blueprint),
+                conventions=self.conventions,
             )
             deployment.cancelled = cancelled
             if refresh:
@@ -268,9 +312,7 @@ class EmbeddedEngine:
                 store.set_blueprint(stack.blueprint)
             orphans: list[Record] = []
             try:
-                run_program(
-                    stack.program, EngineMonitor(deployment, PROJECT, stack.env), preview=False, parallel=self.parallel
-                )
+                self._run(stack, deployment, preview=False)
                 if deployment.refusal is not None:
                     raise deployment.refusal  # stopped before the first create: nothing happened, nothing to record
                 deployment.note_untargeted()
@@ -311,8 +353,7 @@ class EmbeddedEngine:
             list(deployment.steps),
             plain(deployment.stack_outputs),
             list(deployment.diagnostics),
-            counter.total,
-            counter.mutating,
+            _metrics(counter),
             cancelled.is_set(),
             [op.to_dict() for op in loaded.interrupted],
         )
@@ -352,6 +393,7 @@ class EmbeddedEngine:
                 journal=journal,
                 events=self.events,
                 counter=counter,
+                conventions=self.conventions,
             )
             deployment.cancelled = cancelled
             try:
@@ -377,8 +419,7 @@ class EmbeddedEngine:
             list(deployment.steps),
             {},
             list(deployment.diagnostics),
-            counter.total,
-            counter.mutating,
+            _metrics(counter),
             cancelled.is_set(),
         )
 
@@ -394,6 +435,7 @@ class EmbeddedEngine:
                 endpoint_override=self.endpoint,
                 preview=True,
                 counter=counter,
+                conventions=self.conventions,
             )
             steps = deployment.refresh_state(list(_by_urn(loaded.snapshot).values()), store)
             store.compact()
@@ -405,12 +447,13 @@ class EmbeddedEngine:
             steps,
             {},
             list(deployment.diagnostics),
-            counter.total,
-            counter.mutating,
+            _metrics(counter),
         )
 
-    def unlock(self, env: str) -> Any:
-        return self.store(env).force_unlock()
+    def unlock(self, env: str) -> str | None:
+        """Remove the environment's lock whoever holds it; who held it, or ``None`` when it was not locked."""
+        holder = self.store(env).force_unlock()
+        return None if holder is None else holder.describe()
 
     # ---- lost state and state surgery ----------------------------------------------------------------
 
@@ -442,17 +485,16 @@ class EmbeddedEngine:
                 preview=True,
                 counter=counter,
                 importing=True,
+                conventions=self.conventions,
             )
-            run_program(
-                stack.program, EngineMonitor(deployment, PROJECT, stack.env), preview=True, parallel=self.parallel
-            )
+            self._run(stack, deployment, preview=True)
             changes = [change for change in deployment.plan() if change.custom]
             adopted = [change for change in changes if change.action is Action.IMPORT]
             records = [deployment.records[change.urn] for change in adopted]
             unmanaged = []
             context = next(iter(deployment.contexts.values()), None)
             if context is not None:
-                tagged = discovery.tagged_resources(context, stack.env)
+                tagged = discovery.tagged_resources(context, stack.env, self.conventions)
                 unmanaged = discovery.unaccounted(tagged, [*previous.values(), *records])
                 deployed = discovery.deployed_blueprint(tagged)
                 if deployed and stack.blueprint and deployed != stack.blueprint:
@@ -483,10 +525,10 @@ class EmbeddedEngine:
                         store.succeed(store.begin("create", urn, record.type, {"import": record.custom}), record)
                 store.compact()
                 plan.imported = True
-            plan.api_calls, plan.mutating_api_calls = counter.total, counter.mutating
+            plan.metrics = _metrics(counter)
         return plan
 
-    def resource(self, env: str, name: str) -> ResourceState:
+    def resource(self, env: str, name: str) -> StateResource:
         """One resource of the environment's state, by URN or logical name (``state show``).
 
         Raises:
@@ -496,16 +538,11 @@ class EmbeddedEngine:
         [urn] = _resolve(env, [name], snapshot.resources)
         record = snapshot.resource(urn)
         assert record is not None
-        return record
+        return _entry(record)
 
     def forget(
-        self,
-        env: str,
-        names: Iterable[str],
-        *,
-        with_dependents: bool = False,
-        confirm: Callable[[list[ResourceState]], bool],
-    ) -> list[ResourceState]:
+        self, env: str, names: Iterable[str], *, with_dependents: bool = False, confirm: ConfirmForget
+    ) -> list[StateResource]:
         """Remove resources from state without deleting them (``state rm``, ``pulumi state delete``).
 
         Refused when other resources in state depend on one of them (their parent, provider or a
@@ -534,13 +571,18 @@ class EmbeddedEngine:
                 chosen |= dependents
             elif dependents:
                 raise _dependents_error(env, snapshot.resources, chosen, dependents)
-            removed = [record for record in snapshot.resources if record.urn in chosen]
+            removed = [_entry(record) for record in snapshot.resources if record.urn in chosen]
             if not confirm(removed):
                 return []
-            for record in reversed(removed):  # dependents first, like a delete
-                store.succeed(store.begin("delete", record.urn, record.type, {"forget": True}), None)
+            for entry in reversed(removed):  # dependents first, like a delete
+                store.succeed(store.begin("delete", entry.urn, entry.type, {"forget": True}), None)
             store.compact()
         return removed
+
+    def _run(self, stack: Stack, deployment: Deployment, *, preview: bool) -> None:
+        """Evaluate the stack's program with ``deployment`` answering every registration."""
+        monitor = EngineMonitor(deployment, self.conventions.project, stack.env)
+        run_program(stack.program, monitor, preview=preview, parallel=self.parallel)
 
     # ---- bookkeeping ---------------------------------------------------------------------------------
 
@@ -601,7 +643,7 @@ def _approved(plan: Plan, approve: Approve) -> bool:
     return accepted
 
 
-def _blueprint_change_note(plan: Plan) -> Diagnostic | None:
+def _blueprint_change_note(plan: Plan, known: frozenset[str]) -> Diagnostic | None:
     """A warning naming what a blueprint change deletes (never a silent downgrade)."""
     if not plan.previous_blueprint or not plan.blueprint or plan.previous_blueprint == plan.blueprint:
         return None
@@ -609,7 +651,7 @@ def _blueprint_change_note(plan: Plan) -> Diagnostic | None:
     if not deleted:
         return Diagnostic("info", f"blueprint {plan.previous_blueprint} -> {plan.blueprint}: nothing is deleted")
     # Tagged resources name their spec component; untagged children (policies, rules) only their class.
-    components = sorted({c.component for c in deleted if c.component in COMPONENTS})
+    components = sorted({c.component for c in deleted if c.component in known})
     return Diagnostic(
         "warning",
         f"blueprint {plan.previous_blueprint} -> {plan.blueprint} deletes {len(deleted)} resource"
@@ -654,7 +696,11 @@ def _infrastructure(record: ResourceState) -> bool:
 
 
 def _lost_state_check(
-    env: str, loaded: LoadedState, store: StateStore | None = None, blueprint: str | None = None
+    env: str,
+    loaded: LoadedState,
+    conventions: Conventions,
+    store: StateStore | None = None,
+    blueprint: str | None = None,
 ) -> Callable[[AwsContext], MlplatformError | None] | None:
     """The preflight of an environment whose state holds nothing and no run was interrupted (an interrupted
     first run left pending operations: its resources are adopted by URN, not refused).
@@ -664,8 +710,8 @@ def _lost_state_check(
     """
     if loaded.snapshot.resources or loaded.interrupted:
         return None
-    check = discovery.existing_check(env)
-    if store is None or blueprint == loaded.snapshot.blueprint:
+    check = discovery.existing_check(env, conventions)
+    if check is None or store is None or blueprint == loaded.snapshot.blueprint:
         return check
 
     def check_then_record(aws: AwsContext) -> MlplatformError | None:
@@ -727,6 +773,16 @@ def _renamed_from(deployment: Deployment, urn: str) -> str | None:
 
 def _same_record(a: ResourceState, b: ResourceState) -> bool:
     return replace(a, created_at=None, updated_at=None) == replace(b, created_at=None, updated_at=None)
+
+
+def _entry(record: ResourceState) -> StateResource:
+    """A state record as the engine-neutral :class:`StateResource` the CLI shows."""
+    return StateResource(record.urn, record.type, record.id, record.protect, record.to_dict())
+
+
+def _metrics(counter: CallCounter) -> dict[str, int]:
+    """The embedded engine's own counters in a result: cloud API calls, and how many of them mutated."""
+    return {"api_calls": counter.total, "mutating_api_calls": counter.mutating}
 
 
 def _by_urn(snapshot: Snapshot) -> dict[str, Record]:

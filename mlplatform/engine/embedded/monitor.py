@@ -13,26 +13,32 @@ Two details the stock mock gets wrong and a real engine gets right:
   they must match what ``pulumi up`` would produce for the same program.
 * Features the mock path silently skips — transforms, resource hooks, ``Resource.get`` reads — are
   rejected with a clear error instead of being ignored (docs/architecture.md).
+
+Pulumi SDK surface used here, none of it in ``pulumi.runtime.__all__`` except ``rpc``, because no public API
+speaks the monitor protocol in-process: ``MockMonitor`` (the adapter base class; every method the SDK
+calls that used its mocks is overridden), ``rpc.serialize_properties``/``deserialize_properties`` (the wire
+form of inputs and outputs, as the SDK's own provider framework uses them) and the generated
+``resource_pb2`` messages (the protocol itself). tests/unit/test_sdk_assumptions.py holds the SDK to each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from google.protobuf import empty_pb2  # type: ignore[import-untyped]
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.sync_await import _sync_await
 
 from mlplatform.engine.values import normalize
 from mlplatform.errors import MlplatformError
 
 STACK_TYPE = "pulumi:pulumi:Stack"
+T = TypeVar("T")
 
 
 class UnsupportedFeatureError(MlplatformError):
@@ -119,6 +125,15 @@ class _UrnBook:
     qualified: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # every alias URN computed, by URN
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _run_here(awaitable: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on this executor thread's own event loop (see ``_ensure_loop``).
+
+    The SDK calls the monitor from its executor threads, where no loop is running, so the loop can simply
+    run it (the SDK's private ``_sync_await`` also pumps a loop that is already running, never the case here).
+    """
+    return asyncio.get_event_loop().run_until_complete(awaitable)
 
 
 class EngineMonitor(MockMonitor):
@@ -272,7 +287,7 @@ class EngineMonitor(MockMonitor):
             deleted_with=request.deletedWith or None,
         )
         resource_id, outputs = self.registrar.register(registration)
-        payload = _sync_await(rpc.serialize_properties(outputs, {}, keep_output_values=False))
+        payload = _run_here(rpc.serialize_properties(outputs, {}, keep_output_values=False))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=payload)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
@@ -293,7 +308,7 @@ class EngineMonitor(MockMonitor):
         self._ensure_loop()
         args = normalize(rpc.deserialize_properties(request.args, keep_unknowns=True))
         result = self.registrar.invoke(request.tok, dict(args), request.provider or None)
-        payload = _sync_await(rpc.serialize_properties(result, {}))
+        payload = _run_here(rpc.serialize_properties(result, {}))
         return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": payload})
 
     def RegisterStackTransform(self, request: Any) -> Any:

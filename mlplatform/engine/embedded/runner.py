@@ -7,6 +7,11 @@ used: it registers the root stack differently and loses the stack's exports.
 
 The SDK runs resource registrations on a thread pool; its size bounds how many registrations (and
 so, during ``up``, how many cloud calls) run at once.
+
+Pulumi SDK surface used here: ``Settings``, ``configure``, ``get_root_resource`` and ``run_in_stack`` are
+public (``pulumi.runtime.__all__``); ``MockEngine`` is not (see the comment where it is imported), and the
+SDK's feature-refusal messages are matched by text (:data:`_SDK_FEATURE_MESSAGES`).
+tests/unit/test_sdk_assumptions.py holds the SDK to each of these.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ class ProgramError(MlplatformError):
     headline = "program failed"
 
 
+# The SDK refuses these features with a RunError naming "the Pulumi CLI" (pulumi/runtime/resource.py, stack.py);
+# there is no error type to catch, so the text is matched and the message made to name the embedded engine.
 _SDK_FEATURE_MESSAGES = {
     "does not support transforms": "transforms",
     "does not support resource hooks": "resource hooks",
@@ -56,9 +63,12 @@ def run_program(program: Program, monitor: EngineMonitor, *, preview: bool, para
 
     def evaluate() -> None:
         # Imported here so that commands that never run a program do not pay for the SDK import.
-        from pulumi.runtime import settings
+        from pulumi.runtime import Settings, configure, get_root_resource, run_in_stack
+
+        # Not exported by pulumi.runtime: the SDK's in-process stand-in for the engine's Log RPC. Without an
+        # engine the SDK prints pulumi.log messages to stderr itself; this routes them to a logger instead.
+        # No public equivalent exists (Settings(engine=...) wants an object with the gRPC engine's Log).
         from pulumi.runtime.mocks import MockEngine
-        from pulumi.runtime.stack import run_in_stack
 
         async def after_root_stack() -> None:
             # Let the root stack's registration finish before the program declares anything. Otherwise every
@@ -66,13 +76,13 @@ def run_program(program: Program, monitor: EngineMonitor, *, preview: bool, para
             # wait-for-outstanding-outputs loop re-scans that whole queue on each pass (quadratic): at 500
             # resources this took ~1.4 s of CPU more than with the URN known (benchmarks/engine.py). Exports
             # still work: the stack is finished by run_in_stack after the program, as before.
-            root = settings.get_root_resource()
+            root = get_root_resource()
             if root is not None:
                 await root.urn.future()
             _discard(program())
 
-        settings.configure(
-            settings.Settings(
+        configure(
+            Settings(
                 project=monitor.project,
                 stack=monitor.stack,
                 monitor=monitor,

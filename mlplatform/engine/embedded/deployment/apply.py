@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
+from mlplatform.engine.conventions import NO_CONVENTIONS, Conventions
 from mlplatform.engine.embedded import graph
 from mlplatform.engine.embedded.handlers.base import (
     AwsContext,
@@ -31,13 +32,12 @@ from mlplatform.engine.embedded.handlers.base import (
 )
 from mlplatform.engine.embedded.monitor import Registration, dependencies_of, provider_urn
 from mlplatform.engine.embedded.state import ResourceState
-from mlplatform.engine.model import Action, Change, Diagnostic, StepResult, StepStatus
+from mlplatform.engine.model import Action, Change, Diagnostic, Events, StepResult, StepStatus, no_events
 from mlplatform.engine.targets import logical_name
 from mlplatform.engine.values import UNKNOWN, conceal, mask, reveal, secret_texts
 from mlplatform.errors import MlplatformError
 
 PROVIDER_PREFIX = "pulumi:providers:"
-COMPONENT_TAG = "mlplatform:component"
 
 
 class MissingHandlerError(MlplatformError):
@@ -78,14 +78,6 @@ def dependents_of(records: Iterable[ResourceState], urns: Iterable[str]) -> set[
     return found - set(urns)
 
 
-Events = Callable[[str, Change, StepStatus | None, float, str | None], None]
-"""Progress callback: (phase "start"/"end", change, status, seconds, error)."""
-
-
-def _no_events(*_: Any) -> None:
-    return None
-
-
 class Journal:
     """What the deployment needs from the state store (a no-op during previews)."""
 
@@ -99,18 +91,6 @@ class Journal:
         return None
 
 
-def component_of(urn: str, inputs: dict[str, Any] | None) -> str | None:
-    """The mlplatform component a resource belongs to: its tag, else the top component in its URN."""
-    tags = (inputs or {}).get("tags")
-    if isinstance(tags, dict) and isinstance(tags.get(COMPONENT_TAG), str):
-        return str(tags[COMPONENT_TAG])
-    qualified = urn.split("::")[2] if urn.count("::") >= 3 else ""
-    first = qualified.split("$")[0]
-    if first.startswith("mlplatform:"):
-        return first.rsplit(":", 1)[-1]
-    return None
-
-
 class Applier:
     """The steps of a run and their results; the base of :class:`~.diff.Deployment`.
 
@@ -122,6 +102,7 @@ class Applier:
         events: progress callback.
         counter: counts the cloud calls made.
         endpoint_override: the emulator endpoint to use for recorded providers (instead of theirs).
+        conventions: the application's conventions: which component each resource belongs to.
     """
 
     def __init__(
@@ -131,11 +112,13 @@ class Applier:
         handlers: dict[str, Handler],
         preview: bool,
         journal: Journal | None = None,
-        events: Events = _no_events,
+        events: Events = no_events,
         counter: CallCounter | None = None,
         endpoint_override: str | None = None,
+        conventions: Conventions = NO_CONVENTIONS,
     ) -> None:
         self.previous = previous
+        self.conventions = conventions
         self.handlers = handlers
         self.preview = preview
         self.journal = journal or Journal()
@@ -368,7 +351,7 @@ class Applier:
                 r.urn,
                 r.type,
                 logical_name(r.urn),
-                component_of(r.urn, r.inputs),
+                self.conventions.component_of(r.urn, r.inputs),
                 Action.DELETE,
                 shown(r.inputs),
                 None,
@@ -543,7 +526,7 @@ class Applier:
                 record.urn,
                 record.type,
                 name,
-                component_of(record.urn, record.inputs),
+                self.conventions.component_of(record.urn, record.inputs),
                 Action.READ,
                 shown(record.inputs),
                 shown(live) if live is not None else None,

@@ -22,16 +22,14 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 from typing import Any
 
+from mlplatform.engine.conventions import NO_CONVENTIONS, Conventions
 from mlplatform.engine.diff import property_diff
 from mlplatform.engine.embedded.deployment.apply import (
     PROVIDER_PREFIX,
     Applier,
-    Events,
     Journal,
     MissingHandlerError,
     Record,
-    _no_events,
-    component_of,
     record_id,
     shown,
 )
@@ -44,7 +42,7 @@ from mlplatform.engine.embedded.handlers.base import (
     StepContext,
 )
 from mlplatform.engine.embedded.monitor import Registration
-from mlplatform.engine.model import Action, Change, Diagnostic, StepResult, StepStatus
+from mlplatform.engine.model import Action, Change, Diagnostic, Events, StepResult, StepStatus, no_events
 from mlplatform.engine.targets import logical_name
 from mlplatform.engine.values import UNKNOWN, conceal, contains_unknown, plain, reveal, secret_texts
 from mlplatform.errors import ConfigError, MlplatformError
@@ -90,6 +88,7 @@ class Deployment(Applier):
         preflight: runs once, before the first create, with that resource's provider; the error it returns
             stops an apply (nothing is created) and is an error diagnostic in a preview. The lost-state
             check of an environment whose state is empty.
+        conventions: the application's conventions: which component each resource belongs to.
     """
 
     def __init__(
@@ -102,12 +101,13 @@ class Deployment(Applier):
         targets: frozenset[str] | None = None,
         journal: Journal | None = None,
         interrupted: Iterable[str] = (),
-        events: Events = _no_events,
+        events: Events = no_events,
         counter: CallCounter | None = None,
         endpoint_override: str | None = None,
         offline: bool = False,
         importing: bool = False,
         preflight: Callable[[AwsContext], MlplatformError | None] | None = None,
+        conventions: Conventions = NO_CONVENTIONS,
     ) -> None:
         super().__init__(
             previous=previous,
@@ -117,6 +117,7 @@ class Deployment(Applier):
             events=events,
             counter=counter,
             endpoint_override=endpoint_override,
+            conventions=conventions,
         )
         self.offline = offline and preview
         self.refresh = refresh
@@ -230,7 +231,7 @@ class Deployment(Applier):
 
     def _component(self, reg: Registration, old: Record | None) -> tuple[str, dict[str, Any]]:
         action = Action.SAME if old is not None else Action.CREATE
-        change = Change(reg.urn, reg.type, reg.name, component_of(reg.urn, None), action, custom=False)
+        change = Change(reg.urn, reg.type, reg.name, self.conventions.component_of(reg.urn, None), action, custom=False)
         with self.lock:
             self.changes[reg.urn] = change
             self.records[reg.urn] = self._record_for(reg, "", {}, {})
@@ -339,7 +340,7 @@ class Deployment(Applier):
             reg.urn,
             reg.type,
             reg.name,
-            component_of(reg.urn, news),
+            self.conventions.component_of(reg.urn, news),
             action,
             shown(olds) if old else None,
             shown(news),
@@ -426,7 +427,7 @@ class Deployment(Applier):
             reg.urn,
             reg.type,
             reg.name,
-            component_of(reg.urn, news),
+            self.conventions.component_of(reg.urn, news),
             Action.UPDATE if old is not None else Action.CREATE,
             shown(old.inputs) if old else None,
             shown(news),
@@ -489,7 +490,7 @@ class Deployment(Applier):
         # What the program could not know (it depends on a resource that was not found) is recorded as unknown,
         # so the next up sets it; the SDK's placeholders are not JSON.
         news = plain(news)
-        component = component_of(reg.urn, news)
+        component = self.conventions.component_of(reg.urn, news)
         found: tuple[str, dict[str, Any]] | None = None
         live: dict[str, Any] | None = None
         try:

@@ -8,27 +8,26 @@ shared by ``preview``, ``up``, ``destroy``, ``refresh`` and ``import``:
   ``up --blueprint level2`` then ``up`` never silently falls back and plans to delete half the platform;
 * target ``local`` makes sure the emulator runs and points the program's provider at it;
 * target ``aws`` needs the Pulumi engine, which is not available in this release.
+
+The commands that only read or repair state (``outputs``, ``state``, ``unlock``) get an engine without an
+emulator or a program (:func:`state_engine`). Either way the engine is given mlplatform's conventions
+(:data:`mlplatform.app.conventions.CONVENTIONS`) and the CLI sees it only as the
+:class:`~mlplatform.engine.model.Engine` protocol.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mlplatform import environments, paths
+from mlplatform.app.conventions import CONVENTIONS
 from mlplatform.engine.embedded import state
-from mlplatform.engine.model import Stack
+from mlplatform.engine.model import Engine, Events, Stack, no_events
 from mlplatform.environments import ResolvedEnvironment
 from mlplatform.errors import MlplatformError
 from mlplatform.spec.models import EMULATOR_ACCOUNT_ID
 from mlplatform.spec.names import check_env_name
-
-if TYPE_CHECKING:
-    # The engine (and through it the Pulumi SDK) is imported when an environment is opened, not by
-    # `validate` and `export`, which only resolve one.
-    from mlplatform.engine.embedded.deployment import Events
-    from mlplatform.engine.embedded.engine import EmbeddedEngine
 
 SESSION_FILE = "emulator-session"
 
@@ -45,16 +44,18 @@ class Workspace:
 
     Attributes:
         project: the project folder (where ``stacks/`` and ``blueprints/`` are looked up).
+        state_dir: where the environment's state and the emulator's records live.
         emulator_started: this command started the local emulator (it was not running).
         emulator_restarted: the emulator is not the process the environment was last deployed into (it
             keeps nothing across restarts), so every resource must be checked.
     """
 
     resolved: ResolvedEnvironment
-    engine: EmbeddedEngine
+    engine: Engine
     stack: Stack
     endpoint: str | None
     project: Path
+    state_dir: Path
     emulator_restarted: bool = False
     emulator_started: bool = False
 
@@ -68,14 +69,21 @@ class Workspace:
             return
         from mlplatform import emulator
 
-        status = emulator.status(self.engine.state_dir)
-        path = self.engine.state_dir / "stacks" / self.resolved.env / SESSION_FILE
+        status = emulator.status(self.state_dir)
+        path = self.state_dir / "stacks" / self.resolved.env / SESSION_FILE
         if status.running and path.parent.is_dir():
             path.write_text(_session_id(status.pid, status.started_at), encoding="utf-8")
 
 
 def _session_id(pid: int | None, started_at: str | None) -> str:
     return f"{pid}:{started_at}"
+
+
+def state_engine(state_dir: Path) -> Engine:
+    """The engine that reads and repairs the environments' state in ``state_dir`` (no emulator, no program)."""
+    from mlplatform.engine.embedded.engine import EmbeddedEngine
+
+    return EmbeddedEngine(state_dir, conventions=CONVENTIONS)
 
 
 def remembered_blueprint(env: str, state_dir: Path) -> str | None:
@@ -145,10 +153,13 @@ def open_workspace(
         session = _session_id(status.pid, status.started_at)
         if endpoint is None:
             emulator.check_reachable("http://127.0.0.1:4566")  # raises with "how to start it"
-    from mlplatform.engine.embedded.deployment import _no_events
+    # The engine (and through it the Pulumi SDK) is imported when an environment is opened, not by
+    # `validate` and `export`, which only resolve one.
     from mlplatform.engine.embedded.engine import EmbeddedEngine
 
-    engine = EmbeddedEngine(state_dir, parallel=parallel, events=events or _no_events, endpoint=endpoint)
+    engine = EmbeddedEngine(
+        state_dir, conventions=CONVENTIONS, parallel=parallel, events=events or no_events, endpoint=endpoint
+    )
     recorded = state_dir / "stacks" / env / SESSION_FILE
     restarted = recorded.is_file() and recorded.read_text(encoding="utf-8").strip() != session
 
@@ -162,6 +173,7 @@ def open_workspace(
         stack,
         endpoint,
         paths.project_dir(),
+        state_dir,
         emulator_restarted=restarted,
         emulator_started=started,
     )
