@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mlplatform.components.common import Platform, assume_role_policy, child, policy, statement
-from mlplatform.spec.rules import subnet_cidrs
+from mlplatform.spec.aws_rules import subnet_cidrs
 from mlplatform.spec.tagging import NAME_KEY
 
 # What SageMaker jobs, endpoints and notebooks do with objects through the S3 gateway endpoint (the object and

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from mlplatform.spec import rules, tagging, yamlfile
+from mlplatform.spec import aws_rules, tagging, yamlfile
 from mlplatform.spec.models import COMPONENTS, RESERVED_FEATURE_NAMES, SettingsSpec
 
 
@@ -120,7 +120,7 @@ def settings_reference_markdown() -> str:
 def _rules_section() -> list[str]:
     """What validation checks beyond each setting's type, so nothing AWS would refuse reaches a deploy."""
     own = ", ".join(f"`{key}`" for key in tagging.OWN_KEYS)
-    low, high = rules.VPC_PREFIX
+    low, high = aws_rules.VPC_PREFIX
     return [
         "## Rules beyond types",
         "",
@@ -137,7 +137,7 @@ def _rules_section() -> list[str]:
         "lists the closest accepted types.",
         "- **Regions** must be regions of one of botocore's partitions (aws, aws-cn, aws-us-gov, the ISO "
         "partitions, ...), with a did-you-mean; a permissions boundary ARN must be in the region's partition.",
-        f"- **Tags**: keys 1-128 and values 0-256 {rules.TAG_CHARACTERS}; no `aws:` prefix (any case) on keys or "
+        f"- **Tags**: keys 1-128 and values 0-256 {aws_rules.TAG_CHARACTERS}; no `aws:` prefix (any case) on keys or "
         f"values; none of the keys mlplatform writes itself ({own}, or any `{tagging.RESERVED_PREFIX}` key); at most "
         f"{tagging.AWS_TAGS_PER_RESOURCE - len(tagging.OWN_KEYS)} tags, so that with mlplatform's own a resource "
         f"stays within AWS's {tagging.AWS_TAGS_PER_RESOURCE}.",
@@ -154,7 +154,7 @@ def _rules_section() -> list[str]:
         "and pattern: `<platform>-<endpoint>` (and `<platform>-<endpoint>-data-quality` for monitored endpoints), "
         "`<platform>-<feature group>`, `<platform>-<group>`, `<platform>/<repository>`, the notebook, domain and "
         "pipeline names; the platform name may not start with a prefix S3 reserves for bucket names "
-        f"({', '.join(rules.S3_BUCKET_PREFIXES)}).",
+        f"({', '.join(aws_rules.S3_BUCKET_PREFIXES)}).",
         f"- **Other values AWS takes as they are**: feature names other than {', '.join(RESERVED_FEATURE_NAMES)}; "
         "at most as many features per group as CreateFeatureGroup takes; images and model URLs within "
         "CreateModel's limits; budget e-mail subscribers within AWS Budgets' limit (one subscriber is the alarm "

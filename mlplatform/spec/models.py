@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from mlplatform.spec import awsmodel, formats, names, rules, tagging
+from mlplatform.spec import aws_rules, awsmodel, formats, names, tagging
 from mlplatform.spec.images import MODEL_MONITOR_ACCOUNTS, MODEL_MONITOR_REPOSITORY
 
 # ---------------------------------------------------------------------------------------------------
@@ -109,13 +109,17 @@ InstanceType = Annotated[
 ]
 # Each API has its own list of instance types (botocore's model): a type valid for training may be refused
 # by endpoints. The dev environment's type depends on its kind and is checked by its model.
-TrainingInstanceType = Annotated[InstanceType, AfterValidator(rules.instance_type_check(awsmodel.TRAINING_INSTANCE))]
-ProcessingInstanceType = Annotated[
-    InstanceType, AfterValidator(rules.instance_type_check(awsmodel.PROCESSING_INSTANCE))
+TrainingInstanceType = Annotated[
+    InstanceType, AfterValidator(aws_rules.instance_type_check(awsmodel.TRAINING_INSTANCE))
 ]
-EndpointInstanceType = Annotated[InstanceType, AfterValidator(rules.instance_type_check(awsmodel.ENDPOINT_INSTANCE))]
+ProcessingInstanceType = Annotated[
+    InstanceType, AfterValidator(aws_rules.instance_type_check(awsmodel.PROCESSING_INSTANCE))
+]
+EndpointInstanceType = Annotated[
+    InstanceType, AfterValidator(aws_rules.instance_type_check(awsmodel.ENDPOINT_INSTANCE))
+]
 MonitoringInstanceType = Annotated[
-    InstanceType, AfterValidator(rules.instance_type_check(awsmodel.MONITORING_INSTANCE))
+    InstanceType, AfterValidator(aws_rules.instance_type_check(awsmodel.MONITORING_INSTANCE))
 ]
 ResourceName = Annotated[
     str,
@@ -127,7 +131,7 @@ ResourceName = Annotated[
 Schedule = Annotated[
     str,
     Field(max_length=256, description="An EventBridge schedule: `rate(1 day)` or `cron(0 3 * * ? *)`."),
-    AfterValidator(rules.check_schedule),
+    AfterValidator(aws_rules.check_schedule),
 ]
 PositiveInt = Annotated[int, Field(gt=0)]
 Loc = tuple[str | int, ...]
@@ -156,7 +160,7 @@ class ComponentSpec(SpecModel):
 class NetworkSpec(ComponentSpec):
     """A private VPC for training, processing, notebooks and endpoints."""
 
-    cidr_block: Annotated[str, AfterValidator(rules.check_vpc_cidr)] = Field(
+    cidr_block: Annotated[str, AfterValidator(aws_rules.check_vpc_cidr)] = Field(
         default="10.20.0.0/16",
         pattern=formats.CIDR,
         description="IPv4 range of the VPC, a /16 to /28 block (its network address, outside reserved ranges); "
@@ -189,7 +193,7 @@ class NetworkSpec(ComponentSpec):
     @model_validator(mode="after")
     def _subnets(self) -> NetworkSpec:
         problems = _Problems("NetworkSpec")
-        problems.extend(rules.subnet_findings(self.cidr_block, self.availability_zones))
+        problems.extend(aws_rules.subnet_findings(self.cidr_block, self.availability_zones))
         problems.raise_if_any()
         return self
 
@@ -289,7 +293,7 @@ class DevEnvironmentSpec(ComponentSpec):
         # A notebook instance and a Studio app take different lists of instance types.
         api = awsmodel.NOTEBOOK_INSTANCE if self.kind == "notebook" else awsmodel.STUDIO_APP_INSTANCE
         problems = _Problems("DevEnvironmentSpec")
-        problem = rules.instance_type_problem(self.instance_type, api)
+        problem = aws_rules.instance_type_problem(self.instance_type, api)
         if problem is not None:
             problems.add(("instance_type",), problem[0], self.instance_type, allowed=problem[1])
         # A Studio domain is created VpcOnly and has no root-access switch: accepting these settings for it
@@ -454,7 +458,7 @@ class PipelinesSpec(ComponentSpec):
     training_instance_type: TrainingInstanceType = Field(
         default="ml.m5.xlarge", description="Instance type of the training step (must be allowed by training)."
     )
-    image: Annotated[str, AfterValidator(rules.member_check(awsmodel.MODEL_IMAGE, "an image URI"))] = Field(
+    image: Annotated[str, AfterValidator(aws_rules.member_check(awsmodel.MODEL_IMAGE, "an image URI"))] = Field(
         default="training:latest",
         min_length=1,
         description="Image of the processing, training and evaluation jobs and of the registered model: "
@@ -521,13 +525,13 @@ class DeploymentSpec(SpecModel):
 
 
 # `sample` is not a URL (the program uploads a sample artifact), so only the length is AWS's to check.
-ModelDataUrl = Annotated[str, AfterValidator(rules.member_check(awsmodel.MODEL_DATA_URL, "a URL", pattern=False))]
+ModelDataUrl = Annotated[str, AfterValidator(aws_rules.member_check(awsmodel.MODEL_DATA_URL, "a URL", pattern=False))]
 
 
 class ModelSpec(SpecModel):
     """The model an endpoint serves."""
 
-    image: Annotated[str, AfterValidator(rules.member_check(awsmodel.MODEL_IMAGE, "an image URI"))] = Field(
+    image: Annotated[str, AfterValidator(aws_rules.member_check(awsmodel.MODEL_IMAGE, "an image URI"))] = Field(
         min_length=1,
         description="Inference container image: a full URI (`<account>.dkr.ecr.<region>.amazonaws.com/repo:tag`) "
         "or `<repository>:<tag>` for one of the platform's own container_registry repositories.",
@@ -849,7 +853,7 @@ class SettingsSpec(SpecModel):
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
         # A field validator (not a model one), so tag problems are reported with every other field's.
         problems = _Problems("tags")
-        problems.extend(rules.tag_findings(value), strip=("tags",))
+        problems.extend(aws_rules.tag_findings(value), strip=("tags",))
         problems.raise_if_any()
         return value
 
@@ -869,7 +873,7 @@ class PlatformSpec(SettingsSpec):
     blueprint: str = Field(min_length=1, description="The blueprint this environment was built from.")
     level: Literal[0, 1, 2] = Field(description="MLOps maturity level of the blueprint.")
     target: Literal["local", "aws"] = Field(description="`local` (embedded AWS emulator, no account) or `aws`.")
-    region: Annotated[str, AfterValidator(rules.check_region)] = Field(
+    region: Annotated[str, AfterValidator(aws_rules.check_region)] = Field(
         description="AWS region, e.g. `eu-west-1` (one botocore knows, in any partition)."
     )
     account_id: str | None = Field(
@@ -1021,11 +1025,11 @@ class PlatformSpec(SettingsSpec):
                     provider_arn,
                     allowed=expected,
                 )
-        if "artifact_store" in on and self.name.startswith(rules.S3_BUCKET_PREFIXES):
+        if "artifact_store" in on and self.name.startswith(aws_rules.S3_BUCKET_PREFIXES):
             problems.add(
                 ("name",),
                 f"bucket names start with the platform name, and S3 reserves the prefixes "
-                f"{', '.join(rules.S3_BUCKET_PREFIXES)}",
+                f"{', '.join(aws_rules.S3_BUCKET_PREFIXES)}",
                 self.name,
                 allowed="a platform name that does not start with them",
             )
@@ -1039,7 +1043,7 @@ class PlatformSpec(SettingsSpec):
                 allowed=f"arn:{partition}:iam::<account>:policy/<name>",
             )
         for loc, physical, api, template in self._physical_names(on):
-            problem = rules.name_problem(physical, api, template)
+            problem = aws_rules.name_problem(physical, api, template)
             if problem is not None:
                 value = self.name if loc == ("name",) else _value_at(self, loc)
                 problems.add(loc, problem[0], value, allowed=problem[1])
@@ -1150,7 +1154,7 @@ class _Problems:
         error = PydanticCustomError("cross_field", "{reason}", {"reason": reason, "allowed": allowed or ""})
         self.errors.append({"type": error, "loc": loc, "input": value})
 
-    def extend(self, findings: list[rules.Finding], *, strip: Loc = ()) -> None:
+    def extend(self, findings: list[aws_rules.Finding], *, strip: Loc = ()) -> None:
         """Add a rule's findings; ``strip`` removes the field's own name when used in a field validator."""
         for finding in findings:
             loc = finding.loc[len(strip) :] if finding.loc[: len(strip)] == strip else finding.loc
