@@ -34,7 +34,8 @@ from mlplatform.components.serving import EndpointArgs, Serving, ServingArgs
 from mlplatform.components.storage import ArtifactStore, ArtifactStoreArgs
 from mlplatform.components.training import Training, TrainingArgs
 from mlplatform.spec import images, names
-from mlplatform.spec.models import EMULATOR_ACCOUNT_ID, PlatformSpec
+from mlplatform.spec.models import PlatformSpec
+from mlplatform.spec.rules import EMULATOR_ACCOUNT_ID
 
 EMULATED_SERVICES = (
     "s3", "kms", "sts", "iam", "ecr", "ec2", "logs", "cloudwatch", "events", "sns", "sagemaker", "glue",

@@ -11,7 +11,6 @@ into Args (docs/architecture.md), so components stay usable from plain Python.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,8 +24,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from mlplatform.spec import aws_rules, awsmodel, formats, names, tagging
-from mlplatform.spec.images import MODEL_MONITOR_ACCOUNTS, MODEL_MONITOR_REPOSITORY
+from mlplatform.spec import aws_rules, awsmodel, formats, rules, tagging
+from mlplatform.spec.rules import EMULATOR_ACCOUNT_ID as EMULATOR_ACCOUNT_ID
 
 # ---------------------------------------------------------------------------------------------------
 # Shared building blocks
@@ -48,29 +47,6 @@ COMPONENTS: tuple[str, ...] = (
     "cicd",
 )
 """Component keys of :class:`PlatformSpec`, in the order they are described and provisioned."""
-
-EMULATOR_ACCOUNT_ID = "123456789012"
-"""The account moto's server pretends to be; target ``local`` always deploys there."""
-
-COMPONENT_NEEDS: dict[str, tuple[str, ...]] = {
-    "artifact_store": ("encryption",),
-    "container_registry": ("encryption",),
-    "dev_environment": ("network", "identity", "encryption"),
-    "feature_store": ("artifact_store", "encryption", "identity"),
-    "training": ("artifact_store", "identity"),
-    "pipelines": ("registry", "artifact_store", "training", "identity"),
-    "serving": ("identity", "encryption", "artifact_store"),
-    "monitoring": ("encryption",),
-    "cicd": ("registry", "artifact_store", "identity"),
-}
-"""Components that cannot work without others (a notebook is VPC-only, so it needs the network)."""
-
-LEVEL_REQUIREMENTS: dict[int, tuple[str, ...]] = {
-    0: ("encryption", "artifact_store", "container_registry", "identity", "registry", "monitoring"),
-    1: ("network", "feature_store", "training", "pipelines"),
-    2: ("serving", "cicd"),
-}
-"""Components a maturity level cannot do without (each level also needs the levels below it)."""
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
@@ -908,233 +884,11 @@ class PlatformSpec(SettingsSpec):
 
     @model_validator(mode="after")
     def _cross_component_rules(self) -> PlatformSpec:
-        """Rules that span components; each problem is reported at the field the user should change."""
+        """Rules that span components (:mod:`mlplatform.spec.rules`), each at the field the user should change."""
         problems = _Problems("PlatformSpec")
-        on = set(self.enabled_components())
-
-        for level in range(self.level + 1):
-            for component in LEVEL_REQUIREMENTS[level]:
-                if component not in on:
-                    problems.add(
-                        (component, "enabled"),
-                        f"a level {self.level} blueprint needs {component} (a level {level} capability); enable "
-                        "it or use a lower-level blueprint",
-                        False,
-                    )
-        reported = {component for component in COMPONENTS if component not in on and self._required(component)}
-        for component, required in COMPONENT_NEEDS.items():
-            if component in on:
-                for dependency in required:
-                    if dependency not in on and dependency not in reported:
-                        problems.add((dependency, "enabled"), f"{component} is enabled and needs {dependency}", False)
-
-        if "pipelines" in on and "training" in on:
-            allowed = self.training.allowed_instance_types
-            if self.pipelines.training_instance_type not in allowed:
-                problems.add(
-                    ("pipelines", "training_instance_type"),
-                    f"not in training.allowed_instance_types ({', '.join(allowed)})",
-                    self.pipelines.training_instance_type,
-                )
-        # Same reading as the program's: no `/` means `<repository>:<tag>` in the platform's own registry. An
-        # unknown repository would otherwise reach SageMaker as a bare Docker Hub style name.
-        images: list[tuple[tuple[str | int, ...], str]] = []
-        if "pipelines" in on:
-            images.append((("pipelines", "image"), self.pipelines.image))
-        if "serving" in on:
-            images += [
-                (("serving", "endpoints", index, "model", "image"), endpoint.model.image)
-                for index, endpoint in enumerate(self.serving.endpoints)
-                if endpoint.model is not None
-            ]
-        # Without a container registry the level rules above already report it; the images are not checked.
-        repositories = self.container_registry.repositories if "container_registry" in on else []
-        for where, image in images if "container_registry" in on else []:
-            repository = image.partition(":")[0]
-            if "/" not in image and repository not in repositories:
-                problems.add(
-                    where,
-                    f"{repository!r} is not one of container_registry.repositories "
-                    f"({', '.join(repositories)}); add it there or give a full image URI",
-                    image,
-                )
-        if "monitoring" in on:
-            if self.monitoring.model_quality.enabled:
-                problems.add(
-                    ("monitoring", "model_quality", "enabled"),
-                    "model-quality monitoring cannot be provisioned yet: pulumi-aws offers no model-quality job "
-                    "definition resource (data_quality is available)",
-                    True,
-                )
-            quality = [m for m in ("data_quality", "model_quality") if getattr(self.monitoring, m).enabled]
-            for monitor in quality:
-                if self.level < 1:
-                    problems.add(
-                        ("monitoring", monitor, "enabled"), "model monitoring needs a level 1 or higher blueprint", True
-                    )
-            captured = [e for e in self.serving.effective_endpoints() if e.model and e.data_capture_percent]
-            if quality and self.level >= 1 and self.serving.endpoints and not captured:
-                problems.add(
-                    ("serving", "endpoints"),
-                    f"monitoring.{quality[0]} needs an endpoint with a model and data_capture_percent > 0",
-                    [e.name for e in self.serving.endpoints],
-                )
-            if self.monitoring.log_retention_days < 365:
-                problems.add(
-                    ("monitoring", "log_retention_days"),
-                    "the security baseline keeps logs for at least 365 days",
-                    self.monitoring.log_retention_days,
-                )
-        if self.target == "aws" and self.account_id is None:
-            # Without the account every account guard falls away: trust policies lose aws:SourceAccount, the key
-            # policy's principal and resource ARNs would name any account.
-            problems.add(
-                ("account_id",),
-                "target aws needs account_id: the account guards of every policy (trust policies' "
-                "aws:SourceAccount, the key policy, resource ARNs) are built from it",
-                None,
-                allowed="the 12-digit AWS account id, quoted, at the top level of the environment file: "
-                'account_id: "123456789012"',
-            )
-        if "monitoring" in on and self.monitoring.data_quality.enabled and self.region not in MODEL_MONITOR_ACCOUNTS:
-            problems.add(
-                ("monitoring", "data_quality", "enabled"),
-                f"SageMaker Model Monitor is not offered in region {self.region}: AWS publishes no "
-                f"{MODEL_MONITOR_REPOSITORY} image there",
-                True,
-                allowed=f"data_quality.enabled: false, or a region with Model Monitor: "
-                f"{', '.join(sorted(MODEL_MONITOR_ACCOUNTS))}",
-            )
-        if self.target == "local" and self.account_id not in (None, EMULATOR_ACCOUNT_ID):
-            problems.add(
-                ("account_id",),
-                f"target local runs in the emulator's account {EMULATOR_ACCOUNT_ID}; remove account_id",
-                self.account_id,
-            )
-        provider_arn = self.cicd.github_oidc_provider_arn
-        account = EMULATOR_ACCOUNT_ID if self.target == "local" else self.account_id
-        own_partition = awsmodel.partition_of(self.region) or "aws"
-        if "cicd" in on and provider_arn and account:
-            expected = f"arn:{own_partition}:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
-            if provider_arn != expected:
-                _, arn_partition, _, _, arn_account, _ = provider_arn.split(":", 5)
-                problems.add(
-                    ("cicd", "github_oidc_provider_arn"),
-                    f"the provider is in account {arn_account} ({arn_partition}), the environment deploys to "
-                    f"{account} ({own_partition}): a role can trust only its own account's provider",
-                    provider_arn,
-                    allowed=expected,
-                )
-        if "artifact_store" in on and self.name.startswith(aws_rules.S3_BUCKET_PREFIXES):
-            problems.add(
-                ("name",),
-                f"bucket names start with the platform name, and S3 reserves the prefixes "
-                f"{', '.join(aws_rules.S3_BUCKET_PREFIXES)}",
-                self.name,
-                allowed="a platform name that does not start with them",
-            )
-        boundary = self.identity.permissions_boundary_arn
-        partition = awsmodel.partition_of(self.region)
-        if "identity" in on and boundary and partition and boundary.split(":")[1] != partition:
-            problems.add(
-                ("identity", "permissions_boundary_arn"),
-                f"the ARN is in partition {boundary.split(':')[1]!r} but region {self.region} is in {partition!r}",
-                boundary,
-                allowed=f"arn:{partition}:iam::<account>:policy/<name>",
-            )
-        for loc, physical, api, template in self._physical_names(on):
-            problem = aws_rules.name_problem(physical, api, template)
-            if problem is not None:
-                value = self.name if loc == ("name",) else _value_at(self, loc)
-                problems.add(loc, problem[0], value, allowed=problem[1])
+        problems.extend(rules.findings(self))
         problems.raise_if_any()
         return self
-
-    def _physical_names(self, on: set[str]) -> list[tuple[Loc, str, awsmodel.ApiMember, str]]:
-        """Names the components will give AWS resources, each with the field that decides it.
-
-        A name built from a list item is reported at the item (the item is what a user shortens); one built
-        from the platform name alone at ``name``.
-        """
-        platform = self.name
-        found: list[tuple[Loc, str, awsmodel.ApiMember, str]] = []
-        if "dev_environment" in on and self.dev_environment.kind == "notebook":
-            found.append((("name",), names.notebook_name(platform), awsmodel.NOTEBOOK_NAME, "<platform>-notebook"))
-        elif "dev_environment" in on:
-            found.append((("name",), platform, awsmodel.DOMAIN_NAME, "<platform>"))
-        if "pipelines" in on:
-            template = "<platform>-continuous-training"
-            found.append((("name",), names.pipeline_name(platform), awsmodel.PIPELINE_NAME, template))
-        items: list[tuple[list[tuple[Loc, str]], Callable[[str], str], awsmodel.ApiMember, str]] = []
-        if "container_registry" in on:
-            repositories = _located(("container_registry", "repositories"), self.container_registry.repositories)
-            items.append(
-                (
-                    repositories,
-                    lambda item: names.repository_name(platform, item),
-                    awsmodel.REPOSITORY_NAME,
-                    "<platform>/<repository>",
-                )
-            )
-        if "registry" in on:
-            groups = _located(("registry", "model_package_groups"), self.registry.model_package_groups)
-            items.append(
-                (
-                    groups,
-                    lambda item: names.model_package_group_name(platform, item),
-                    awsmodel.MODEL_PACKAGE_GROUP_NAME,
-                    "<platform>-<group>",
-                )
-            )
-        if "feature_store" in on:
-            feature_groups = [group.name for group in self.feature_store.feature_groups]
-            items.append(
-                (
-                    _located(("feature_store", "feature_groups"), feature_groups, ("name",)),
-                    lambda item: names.feature_group_name(platform, item),
-                    awsmodel.FEATURE_GROUP_NAME,
-                    "<platform>-<feature group>",
-                )
-            )
-        if "serving" in on:
-            endpoints = self.serving.effective_endpoints()
-            items.append(
-                (
-                    _located(("serving", "endpoints"), [e.name for e in endpoints], ("name",)),
-                    lambda item: names.endpoint_name(platform, item),
-                    awsmodel.ENDPOINT_NAME,
-                    "<platform>-<endpoint>",
-                )
-            )
-            if "monitoring" in on and self.monitoring.data_quality.enabled:
-                # Only endpoints that are deployed and capture data get a monitoring job (the program's rule).
-                captured = [e.name if e.model is not None and e.data_capture_percent else None for e in endpoints]
-                monitored = [item for item in _located(("serving", "endpoints"), captured, ("name",)) if item[1]]
-                for api in (awsmodel.MONITORING_JOB_NAME, awsmodel.MONITORING_SCHEDULE_NAME):
-                    items.append(
-                        (
-                            monitored,
-                            lambda item: names.monitoring_name(names.endpoint_name(platform, item)),
-                            api,
-                            "<platform>-<endpoint>-data-quality",
-                        )
-                    )
-        if "cicd" in on:
-            provider = self.cicd.provider
-            items.append(
-                (
-                    _located(("cicd", "stages"), self.cicd.stages),
-                    lambda item: names.deploy_role_name(platform, provider, item),
-                    awsmodel.ROLE_NAME,
-                    "<platform>-github-<stage>" if provider == "github-oidc" else "<platform>-deploy-<stage>",
-                )
-            )
-        for located, make, api, template in items:
-            found += [(loc, make(item), api, template) for loc, item in located]
-        return found
-
-    def _required(self, component: str) -> bool:
-        return any(component in LEVEL_REQUIREMENTS[level] for level in range(self.level + 1))
 
 
 class _Problems:
@@ -1192,16 +946,3 @@ def _unique(values: list[Any], what: str, field: str, suffix: Loc = ()) -> list[
     problems.add_all(_duplicates(values, what, field, suffix))
     problems.raise_if_any()
     return values
-
-
-def _located(prefix: Loc, values: list[Any], suffix: Loc = ()) -> list[tuple[Loc, Any]]:
-    """``(prefix[i] + suffix, value)`` for each value of a list field."""
-    return [((*prefix, index, *suffix), value) for index, value in enumerate(values)]
-
-
-def _value_at(model: BaseModel, loc: Loc) -> Any:
-    """The value at ``loc`` inside ``model`` (for a problem's ``value:``)."""
-    node: Any = model
-    for part in loc:
-        node = node[part] if isinstance(part, int) else getattr(node, part)
-    return node

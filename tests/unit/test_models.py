@@ -19,7 +19,6 @@ from mlplatform import blueprints
 from mlplatform.spec.images import MODEL_MONITOR_ACCOUNTS
 from mlplatform.spec.models import (
     COMPONENTS,
-    LEVEL_REQUIREMENTS,
     LOG_RETENTION_DAYS,
     AlarmsSpec,
     ArtifactStoreSpec,
@@ -44,6 +43,7 @@ from mlplatform.spec.models import (
     TrainingSpec,
 )
 from mlplatform.spec.names import ENV_NAME_RE, default_platform_name
+from mlplatform.spec.rules import LEVEL_REQUIREMENTS
 
 # ---------------------------------------------------------------------------------------------------
 # Helpers
