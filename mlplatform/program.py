@@ -244,7 +244,7 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
         MonitoringArgs(
             kms_key_arn=key,
             log_retention_days=spec.monitoring.log_retention_days,
-            endpoint_names=tuple(f"{platform.name}-{e.name}" for e in endpoints if e.model),
+            endpoint_names=tuple(names.endpoint_name(platform.name, e.name) for e in endpoints if e.model),
             dashboard=spec.monitoring.dashboard,
             budget=BudgetArgs(
                 monthly_limit_usd=spec.monitoring.budget.monthly_limit_usd,

@@ -178,7 +178,7 @@ class Identity(pulumi.ComponentResource):
                     write=[names.capture_prefix(endpoint) for endpoint in args.endpoint_names],
                 ),
                 *self._key(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], grants=True),
-                *self._logs([f"/aws/sagemaker/Endpoints/{endpoint}" for endpoint in args.endpoint_names]),
+                *self._logs([names.endpoint_log_group(endpoint) for endpoint in args.endpoint_names]),
                 *self._runtime(),
             ]
             self.serving_role_arn = self._workload("serving", statements)

@@ -99,7 +99,7 @@ class Monitoring(pulumi.ComponentResource):
         for endpoint in args.endpoint_names:
             aws.cloudwatch.LogGroup(
                 f"{name}-{endpoint}-logs",
-                name=f"/aws/sagemaker/Endpoints/{endpoint}",
+                name=names.endpoint_log_group(endpoint),
                 retention_in_days=args.log_retention_days,
                 kms_key_id=args.kms_key_arn,
                 tags=tags,
@@ -165,7 +165,7 @@ def _dashboard_body(region: str, endpoints: Sequence[str]) -> str:
                         "stat": "p99" if metrics == ["ModelLatency"] else "Sum",
                         "period": 300,
                         "metrics": [
-                            ["AWS/SageMaker", metric, "EndpointName", endpoint, "VariantName", "primary"]
+                            ["AWS/SageMaker", metric, "EndpointName", endpoint, "VariantName", names.VARIANT_NAME]
                             for metric in metrics
                         ],
                     },

@@ -178,7 +178,7 @@ class Serving(pulumi.ComponentResource):
             kms_key_arn=args.kms_key_arn,
             production_variants=[
                 {
-                    "variant_name": "primary",
+                    "variant_name": names.VARIANT_NAME,
                     "model_name": model.name,
                     "initial_instance_count": spec.instance_count,
                     "instance_type": spec.instance_type,
@@ -216,7 +216,7 @@ class Serving(pulumi.ComponentResource):
             opts=child(self),
         )
         if spec.min_capacity is not None and spec.max_capacity is not None:
-            resource_id = endpoint.name.apply(lambda endpoint_name: f"endpoint/{endpoint_name}/variant/primary")
+            resource_id = endpoint.name.apply(names.variant_resource_id)
             target = aws.appautoscaling.Target(
                 f"{base}-scaling",
                 service_namespace="sagemaker",
@@ -252,7 +252,7 @@ class Serving(pulumi.ComponentResource):
         self, base: str, physical: str, spec: EndpointArgs, tags: dict[str, str]
     ) -> dict[str, aws.cloudwatch.MetricAlarm]:
         args = self._args
-        dimensions = {"EndpointName": physical, "VariantName": "primary"}
+        dimensions = {"EndpointName": physical, "VariantName": names.VARIANT_NAME}
         common: dict[str, Any] = {
             "namespace": "AWS/SageMaker",
             "dimensions": dimensions,

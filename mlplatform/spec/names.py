@@ -1,8 +1,10 @@
-"""Names users choose: environments and blueprints.
+"""Names: the ones users choose (environments, blueprints) and every physical name derived from them.
 
 An environment name becomes a file name (``stacks/<env>.yaml``), a state directory and part of AWS
 resource names, so it is checked before any file is touched: a name like ``../prod`` or ``a/b`` must
-never reach the file system.
+never reach the file system. A physical name that more than one module builds (an endpoint's, its
+variant's, its log group's, ...) is derived here once, so the components, the program and the spec's
+length checks cannot drift apart.
 """
 
 from __future__ import annotations
@@ -65,6 +67,20 @@ def default_platform_name(env: str) -> str:
 def endpoint_name(platform: str, endpoint: str) -> str:
     """A SageMaker endpoint's name (also the prefix of its alarms and capture path)."""
     return f"{platform}-{endpoint}"
+
+
+VARIANT_NAME = "primary"
+"""The production variant every endpoint serves its model from (autoscaling, alarms and dashboards name it)."""
+
+
+def variant_resource_id(endpoint: str) -> str:
+    """Application Auto Scaling's id of an endpoint's production variant."""
+    return f"endpoint/{endpoint}/variant/{VARIANT_NAME}"
+
+
+def endpoint_log_group(endpoint: str) -> str:
+    """The CloudWatch log group SageMaker writes an endpoint's container logs to (a fixed AWS convention)."""
+    return f"/aws/sagemaker/Endpoints/{endpoint}"
 
 
 def monitoring_name(endpoint: str) -> str:
