@@ -30,7 +30,7 @@ from mlplatform.components.monitoring import (
 from mlplatform.components.network import Network, NetworkArgs
 from mlplatform.components.pipelines import Pipelines, PipelinesArgs
 from mlplatform.components.registry import ContainerRegistry, ContainerRegistryArgs, ModelRegistry, ModelRegistryArgs
-from mlplatform.components.serving import EndpointArgs, Serving, ServingArgs
+from mlplatform.components.serving import AutoscalingArgs, EndpointArgs, Serving, ServingArgs
 from mlplatform.components.storage import ArtifactStore, ArtifactStoreArgs
 from mlplatform.components.training import Training, TrainingArgs
 from mlplatform.spec import images, names
@@ -387,14 +387,18 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
                         model_data_url=e.model.model_data_url if e.model else None,
                         instance_type=e.instance_type,
                         instance_count=e.instance_count,
-                        data_capture_percent=e.data_capture_percent or 0,
-                        strategy=e.deployment.strategy if e.deployment else "all-at-once",
-                        traffic_percent=e.deployment.traffic_percent if e.deployment else 10,
-                        wait_minutes=e.deployment.wait_minutes if e.deployment else 10,
-                        rollback_alarms=tuple(e.deployment.rollback_alarms) if e.deployment else (),
-                        min_capacity=e.autoscaling.min_capacity if e.autoscaling else None,
-                        max_capacity=e.autoscaling.max_capacity if e.autoscaling else None,
-                        target_invocations=e.autoscaling.target_invocations_per_instance if e.autoscaling else 100,
+                        data_capture_percent=e.data_capture_percent,
+                        strategy=e.deployment.strategy,
+                        traffic_percent=e.deployment.traffic_percent,
+                        wait_minutes=e.deployment.wait_minutes,
+                        rollback_alarms=tuple(e.deployment.rollback_alarms),
+                        autoscaling=AutoscalingArgs(
+                            min_capacity=e.autoscaling.min_capacity,
+                            max_capacity=e.autoscaling.max_capacity,
+                            target_invocations=e.autoscaling.target_invocations_per_instance,
+                        )
+                        if e.autoscaling
+                        else None,
                     )
                     for e in endpoints
                 ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -25,8 +25,8 @@ class BudgetArgs:
     """
 
     monthly_limit_usd: float
-    alert_threshold_percent: int = 80
-    alert_emails: Sequence[str] = ()
+    alert_threshold_percent: int
+    alert_emails: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,10 @@ class MonitoringArgs:
     """
 
     kms_key_arn: pulumi.Input[str]
-    log_retention_days: int = 365
-    endpoint_names: Sequence[str] = ()
-    dashboard: bool = False
-    budget: BudgetArgs | None = None
+    log_retention_days: int
+    endpoint_names: Sequence[str]
+    dashboard: bool
+    budget: BudgetArgs | None
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -219,13 +219,13 @@ class ModelMonitoringArgs:
     bucket_name: pulumi.Input[str]
     endpoints: Sequence[MonitoredEndpoint]
     image_uri: str
-    schedule: str = "cron(0 * ? * * *)"
-    instance_type: str = "ml.m5.large"
-    subnet_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    alarm_topic_arn: pulumi.Input[str] | None = None
-    retrain_pipeline_arn: pulumi.Input[str] | None = None
-    events_role_arn: pulumi.Input[str] | None = None
+    schedule: str
+    instance_type: str
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
+    alarm_topic_arn: pulumi.Input[str] | None
+    retrain_pipeline_arn: pulumi.Input[str] | None
+    events_role_arn: pulumi.Input[str] | None
 
 
 class ModelMonitoring(pulumi.ComponentResource):

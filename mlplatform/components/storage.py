@@ -33,10 +33,10 @@ class SecureBucketArgs:
 
     component: str
     role: str
-    kms_key_arn: pulumi.Input[str] | None = None
+    kms_key_arn: pulumi.Input[str] | None
+    noncurrent_version_expiration_days: int
     log_bucket: pulumi.Input[str] | None = None
     log_prefix: str = ""
-    noncurrent_version_expiration_days: int = 90
     expiration_days: int | None = None
     extra_policy_statements: Sequence[dict[str, Any]] = field(default_factory=tuple)
     receives_access_logs: bool = False
@@ -169,10 +169,10 @@ class ArtifactStoreArgs:
     """
 
     kms_key_arn: pulumi.Input[str]
-    access_logging: bool = True
-    versioning: bool = True
-    noncurrent_version_expiration_days: int = 90
-    log_retention_days: int = 365
+    access_logging: bool
+    versioning: bool
+    noncurrent_version_expiration_days: int
+    log_retention_days: int
 
 
 class ArtifactStore(pulumi.ComponentResource):

@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from mlplatform.spec import aws_rules, awsmodel, formats, rules, tagging
+from mlplatform.spec import aws_rules, awsmodel, formats, names, rules, tagging
 from mlplatform.spec.rules import EMULATOR_ACCOUNT_ID as EMULATOR_ACCOUNT_ID
 
 # ---------------------------------------------------------------------------------------------------
@@ -422,7 +422,7 @@ class PipelinesSpec(ComponentSpec):
         default="rate(1 day)", description="Retrain on this schedule; `false` for no scheduled retraining."
     )
     new_data_prefix: Annotated[str, Field(pattern=formats.S3_PREFIX)] | Literal[False] = Field(
-        default="incoming/",
+        default=names.INCOMING_PREFIX,
         description="Retrain when objects land under this artifact-bucket prefix; `false` for no trigger.",
     )
     approval_metric: ApprovalMetricSpec = Field(
@@ -546,6 +546,14 @@ class EndpointSpec(SpecModel):
     )
 
 
+class EffectiveEndpointSpec(EndpointSpec):
+    """An endpoint with the serving component's defaults applied (:meth:`ServingSpec.effective`): what the
+    program deploys. Not a setting: nothing in a blueprint or an environment file has this shape."""
+
+    data_capture_percent: int = Field(ge=0, le=100, description="Share of requests captured for monitoring.")
+    deployment: DeploymentSpec = Field(description="Rollout of new model versions.")
+
+
 class ServingSpec(ComponentSpec):
     """Real-time endpoints with encrypted configs, data capture and safe deployments.
 
@@ -566,10 +574,11 @@ class ServingSpec(ComponentSpec):
         default=0, ge=0, le=100, description="Default share of requests captured for monitoring (0 = off)."
     )
 
-    def effective(self, endpoint: EndpointSpec) -> EndpointSpec:
+    def effective(self, endpoint: EndpointSpec) -> EffectiveEndpointSpec:
         """``endpoint`` with every unset setting taken from this component's defaults."""
-        return endpoint.model_copy(
-            update={
+        return EffectiveEndpointSpec(
+            **{
+                **dict(endpoint),
                 "autoscaling": endpoint.autoscaling if endpoint.autoscaling is not None else self.autoscaling,
                 "data_capture_percent": endpoint.data_capture_percent
                 if endpoint.data_capture_percent is not None
@@ -578,7 +587,7 @@ class ServingSpec(ComponentSpec):
             }
         )
 
-    def effective_endpoints(self) -> list[EndpointSpec]:
+    def effective_endpoints(self) -> list[EffectiveEndpointSpec]:
         """Every endpoint with defaults applied."""
         return [self.effective(endpoint) for endpoint in self.endpoints]
 

@@ -131,6 +131,9 @@ def alarm_topic_name(platform: str) -> str:
 # Key prefixes of the artifact bucket. Each workload role is granted exactly the prefixes it reads and
 # writes (docs/security.md "Roles"), so the components that write under a prefix and the roles that may
 # read it take the prefix from here.
+INCOMING_PREFIX = "incoming/"
+"""Where new training data lands: the default of ``pipelines.new_data_prefix``, and the pipeline's input location
+when its new-data trigger is off."""
 MODELS_PREFIX = "models/"
 """Model artifacts endpoints serve (the sample model, artifacts promoted by people or CI/CD)."""
 TRAINING_PREFIX = "training/"
