@@ -277,6 +277,7 @@ class Cicd(pulumi.ComponentResource):
                 log_bucket=args.log_bucket,
                 log_prefix="cicd/",
                 noncurrent_version_expiration_days=30,
+                versioning=True,  # every build's artifacts stay recoverable
             ),
             p,
             opts=child(self),

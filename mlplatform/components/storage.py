@@ -35,12 +35,12 @@ class SecureBucketArgs:
     role: str
     kms_key_arn: pulumi.Input[str] | None
     noncurrent_version_expiration_days: int
+    versioning: bool
     log_bucket: pulumi.Input[str] | None = None
     log_prefix: str = ""
     expiration_days: int | None = None
     extra_policy_statements: Sequence[dict[str, Any]] = field(default_factory=tuple)
     receives_access_logs: bool = False
-    versioning: bool = True
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -196,6 +196,7 @@ class ArtifactStore(pulumi.ComponentResource):
                     kms_key_arn=None,  # S3 server access logging delivers only to SSE-S3 buckets
                     expiration_days=args.log_retention_days,
                     noncurrent_version_expiration_days=30,
+                    versioning=True,  # logs are evidence: always versioned, whatever the artifact bucket does
                     receives_access_logs=True,
                 ),
                 platform,
