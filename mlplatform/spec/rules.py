@@ -40,7 +40,7 @@ COMPONENT_NEEDS: dict[str, tuple[str, ...]] = {
     "pipelines": ("registry", "artifact_store", "training", "identity"),
     "serving": ("identity", "encryption", "artifact_store"),
     "monitoring": ("encryption",),
-    "cicd": ("registry", "artifact_store", "identity"),
+    "cicd": ("registry", "artifact_store", "identity", "serving"),
 }
 """Components that cannot work without others (a notebook is VPC-only, so it needs the network)."""
 

@@ -412,6 +412,19 @@ def test_a_component_needs_its_dependencies_when_the_level_does_not_require_them
     assert error["msg"] == "dev_environment is enabled and needs network"
 
 
+def test_cicd_needs_serving_whose_role_its_deployments_run_as() -> None:
+    # Found by the no-op property test: the spec accepted CI/CD without serving, and the program then failed
+    # with an internal assertion (CI/CD's deployments create models that run as the serving role).
+    data = platform(1)
+    data["serving"] = {"enabled": False}
+    data["cicd"] = {"enabled": True}
+
+    error = only_error(PlatformSpec, data)
+
+    assert error["loc"] == ("serving", "enabled")
+    assert error["msg"] == "cicd is enabled and needs serving"
+
+
 @pytest.mark.parametrize("dependency", ["registry", "artifact_store", "training"])
 def test_pipelines_need_registry_artifact_store_and_training(dependency: str) -> None:
     # At level 0 nothing requires pipelines or training, so only the pipeline's needs are checked; a
