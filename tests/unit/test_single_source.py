@@ -154,7 +154,7 @@ def _component_dataclasses() -> dict[str, type]:
     for module in pkgutil.iter_modules(mlplatform.components.__path__, "mlplatform.components."):
         for name, value in vars(importlib.import_module(module.name)).items():
             ours = inspect.isclass(value) and value.__module__ == module.name and name not in NOT_SETTINGS
-            if ours and dataclasses.is_dataclass(value):
+            if ours and isinstance(value, type) and dataclasses.is_dataclass(value):
                 found[name] = value
     return found
 
