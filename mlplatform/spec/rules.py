@@ -15,6 +15,7 @@ should edit; ``PlatformSpec``'s model validator reports them all at once. To add
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -265,14 +266,37 @@ _RULES: tuple[Callable[[PlatformSpec, set[str]], list[Finding]], ...] = (
 )
 
 
-def _physical_names(spec: PlatformSpec, on: set[str]) -> list[tuple[Loc, str, awsmodel.ApiMember, str]]:
+OBJECT_LISTS: tuple[Loc, ...] = (("feature_store", "feature_groups"), ("serving", "endpoints"))
+TEMPLATE_ITEMS: dict[Loc, str] = {
+    ("container_registry", "repositories"): "repository",
+    ("registry", "model_package_groups"): "group",
+    ("feature_store", "feature_groups"): "feature group",
+    ("serving", "endpoints"): "endpoint",
+    ("cicd", "stages"): "stage",
+}
+"""How a problem's ``allowed:`` line names an item of each list a physical name is built from."""
+
+Named = tuple[Loc, str, awsmodel.ApiMember, str]
+"""A physical name: the field that decides it, the name, the API member that limits it, and its template."""
+
+
+def _physical_names(spec: PlatformSpec, on: set[str]) -> list[Named]:
     """Names the components will give AWS resources, each with the field that decides it.
 
     A name built from a list item is reported at the item (the item is what a user shortens); one built
     from the platform name alone at ``name``.
     """
     platform = spec.name
-    found: list[tuple[Loc, str, awsmodel.ApiMember, str]] = []
+
+    def per_item(
+        field: Loc, values: list[Any], make: Callable[[str, str], str], api: awsmodel.ApiMember
+    ) -> list[Named]:
+        """One name per list item, located at the item (at its ``name`` for objects); ``None`` items name nothing."""
+        item_name: Loc = ("name",) if field in OBJECT_LISTS else ()
+        template = make("<platform>", f"<{TEMPLATE_ITEMS[field]}>")
+        return [(loc, make(platform, item), api, template) for loc, item in _located(field, values, item_name) if item]
+
+    found: list[Named] = []
     if "dev_environment" in on and spec.dev_environment.kind == "notebook":
         found.append((("name",), names.notebook_name(platform), awsmodel.NOTEBOOK_NAME, "<platform>-notebook"))
     elif "dev_environment" in on:
@@ -280,73 +304,48 @@ def _physical_names(spec: PlatformSpec, on: set[str]) -> list[tuple[Loc, str, aw
     if "pipelines" in on:
         template = "<platform>-continuous-training"
         found.append((("name",), names.pipeline_name(platform), awsmodel.PIPELINE_NAME, template))
-    items: list[tuple[list[tuple[Loc, str]], Callable[[str], str], awsmodel.ApiMember, str]] = []
     if "container_registry" in on:
-        repositories = _located(("container_registry", "repositories"), spec.container_registry.repositories)
-        items.append(
-            (
-                repositories,
-                lambda item: names.repository_name(platform, item),
-                awsmodel.REPOSITORY_NAME,
-                "<platform>/<repository>",
-            )
+        repositories = spec.container_registry.repositories
+        found += per_item(
+            ("container_registry", "repositories"), repositories, names.repository_name, awsmodel.REPOSITORY_NAME
         )
     if "registry" in on:
-        groups = _located(("registry", "model_package_groups"), spec.registry.model_package_groups)
-        items.append(
-            (
-                groups,
-                lambda item: names.model_package_group_name(platform, item),
-                awsmodel.MODEL_PACKAGE_GROUP_NAME,
-                "<platform>-<group>",
-            )
+        groups = spec.registry.model_package_groups
+        found += per_item(
+            ("registry", "model_package_groups"),
+            groups,
+            names.model_package_group_name,
+            awsmodel.MODEL_PACKAGE_GROUP_NAME,
         )
     if "feature_store" in on:
         feature_groups = [group.name for group in spec.feature_store.feature_groups]
-        items.append(
-            (
-                _located(("feature_store", "feature_groups"), feature_groups, ("name",)),
-                lambda item: names.feature_group_name(platform, item),
-                awsmodel.FEATURE_GROUP_NAME,
-                "<platform>-<feature group>",
-            )
+        found += per_item(
+            ("feature_store", "feature_groups"), feature_groups, names.feature_group_name, awsmodel.FEATURE_GROUP_NAME
         )
     if "serving" in on:
         endpoints = spec.serving.effective_endpoints()
-        items.append(
-            (
-                _located(("serving", "endpoints"), [e.name for e in endpoints], ("name",)),
-                lambda item: names.endpoint_name(platform, item),
-                awsmodel.ENDPOINT_NAME,
-                "<platform>-<endpoint>",
-            )
+        found += per_item(
+            ("serving", "endpoints"), [e.name for e in endpoints], names.endpoint_name, awsmodel.ENDPOINT_NAME
         )
         if "monitoring" in on and spec.monitoring.data_quality.enabled:
             # Only endpoints that are deployed and capture data get a monitoring job (the program's rule).
             captured = [e.name if e.model is not None and e.data_capture_percent else None for e in endpoints]
-            monitored = [item for item in _located(("serving", "endpoints"), captured, ("name",)) if item[1]]
             for api in (awsmodel.MONITORING_JOB_NAME, awsmodel.MONITORING_SCHEDULE_NAME):
-                items.append(
-                    (
-                        monitored,
-                        lambda item: names.monitoring_name(names.endpoint_name(platform, item)),
-                        api,
-                        "<platform>-<endpoint>-data-quality",
-                    )
-                )
+                found += per_item(("serving", "endpoints"), captured, _monitoring_name, api)
     if "cicd" in on:
         provider = spec.cicd.provider
-        items.append(
-            (
-                _located(("cicd", "stages"), spec.cicd.stages),
-                lambda item: names.deploy_role_name(platform, provider, item),
-                awsmodel.ROLE_NAME,
-                "<platform>-github-<stage>" if provider == "github-oidc" else "<platform>-deploy-<stage>",
-            )
+        found += per_item(
+            ("cicd", "stages"), spec.cicd.stages, partial(_deploy_role_name, provider), awsmodel.ROLE_NAME
         )
-    for located, make, api, template in items:
-        found += [(loc, make(item), api, template) for loc, item in located]
     return found
+
+
+def _monitoring_name(platform: str, endpoint: str) -> str:
+    return names.monitoring_name(names.endpoint_name(platform, endpoint))
+
+
+def _deploy_role_name(provider: str, platform: str, stage: str) -> str:
+    return names.deploy_role_name(platform, provider, stage)
 
 
 def _located(prefix: Loc, values: list[Any], suffix: Loc = ()) -> list[tuple[Loc, Any]]:
