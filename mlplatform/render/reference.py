@@ -28,14 +28,14 @@ def _cell(text: str | None) -> str:
     return _first_paragraph(text).replace("|", "\\|")
 
 
-def _inner_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+def inner_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
     """The model inside ``annotation`` (``Model``, ``Model | None``, ``list[Model]``) and whether it is a list."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-        return _inner_model(members[0]) if len(members) == 1 else (None, False)
+        return inner_model(members[0]) if len(members) == 1 else (None, False)
     if origin is list:
-        inner, _ = _inner_model(typing.get_args(annotation)[0])
+        inner, _ = inner_model(typing.get_args(annotation)[0])
         return inner, True
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation, False
@@ -77,7 +77,7 @@ def _default(field: FieldInfo) -> str:
 
 def _rows(model: type[BaseModel], prefix: str, out: list[str], nested: list[tuple[str, type[BaseModel]]]) -> None:
     for name, field in model.model_fields.items():
-        inner, is_list = _inner_model(field.annotation)
+        inner, is_list = inner_model(field.annotation)
         path = f"{prefix}{name}{'[]' if is_list else ''}"
         kind = f"list of {inner.__name__}" if inner and is_list else _type_name(field.annotation)
         out.append(f"| `{path}` | {kind} | {_default(field)} | {_cell(field.description)} |")
@@ -104,7 +104,7 @@ def settings_reference_markdown() -> str:
         lines.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {_cell(field.description)} |")
     for component in COMPONENTS:
         field = SettingsSpec.model_fields[component]
-        model, _ = _inner_model(field.annotation)
+        model, _ = inner_model(field.annotation)
         assert model is not None
         lines += ["", f"## `{component}`", "", _first_paragraph(model.__doc__), ""]
         lines += ["| setting | type | default | meaning |", "| --- | --- | --- | --- |"]

@@ -37,8 +37,7 @@ else:
     pytest.importorskip("sagemaker", reason="the sagemaker SDK is an optional extra: scripts/sdk-check runs this")
 
 from mlplatform.components.pipeline_definition import PipelineSettings, build_definition
-from mlplatform.spec.models import PipelinesSpec, TrainingSpec
-from mlplatform.spec.names import INCOMING_PREFIX
+from tests.unit.pipeline_defaults import spec_defaults
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -48,26 +47,13 @@ UNUSED_BASE_JOB_NAME = "sdk-check-base-job-name-not-in-definition"
 
 def _settings(**overrides: Any) -> PipelineSettings:
     values: dict[str, Any] = {
+        **spec_defaults(),
         "bucket": f"mlp-local-artifacts-{ACCOUNT}",
         "prefix": f"pipelines/{PIPELINE_NAME}",
         "role_arn": f"arn:aws:iam::{ACCOUNT}:role/mlp-local-sagemaker-execution",
         "kms_key_arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         "image_uri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/mlp-local/training:latest",
         "model_package_group": "mlp-local-default",
-        "subnets": [],
-        "security_group_ids": [],
-        # The rest as the program passes them for the spec's defaults.
-        "approval_status": "PendingManualApproval",
-        "metric_name": PipelinesSpec().approval_metric.name,
-        "threshold": PipelinesSpec().approval_metric.threshold,
-        "comparison": "GreaterThanOrEqualTo",
-        "processing_instance_type": PipelinesSpec().processing_instance_type,
-        "training_instance_type": PipelinesSpec().training_instance_type,
-        "input_prefix": INCOMING_PREFIX,
-        "spot": TrainingSpec().spot,
-        "max_runtime_seconds": TrainingSpec().max_runtime_hours * 3600,
-        "volume_size_gb": TrainingSpec().volume_size_gb,
-        "tags": {},
     }
     values.update(overrides)
     return PipelineSettings(**values)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import types
 import typing
 from collections.abc import Iterator
 from functools import cache
@@ -30,6 +29,7 @@ from pydantic.fields import FieldInfo
 
 from mlplatform.components.storage import ArtifactStore, ArtifactStoreArgs
 from mlplatform.engine.offline import plan_spec
+from mlplatform.render.reference import inner_model
 from mlplatform.spec.models import COMPONENTS, PlatformSpec
 from mlplatform.spec.rules import COMPONENT_NEEDS, LEVEL_REQUIREMENTS
 
@@ -186,28 +186,13 @@ BASE: dict[str, Any] = {
 # ---------------------------------------------------------------------------------------------------
 
 
-def _inner_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
-    """The model inside ``Model``, ``Model | None`` or ``list[Model]``, and whether it is a list."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-        return _inner_model(members[0]) if len(members) == 1 else (None, False)
-    if origin is list:
-        inner, _ = _inner_model(typing.get_args(annotation)[0])
-        return inner, inner is not None
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation, False
-    return None, False
-
-
 def _walk(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[Leaf, FieldInfo]]:
     for name, field in model.model_fields.items():
-        inner, is_list = _inner_model(field.annotation)
-        path = f"{prefix}{name}{'[]' if is_list else ''}"
+        inner, is_list = inner_model(field.annotation)
         if inner is None:
-            yield path, field
+            yield f"{prefix}{name}", field
         else:
-            yield from _walk(inner, f"{path}.")
+            yield from _walk(inner, f"{prefix}{name}{'[]' if is_list else ''}.")
 
 
 LEAVES: dict[Leaf, FieldInfo] = dict(_walk(PlatformSpec))

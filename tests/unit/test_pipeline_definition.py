@@ -18,8 +18,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from mlplatform.components.pipeline_definition import PipelineSettings, build_definition
-from mlplatform.spec.models import PipelinesSpec, TrainingSpec
-from mlplatform.spec.names import INCOMING_PREFIX
+from tests.unit.pipeline_defaults import spec_defaults
 
 OPERATION = {
     "Processing": "CreateProcessingJob",
@@ -32,6 +31,7 @@ FILLED_BY_SAGEMAKER = {"CreateProcessingJob": {"ProcessingJobName"}, "CreateTrai
 
 def _settings(**overrides: Any) -> PipelineSettings:
     values: dict[str, Any] = {
+        **spec_defaults(),
         "bucket": "mlp-local-artifacts-123456789012",
         "prefix": "pipelines/mlp-local-continuous-training",
         "role_arn": "arn:aws:iam::123456789012:role/mlp-local-sagemaker-execution",
@@ -40,18 +40,6 @@ def _settings(**overrides: Any) -> PipelineSettings:
         "model_package_group": "mlp-local-default",
         "subnets": ["subnet-1", "subnet-2"],
         "security_group_ids": ["sg-1"],
-        # The rest as the program passes them for the spec's defaults.
-        "approval_status": "PendingManualApproval",
-        "metric_name": PipelinesSpec().approval_metric.name,
-        "threshold": PipelinesSpec().approval_metric.threshold,
-        "comparison": "GreaterThanOrEqualTo",
-        "processing_instance_type": PipelinesSpec().processing_instance_type,
-        "training_instance_type": PipelinesSpec().training_instance_type,
-        "input_prefix": INCOMING_PREFIX,
-        "spot": TrainingSpec().spot,
-        "max_runtime_seconds": TrainingSpec().max_runtime_hours * 3600,
-        "volume_size_gb": TrainingSpec().volume_size_gb,
-        "tags": {},
     }
     values.update(overrides)
     return PipelineSettings(**values)

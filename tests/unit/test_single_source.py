@@ -17,8 +17,6 @@ import dataclasses
 import importlib
 import inspect
 import pkgutil
-import types
-import typing
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from pydantic import BaseModel
 
 import mlplatform.components
 from mlplatform import blueprints
+from mlplatform.render.reference import inner_model
 from mlplatform.spec.models import SettingsSpec
 
 PACKAGE = Path(mlplatform.components.__file__).resolve().parents[1]
@@ -57,11 +56,9 @@ def _leaves(data: dict[str, Any], prefix: Path_ = ()) -> list[tuple[Path_, Any]]
 
 
 def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    """The model inside ``Model`` or ``Model | None``."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-        return _inner_model(members[0]) if len(members) == 1 else None
-    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    """The model inside ``Model`` or ``Model | None`` (a list is a leaf: merging replaces it whole)."""
+    model, is_list = inner_model(annotation)
+    return None if is_list else model
 
 
 _MISSING = object()
