@@ -33,7 +33,7 @@ from mlplatform.components.registry import ContainerRegistry, ContainerRegistryA
 from mlplatform.components.serving import AutoscalingArgs, EndpointArgs, Serving, ServingArgs
 from mlplatform.components.storage import ArtifactStore, ArtifactStoreArgs
 from mlplatform.components.training import Training, TrainingArgs
-from mlplatform.spec import images, names
+from mlplatform.spec import awsmodel, images, names
 from mlplatform.spec.models import PlatformSpec
 from mlplatform.spec.rules import EMULATOR_ACCOUNT_ID
 
@@ -81,16 +81,20 @@ def make_provider(settings: TargetSettings, *, allowed_account: str | None = Non
 
 
 def platform_of(spec: PlatformSpec, settings: TargetSettings) -> Platform:
+    """The identity every component gets: names, account, region and partition, safety switches, tags."""
     account = settings.account_id or spec.account_id
     if spec.target == "local":
         account = EMULATOR_ACCOUNT_ID
+    # The spec's rules read the same partition (botocore's data) for the ARNs they check.
+    partition = awsmodel.partition_of(spec.region)
+    assert partition is not None, "the spec accepts only regions botocore knows"
     return Platform(
         name=spec.name,
         env=spec.env,
         blueprint=spec.blueprint,
         region=spec.region,
         account_id=account,
-        partition="aws-cn" if spec.region.startswith("cn-") else "aws-us-gov" if "gov" in spec.region else "aws",
+        partition=partition,
         protect=spec.protect,
         allow_destroy_data=spec.allow_destroy_data,
         tags=dict(spec.tags),
