@@ -392,3 +392,39 @@ def test_an_ignored_setting_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
         assert not changes_plan("artifact_store.versioning", False)
     finally:
         _plan.cache_clear()
+
+
+def _changes_plan_in(overrides: dict[str, Any], leaf: Leaf, value: Any) -> bool:
+    """Whether ``leaf`` changes the plan of BASE with ``overrides`` (a context other than the leaf's own)."""
+    data = _spec(json.dumps(_merge(context(f"{leaf.split('.')[0]}.enabled"), overrides), sort_keys=True))
+    before = data.model_dump(mode="json")
+    after = copy.deepcopy(before)
+    node: Any = after
+    steps = _steps(leaf)
+    for step in steps[:-1]:
+        node = node[step]
+    node[steps[-1]] = value
+    _spec(json.dumps(after, sort_keys=True))  # a refused value is an error here, not an expected failure
+    return _plan(json.dumps(before, sort_keys=True)) != _plan(json.dumps(after, sort_keys=True))
+
+
+# Known no-ops, found by this test in contexts other than the one CONTEXT checks; strict, so each fails (and must
+# be removed) the day its setting takes effect.
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="known no-op: a Studio domain (the default kind) validates dev_environment.instance_type against "
+    "CreateDomain's default JupyterLab app type but sets no default resource spec",
+)
+def test_a_studio_domain_uses_dev_environment_instance_type() -> None:
+    assert _changes_plan_in({"dev_environment": {"kind": "domain"}}, "dev_environment.instance_type", "ml.t3.large")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="known no-op: provider codepipeline accepts cicd.repository (stacks/prod.yaml sets it) but its source is "
+    "an S3 object, so the repository names nothing",
+)
+def test_codepipeline_uses_cicd_repository() -> None:
+    assert _changes_plan_in({"cicd": {"repository": "acme/models"}}, "cicd.repository", "acme/other")
