@@ -19,7 +19,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator
 
 from mlplatform import blueprints, paths
 from mlplatform.errors import EnvNotFoundError, FileFormatError, Problem, SpecValidationError
-from mlplatform.spec import formats, rules
+from mlplatform.spec import aws_rules, formats
 from mlplatform.spec.merge import deep_merge
 from mlplatform.spec.models import PlatformSpec, SettingsSpec, SpecModel
 from mlplatform.spec.names import check_env_name, default_platform_name
@@ -48,7 +48,7 @@ class EnvironmentFile(SpecModel):
     target: Literal["local", "aws"] = Field(
         description="`local` (embedded AWS emulator) or `aws` (real AWS through the Pulumi engine)."
     )
-    region: Annotated[str, AfterValidator(rules.check_region)] | None = Field(
+    region: Annotated[str, AfterValidator(aws_rules.check_region)] | None = Field(
         default=None,
         description="AWS region, e.g. `eu-west-1` (one botocore knows, in any partition); required for target aws "
         "(local: us-east-1).",

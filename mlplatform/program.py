@@ -30,11 +30,12 @@ from mlplatform.components.monitoring import (
 from mlplatform.components.network import Network, NetworkArgs
 from mlplatform.components.pipelines import Pipelines, PipelinesArgs
 from mlplatform.components.registry import ContainerRegistry, ContainerRegistryArgs, ModelRegistry, ModelRegistryArgs
-from mlplatform.components.serving import EndpointArgs, Serving, ServingArgs
+from mlplatform.components.serving import AutoscalingArgs, EndpointArgs, Serving, ServingArgs
 from mlplatform.components.storage import ArtifactStore, ArtifactStoreArgs
 from mlplatform.components.training import Training, TrainingArgs
-from mlplatform.spec import images, names
-from mlplatform.spec.models import EMULATOR_ACCOUNT_ID, PlatformSpec
+from mlplatform.spec import awsmodel, images, names
+from mlplatform.spec.models import PlatformSpec
+from mlplatform.spec.rules import EMULATOR_ACCOUNT_ID
 
 EMULATED_SERVICES = (
     "s3", "kms", "sts", "iam", "ecr", "ec2", "logs", "cloudwatch", "events", "sns", "sagemaker", "glue",
@@ -80,16 +81,20 @@ def make_provider(settings: TargetSettings, *, allowed_account: str | None = Non
 
 
 def platform_of(spec: PlatformSpec, settings: TargetSettings) -> Platform:
+    """The identity every component gets: names, account, region and partition, safety switches, tags."""
     account = settings.account_id or spec.account_id
     if spec.target == "local":
         account = EMULATOR_ACCOUNT_ID
+    # The spec's rules read the same partition (botocore's data) for the ARNs they check.
+    partition = awsmodel.partition_of(spec.region)
+    assert partition is not None, "the spec accepts only regions botocore knows"
     return Platform(
         name=spec.name,
         env=spec.env,
         blueprint=spec.blueprint,
         region=spec.region,
         account_id=account,
-        partition="aws-cn" if spec.region.startswith("cn-") else "aws-us-gov" if "gov" in spec.region else "aws",
+        partition=partition,
         protect=spec.protect,
         allow_destroy_data=spec.allow_destroy_data,
         tags=dict(spec.tags),
@@ -243,7 +248,7 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
         MonitoringArgs(
             kms_key_arn=key,
             log_retention_days=spec.monitoring.log_retention_days,
-            endpoint_names=tuple(f"{platform.name}-{e.name}" for e in endpoints if e.model),
+            endpoint_names=tuple(names.endpoint_name(platform.name, e.name) for e in endpoints if e.model),
             dashboard=spec.monitoring.dashboard,
             budget=BudgetArgs(
                 monthly_limit_usd=spec.monitoring.budget.monthly_limit_usd,
@@ -386,14 +391,18 @@ def build_platform(spec: PlatformSpec, settings: TargetSettings) -> dict[str, An
                         model_data_url=e.model.model_data_url if e.model else None,
                         instance_type=e.instance_type,
                         instance_count=e.instance_count,
-                        data_capture_percent=e.data_capture_percent or 0,
-                        strategy=e.deployment.strategy if e.deployment else "all-at-once",
-                        traffic_percent=e.deployment.traffic_percent if e.deployment else 10,
-                        wait_minutes=e.deployment.wait_minutes if e.deployment else 10,
-                        rollback_alarms=tuple(e.deployment.rollback_alarms) if e.deployment else (),
-                        min_capacity=e.autoscaling.min_capacity if e.autoscaling else None,
-                        max_capacity=e.autoscaling.max_capacity if e.autoscaling else None,
-                        target_invocations=e.autoscaling.target_invocations_per_instance if e.autoscaling else 100,
+                        data_capture_percent=e.data_capture_percent,
+                        strategy=e.deployment.strategy,
+                        traffic_percent=e.deployment.traffic_percent,
+                        wait_minutes=e.deployment.wait_minutes,
+                        rollback_alarms=tuple(e.deployment.rollback_alarms),
+                        autoscaling=AutoscalingArgs(
+                            min_capacity=e.autoscaling.min_capacity,
+                            max_capacity=e.autoscaling.max_capacity,
+                            target_invocations=e.autoscaling.target_invocations_per_instance,
+                        )
+                        if e.autoscaling
+                        else None,
                     )
                     for e in endpoints
                 ],

@@ -93,17 +93,17 @@ class CicdArgs:
     kms_key_arn: pulumi.Input[str]
     execution_role_arn: pulumi.Input[str]
     alarm_topic_arn: pulumi.Input[str]
-    log_bucket: pulumi.Input[str] | None = None
-    repository: str | None = None
-    branch: str = "main"
-    stages: Sequence[str] = ("staging", "prod")
-    endpoints: Sequence[str] = ()
-    model_package_groups: Sequence[str] = ()
-    manual_approval_before_prod: bool = True
-    github_environment: str | None = None
-    github_oidc_provider_arn: str | None = None
-    log_retention_days: int = 365
-    permissions_boundary_arn: str | None = None
+    log_bucket: pulumi.Input[str] | None
+    repository: str | None
+    branch: str
+    stages: Sequence[str]
+    endpoints: Sequence[str]
+    model_package_groups: Sequence[str]
+    manual_approval_before_prod: bool
+    github_environment: str | None
+    github_oidc_provider_arn: str | None
+    log_retention_days: int
+    permissions_boundary_arn: str | None
 
 
 def stage_endpoints(stages: Sequence[str], endpoints: Sequence[str]) -> dict[str, list[str]]:
@@ -277,6 +277,7 @@ class Cicd(pulumi.ComponentResource):
                 log_bucket=args.log_bucket,
                 log_prefix="cicd/",
                 noncurrent_version_expiration_days=30,
+                versioning=True,  # every build's artifacts stay recoverable
             ),
             p,
             opts=child(self),

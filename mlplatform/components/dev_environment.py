@@ -25,8 +25,8 @@ class DevEnvironmentArgs:
         security_group_ids: the workload security group.
         instance_type: notebook instance type.
         volume_size_gb: notebook storage.
-        root_access: let notebook users become root (off by default; on is a security override).
-        direct_internet_access: give the notebook an internet route outside the VPC (off by default).
+        root_access: let notebook users become root (on is a security override).
+        direct_internet_access: give the notebook an internet route outside the VPC (on is a security override).
     """
 
     kind: str
@@ -35,10 +35,10 @@ class DevEnvironmentArgs:
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: Sequence[pulumi.Input[str]]
-    instance_type: str = "ml.t3.medium"
-    volume_size_gb: int = 20
-    root_access: bool = False
-    direct_internet_access: bool = False
+    instance_type: str
+    volume_size_gb: int
+    root_access: bool
+    direct_internet_access: bool
 
 
 class DevEnvironment(pulumi.ComponentResource):

@@ -38,12 +38,12 @@ class EncryptionArgs:
     """Settings of the platform key.
 
     Attributes:
-        key_rotation: rotate the key material every year (on by default; off is a security override).
-        deletion_window_days: days a deleted key can still be recovered (7-30; 30 by default).
+        key_rotation: rotate the key material every year (off is a security override).
+        deletion_window_days: days a deleted key can still be recovered (7-30).
     """
 
-    key_rotation: bool = True
-    deletion_window_days: int = 30
+    key_rotation: bool
+    deletion_window_days: int
 
 
 class Encryption(pulumi.ComponentResource):

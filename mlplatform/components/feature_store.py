@@ -29,8 +29,8 @@ class FeatureGroupArgs:
     record_identifier: str
     event_time: str
     features: Sequence[tuple[str, str]]
-    online: bool = False
-    offline: bool = True
+    online: bool
+    offline: bool
 
 
 @dataclass(frozen=True)

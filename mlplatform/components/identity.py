@@ -12,7 +12,7 @@ exists. ``kms:CreateGrant`` is only allowed for grants to AWS services (``kms:Gr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -42,7 +42,7 @@ class IdentityArgs:
         kms_key_arn: the platform key.
         bucket_arn: the artifact bucket.
         repository_arns: the ECR repositories (pull for jobs, notebooks and endpoints).
-        permissions_boundary_arn: attach this permissions boundary to every role; none by default.
+        permissions_boundary_arn: attach this permissions boundary to every role; ``None`` for none.
         vpc_id: the platform's VPC (jobs, notebooks and endpoints run in it); ``None`` without a network.
         subnet_ids: its private subnets: the only subnets jobs may be started in.
         security_group_ids: the workload security group: the only groups jobs may use.
@@ -64,24 +64,24 @@ class IdentityArgs:
 
     kms_key_arn: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
-    repository_arns: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    permissions_boundary_arn: str | None = None
-    vpc_id: pulumi.Input[str] | None = None
-    subnet_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    dev_environment: bool = False
-    training: bool = False
-    training_instance_types: Sequence[str] = ("ml.m5.xlarge",)
-    processing_instance_types: Sequence[str] = ("ml.m5.xlarge",)
-    max_runtime_seconds: int = 86400
-    input_prefix: str | None = None
-    pipeline_name: str | None = None
-    model_package_groups: Sequence[str] = field(default_factory=tuple)
-    endpoint_names: Sequence[str] = field(default_factory=tuple)
-    serving: bool = False
-    monitoring: bool = False
-    feature_groups: Sequence[str] = field(default_factory=tuple)
-    feature_catalog_database: str | None = None
+    repository_arns: Sequence[pulumi.Input[str]]
+    permissions_boundary_arn: str | None
+    vpc_id: pulumi.Input[str] | None
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
+    dev_environment: bool
+    training: bool
+    training_instance_types: Sequence[str]
+    processing_instance_types: Sequence[str]
+    max_runtime_seconds: int
+    input_prefix: str | None
+    pipeline_name: str | None
+    model_package_groups: Sequence[str]
+    endpoint_names: Sequence[str]
+    serving: bool
+    monitoring: bool
+    feature_groups: Sequence[str]
+    feature_catalog_database: str | None
 
 
 class Identity(pulumi.ComponentResource):
@@ -178,7 +178,7 @@ class Identity(pulumi.ComponentResource):
                     write=[names.capture_prefix(endpoint) for endpoint in args.endpoint_names],
                 ),
                 *self._key(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], grants=True),
-                *self._logs([f"/aws/sagemaker/Endpoints/{endpoint}" for endpoint in args.endpoint_names]),
+                *self._logs([names.endpoint_log_group(endpoint) for endpoint in args.endpoint_names]),
                 *self._runtime(),
             ]
             self.serving_role_arn = self._workload("serving", statements)

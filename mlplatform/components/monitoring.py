@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -25,8 +25,8 @@ class BudgetArgs:
     """
 
     monthly_limit_usd: float
-    alert_threshold_percent: int = 80
-    alert_emails: Sequence[str] = ()
+    alert_threshold_percent: int
+    alert_emails: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,10 @@ class MonitoringArgs:
     """
 
     kms_key_arn: pulumi.Input[str]
-    log_retention_days: int = 365
-    endpoint_names: Sequence[str] = ()
-    dashboard: bool = False
-    budget: BudgetArgs | None = None
+    log_retention_days: int
+    endpoint_names: Sequence[str]
+    dashboard: bool
+    budget: BudgetArgs | None
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -99,7 +99,7 @@ class Monitoring(pulumi.ComponentResource):
         for endpoint in args.endpoint_names:
             aws.cloudwatch.LogGroup(
                 f"{name}-{endpoint}-logs",
-                name=f"/aws/sagemaker/Endpoints/{endpoint}",
+                name=names.endpoint_log_group(endpoint),
                 retention_in_days=args.log_retention_days,
                 kms_key_id=args.kms_key_arn,
                 tags=tags,
@@ -165,7 +165,7 @@ def _dashboard_body(region: str, endpoints: Sequence[str]) -> str:
                         "stat": "p99" if metrics == ["ModelLatency"] else "Sum",
                         "period": 300,
                         "metrics": [
-                            ["AWS/SageMaker", metric, "EndpointName", endpoint, "VariantName", "primary"]
+                            ["AWS/SageMaker", metric, "EndpointName", endpoint, "VariantName", names.VARIANT_NAME]
                             for metric in metrics
                         ],
                     },
@@ -219,13 +219,13 @@ class ModelMonitoringArgs:
     bucket_name: pulumi.Input[str]
     endpoints: Sequence[MonitoredEndpoint]
     image_uri: str
-    schedule: str = "cron(0 * ? * * *)"
-    instance_type: str = "ml.m5.large"
-    subnet_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    alarm_topic_arn: pulumi.Input[str] | None = None
-    retrain_pipeline_arn: pulumi.Input[str] | None = None
-    events_role_arn: pulumi.Input[str] | None = None
+    schedule: str
+    instance_type: str
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
+    alarm_topic_arn: pulumi.Input[str] | None
+    retrain_pipeline_arn: pulumi.Input[str] | None
+    events_role_arn: pulumi.Input[str] | None
 
 
 class ModelMonitoring(pulumi.ComponentResource):

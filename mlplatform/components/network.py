@@ -10,13 +10,13 @@ what IAM allows — they grant nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from mlplatform.components.common import Platform, assume_role_policy, child, policy, statement
-from mlplatform.spec.rules import subnet_cidrs
+from mlplatform.spec.aws_rules import subnet_cidrs
 from mlplatform.spec.tagging import NAME_KEY
 
 # What SageMaker jobs, endpoints and notebooks do with objects through the S3 gateway endpoint (the object and
@@ -54,12 +54,12 @@ class NetworkArgs:
 
     kms_key_arn: pulumi.Input[str]
     bucket_names: Sequence[pulumi.Input[str]]
-    read_only_bucket_names: Sequence[str] = field(default_factory=tuple)
-    cidr_block: str = "10.20.0.0/16"
-    availability_zones: int = 2
-    interface_endpoints: Sequence[str] = field(default_factory=lambda: ("sagemaker.api", "sagemaker.runtime"))
-    flow_logs: bool = True
-    log_retention_days: int = 365
+    read_only_bucket_names: Sequence[str]
+    cidr_block: str
+    availability_zones: int
+    interface_endpoints: Sequence[str]
+    flow_logs: bool
+    log_retention_days: int
 
 
 class Network(pulumi.ComponentResource):

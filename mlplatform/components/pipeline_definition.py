@@ -16,7 +16,7 @@ baseline scheduled and new-data runs use.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 CODE_DIR = "/opt/ml/processing/input/code"
@@ -57,19 +57,19 @@ class PipelineSettings:
     kms_key_arn: str
     image_uri: str
     model_package_group: str
-    approval_status: str = "PendingManualApproval"
-    metric_name: str = "accuracy"
-    threshold: float = 0.8
-    comparison: str = "GreaterThanOrEqualTo"
-    processing_instance_type: str = "ml.m5.xlarge"
-    training_instance_type: str = "ml.m5.xlarge"
-    input_prefix: str = "incoming/"
-    subnets: list[str] = field(default_factory=list)
-    security_group_ids: list[str] = field(default_factory=list)
-    spot: bool = False
-    max_runtime_seconds: int = 86400
-    volume_size_gb: int = 50
-    tags: dict[str, str] = field(default_factory=dict)
+    approval_status: str
+    metric_name: str
+    threshold: float
+    comparison: str
+    processing_instance_type: str
+    training_instance_type: str
+    input_prefix: str
+    subnets: list[str]
+    security_group_ids: list[str]
+    spot: bool
+    max_runtime_seconds: int
+    volume_size_gb: int
+    tags: dict[str, str]
 
 
 def _tags(settings: PipelineSettings) -> dict[str, list[dict[str, str]]]:

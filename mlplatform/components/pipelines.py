@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -44,20 +44,20 @@ class PipelinesArgs:
     bucket_name: pulumi.Input[str]
     image_uri: pulumi.Input[str]
     model_package_group: pulumi.Input[str]
-    approval: str = "manual"
-    metric_name: str = "accuracy"
-    threshold: float = 0.8
-    comparison: str = "greater_than_or_equal"
-    processing_instance_type: str = "ml.m5.xlarge"
-    training_instance_type: str = "ml.m5.xlarge"
-    schedule: str | None = "rate(1 day)"
-    new_data_prefix: str | None = "incoming/"
-    subnet_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    max_parallel_jobs: int = 2
-    spot: bool = False
-    max_runtime_hours: int = 24
-    volume_size_gb: int = 50
+    approval: str
+    metric_name: str
+    threshold: float
+    comparison: str
+    processing_instance_type: str
+    training_instance_type: str
+    schedule: str | None
+    new_data_prefix: str | None
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
+    max_parallel_jobs: int
+    spot: bool
+    max_runtime_hours: int
+    volume_size_gb: int
 
 
 class Pipelines(pulumi.ComponentResource):
@@ -97,7 +97,7 @@ class Pipelines(pulumi.ComponentResource):
                     else "LessThanOrEqualTo",
                     processing_instance_type=args.processing_instance_type,
                     training_instance_type=args.training_instance_type,
-                    input_prefix=args.new_data_prefix or "incoming/",
+                    input_prefix=args.new_data_prefix or names.INCOMING_PREFIX,
                     subnets=list(subnets),
                     security_group_ids=list(groups),
                     spot=args.spot,

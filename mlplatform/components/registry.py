@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -26,10 +26,10 @@ class ContainerRegistryArgs:
     """
 
     kms_key_arn: pulumi.Input[str]
-    repositories: Sequence[str] = ("training", "serving")
-    scan_on_push: bool = True
-    immutable_tags: bool = True
-    keep_images: int = 50
+    repositories: Sequence[str]
+    scan_on_push: bool
+    immutable_tags: bool
+    keep_images: int
 
 
 class ContainerRegistry(pulumi.ComponentResource):
@@ -92,9 +92,9 @@ class ModelRegistryArgs:
             for no notification rule.
     """
 
-    groups: Sequence[str] = field(default_factory=lambda: ("default",))
-    approval: str = "manual"
-    alarm_topic_arn: pulumi.Input[str] | None = None
+    groups: Sequence[str]
+    approval: str
+    alarm_topic_arn: pulumi.Input[str] | None
 
 
 class ModelRegistry(pulumi.ComponentResource):

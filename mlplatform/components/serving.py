@@ -7,7 +7,7 @@ import gzip
 import io
 import tarfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -33,6 +33,21 @@ def sample_model_archive() -> bytes:
 
 
 @dataclass(frozen=True)
+class AutoscalingArgs:
+    """Target-tracking autoscaling of an endpoint's production variant.
+
+    Attributes:
+        min_capacity: fewest instances.
+        max_capacity: most instances.
+        target_invocations: invocations per instance per minute the policy keeps to.
+    """
+
+    min_capacity: int
+    max_capacity: int
+    target_invocations: int
+
+
+@dataclass(frozen=True)
 class EndpointArgs:
     """One endpoint.
 
@@ -47,22 +62,20 @@ class EndpointArgs:
         traffic_percent: canary size or linear step.
         wait_minutes: bake time between shifts.
         rollback_alarms: ``5xx``, ``latency``, ``model-errors``: alarms that roll a deployment back.
-        min_capacity, max_capacity, target_invocations: autoscaling; ``None`` capacities for none.
+        autoscaling: scale the variant automatically; ``None``: a fixed instance count.
     """
 
     name: str
-    image: pulumi.Input[str] | None = None
-    model_data_url: str | None = None
-    instance_type: str = "ml.m5.large"
-    instance_count: int = 1
-    data_capture_percent: int = 0
-    strategy: str = "all-at-once"
-    traffic_percent: int = 10
-    wait_minutes: int = 10
-    rollback_alarms: Sequence[str] = ()
-    min_capacity: int | None = None
-    max_capacity: int | None = None
-    target_invocations: int = 100
+    image: pulumi.Input[str] | None
+    model_data_url: str | None
+    instance_type: str
+    instance_count: int
+    data_capture_percent: int
+    strategy: str
+    traffic_percent: int
+    wait_minutes: int
+    rollback_alarms: Sequence[str]
+    autoscaling: AutoscalingArgs | None
 
 
 @dataclass(frozen=True)
@@ -85,10 +98,10 @@ class ServingArgs:
     bucket_name: pulumi.Input[str]
     alarm_topic_arn: pulumi.Input[str]
     endpoints: Sequence[EndpointArgs]
-    subnet_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    error_rate_5xx_percent: float = 1.0
-    latency_p99_ms: int = 1000
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
+    error_rate_5xx_percent: float
+    latency_p99_ms: int
 
 
 class Serving(pulumi.ComponentResource):
@@ -178,7 +191,7 @@ class Serving(pulumi.ComponentResource):
             kms_key_arn=args.kms_key_arn,
             production_variants=[
                 {
-                    "variant_name": "primary",
+                    "variant_name": names.VARIANT_NAME,
                     "model_name": model.name,
                     "initial_instance_count": spec.instance_count,
                     "instance_type": spec.instance_type,
@@ -215,15 +228,15 @@ class Serving(pulumi.ComponentResource):
             tags=tags,
             opts=child(self),
         )
-        if spec.min_capacity is not None and spec.max_capacity is not None:
-            resource_id = endpoint.name.apply(lambda endpoint_name: f"endpoint/{endpoint_name}/variant/primary")
+        if spec.autoscaling is not None:
+            resource_id = endpoint.name.apply(names.variant_resource_id)
             target = aws.appautoscaling.Target(
                 f"{base}-scaling",
                 service_namespace="sagemaker",
                 resource_id=resource_id,
                 scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-                min_capacity=spec.min_capacity,
-                max_capacity=spec.max_capacity,
+                min_capacity=spec.autoscaling.min_capacity,
+                max_capacity=spec.autoscaling.max_capacity,
                 tags=tags,
                 opts=child(self),
             )
@@ -235,7 +248,7 @@ class Serving(pulumi.ComponentResource):
                 resource_id=target.resource_id,
                 scalable_dimension=target.scalable_dimension,
                 target_tracking_scaling_policy_configuration={
-                    "target_value": float(spec.target_invocations),
+                    "target_value": float(spec.autoscaling.target_invocations),
                     "predefined_metric_specification": {
                         "predefined_metric_type": "SageMakerVariantInvocationsPerInstance"
                     },
@@ -252,7 +265,7 @@ class Serving(pulumi.ComponentResource):
         self, base: str, physical: str, spec: EndpointArgs, tags: dict[str, str]
     ) -> dict[str, aws.cloudwatch.MetricAlarm]:
         args = self._args
-        dimensions = {"EndpointName": physical, "VariantName": "primary"}
+        dimensions = {"EndpointName": physical, "VariantName": names.VARIANT_NAME}
         common: dict[str, Any] = {
             "namespace": "AWS/SageMaker",
             "dimensions": dimensions,

@@ -33,14 +33,14 @@ class SecureBucketArgs:
 
     component: str
     role: str
-    kms_key_arn: pulumi.Input[str] | None = None
+    kms_key_arn: pulumi.Input[str] | None
+    noncurrent_version_expiration_days: int
+    versioning: bool
     log_bucket: pulumi.Input[str] | None = None
     log_prefix: str = ""
-    noncurrent_version_expiration_days: int = 90
     expiration_days: int | None = None
     extra_policy_statements: Sequence[dict[str, Any]] = field(default_factory=tuple)
     receives_access_logs: bool = False
-    versioning: bool = True
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -169,10 +169,10 @@ class ArtifactStoreArgs:
     """
 
     kms_key_arn: pulumi.Input[str]
-    access_logging: bool = True
-    versioning: bool = True
-    noncurrent_version_expiration_days: int = 90
-    log_retention_days: int = 365
+    access_logging: bool
+    versioning: bool
+    noncurrent_version_expiration_days: int
+    log_retention_days: int
 
 
 class ArtifactStore(pulumi.ComponentResource):
@@ -196,6 +196,7 @@ class ArtifactStore(pulumi.ComponentResource):
                     kms_key_arn=None,  # S3 server access logging delivers only to SSE-S3 buckets
                     expiration_days=args.log_retention_days,
                     noncurrent_version_expiration_days=30,
+                    versioning=True,  # logs are evidence: always versioned, whatever the artifact bucket does
                     receives_access_logs=True,
                 ),
                 platform,

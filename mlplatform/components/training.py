@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 
@@ -31,13 +31,13 @@ class TrainingArgs:
     role_arn: pulumi.Input[str]
     bucket_name: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
-    subnet_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    allowed_instance_types: Sequence[str] = ("ml.m5.xlarge",)
-    max_parallel_jobs: int = 2
-    spot: bool = False
-    max_runtime_hours: int = 24
-    volume_size_gb: int = 50
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
+    allowed_instance_types: Sequence[str]
+    max_parallel_jobs: int
+    spot: bool
+    max_runtime_hours: int
+    volume_size_gb: int
 
 
 class Training(pulumi.ComponentResource):

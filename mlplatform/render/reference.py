@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from mlplatform.spec import rules, tagging, yamlfile
+from mlplatform.spec import aws_rules, tagging, yamlfile
 from mlplatform.spec.models import COMPONENTS, RESERVED_FEATURE_NAMES, SettingsSpec
 
 
@@ -28,14 +28,14 @@ def _cell(text: str | None) -> str:
     return _first_paragraph(text).replace("|", "\\|")
 
 
-def _inner_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+def inner_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
     """The model inside ``annotation`` (``Model``, ``Model | None``, ``list[Model]``) and whether it is a list."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-        return _inner_model(members[0]) if len(members) == 1 else (None, False)
+        return inner_model(members[0]) if len(members) == 1 else (None, False)
     if origin is list:
-        inner, _ = _inner_model(typing.get_args(annotation)[0])
+        inner, _ = inner_model(typing.get_args(annotation)[0])
         return inner, True
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation, False
@@ -77,7 +77,7 @@ def _default(field: FieldInfo) -> str:
 
 def _rows(model: type[BaseModel], prefix: str, out: list[str], nested: list[tuple[str, type[BaseModel]]]) -> None:
     for name, field in model.model_fields.items():
-        inner, is_list = _inner_model(field.annotation)
+        inner, is_list = inner_model(field.annotation)
         path = f"{prefix}{name}{'[]' if is_list else ''}"
         kind = f"list of {inner.__name__}" if inner and is_list else _type_name(field.annotation)
         out.append(f"| `{path}` | {kind} | {_default(field)} | {_cell(field.description)} |")
@@ -104,7 +104,7 @@ def settings_reference_markdown() -> str:
         lines.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {_cell(field.description)} |")
     for component in COMPONENTS:
         field = SettingsSpec.model_fields[component]
-        model, _ = _inner_model(field.annotation)
+        model, _ = inner_model(field.annotation)
         assert model is not None
         lines += ["", f"## `{component}`", "", _first_paragraph(model.__doc__), ""]
         lines += ["| setting | type | default | meaning |", "| --- | --- | --- | --- |"]
@@ -120,7 +120,7 @@ def settings_reference_markdown() -> str:
 def _rules_section() -> list[str]:
     """What validation checks beyond each setting's type, so nothing AWS would refuse reaches a deploy."""
     own = ", ".join(f"`{key}`" for key in tagging.OWN_KEYS)
-    low, high = rules.VPC_PREFIX
+    low, high = aws_rules.VPC_PREFIX
     return [
         "## Rules beyond types",
         "",
@@ -137,7 +137,7 @@ def _rules_section() -> list[str]:
         "lists the closest accepted types.",
         "- **Regions** must be regions of one of botocore's partitions (aws, aws-cn, aws-us-gov, the ISO "
         "partitions, ...), with a did-you-mean; a permissions boundary ARN must be in the region's partition.",
-        f"- **Tags**: keys 1-128 and values 0-256 {rules.TAG_CHARACTERS}; no `aws:` prefix (any case) on keys or "
+        f"- **Tags**: keys 1-128 and values 0-256 {aws_rules.TAG_CHARACTERS}; no `aws:` prefix (any case) on keys or "
         f"values; none of the keys mlplatform writes itself ({own}, or any `{tagging.RESERVED_PREFIX}` key); at most "
         f"{tagging.AWS_TAGS_PER_RESOURCE - len(tagging.OWN_KEYS)} tags, so that with mlplatform's own a resource "
         f"stays within AWS's {tagging.AWS_TAGS_PER_RESOURCE}.",
@@ -154,7 +154,7 @@ def _rules_section() -> list[str]:
         "and pattern: `<platform>-<endpoint>` (and `<platform>-<endpoint>-data-quality` for monitored endpoints), "
         "`<platform>-<feature group>`, `<platform>-<group>`, `<platform>/<repository>`, the notebook, domain and "
         "pipeline names; the platform name may not start with a prefix S3 reserves for bucket names "
-        f"({', '.join(rules.S3_BUCKET_PREFIXES)}).",
+        f"({', '.join(aws_rules.S3_BUCKET_PREFIXES)}).",
         f"- **Other values AWS takes as they are**: feature names other than {', '.join(RESERVED_FEATURE_NAMES)}; "
         "at most as many features per group as CreateFeatureGroup takes; images and model URLs within "
         "CreateModel's limits; budget e-mail subscribers within AWS Budgets' limit (one subscriber is the alarm "

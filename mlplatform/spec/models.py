@@ -11,7 +11,6 @@ into Args (docs/architecture.md), so components stay usable from plain Python.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,8 +24,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from mlplatform.spec import awsmodel, formats, names, rules, tagging
-from mlplatform.spec.images import MODEL_MONITOR_ACCOUNTS, MODEL_MONITOR_REPOSITORY
+from mlplatform.spec import aws_rules, awsmodel, formats, names, rules, tagging
+from mlplatform.spec.rules import EMULATOR_ACCOUNT_ID as EMULATOR_ACCOUNT_ID
 
 # ---------------------------------------------------------------------------------------------------
 # Shared building blocks
@@ -48,29 +47,6 @@ COMPONENTS: tuple[str, ...] = (
     "cicd",
 )
 """Component keys of :class:`PlatformSpec`, in the order they are described and provisioned."""
-
-EMULATOR_ACCOUNT_ID = "123456789012"
-"""The account moto's server pretends to be; target ``local`` always deploys there."""
-
-COMPONENT_NEEDS: dict[str, tuple[str, ...]] = {
-    "artifact_store": ("encryption",),
-    "container_registry": ("encryption",),
-    "dev_environment": ("network", "identity", "encryption"),
-    "feature_store": ("artifact_store", "encryption", "identity"),
-    "training": ("artifact_store", "identity"),
-    "pipelines": ("registry", "artifact_store", "training", "identity"),
-    "serving": ("identity", "encryption", "artifact_store"),
-    "monitoring": ("encryption",),
-    "cicd": ("registry", "artifact_store", "identity"),
-}
-"""Components that cannot work without others (a notebook is VPC-only, so it needs the network)."""
-
-LEVEL_REQUIREMENTS: dict[int, tuple[str, ...]] = {
-    0: ("encryption", "artifact_store", "container_registry", "identity", "registry", "monitoring"),
-    1: ("network", "feature_store", "training", "pipelines"),
-    2: ("serving", "cicd"),
-}
-"""Components a maturity level cannot do without (each level also needs the levels below it)."""
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
@@ -109,13 +85,17 @@ InstanceType = Annotated[
 ]
 # Each API has its own list of instance types (botocore's model): a type valid for training may be refused
 # by endpoints. The dev environment's type depends on its kind and is checked by its model.
-TrainingInstanceType = Annotated[InstanceType, AfterValidator(rules.instance_type_check(awsmodel.TRAINING_INSTANCE))]
-ProcessingInstanceType = Annotated[
-    InstanceType, AfterValidator(rules.instance_type_check(awsmodel.PROCESSING_INSTANCE))
+TrainingInstanceType = Annotated[
+    InstanceType, AfterValidator(aws_rules.instance_type_check(awsmodel.TRAINING_INSTANCE))
 ]
-EndpointInstanceType = Annotated[InstanceType, AfterValidator(rules.instance_type_check(awsmodel.ENDPOINT_INSTANCE))]
+ProcessingInstanceType = Annotated[
+    InstanceType, AfterValidator(aws_rules.instance_type_check(awsmodel.PROCESSING_INSTANCE))
+]
+EndpointInstanceType = Annotated[
+    InstanceType, AfterValidator(aws_rules.instance_type_check(awsmodel.ENDPOINT_INSTANCE))
+]
 MonitoringInstanceType = Annotated[
-    InstanceType, AfterValidator(rules.instance_type_check(awsmodel.MONITORING_INSTANCE))
+    InstanceType, AfterValidator(aws_rules.instance_type_check(awsmodel.MONITORING_INSTANCE))
 ]
 ResourceName = Annotated[
     str,
@@ -127,7 +107,7 @@ ResourceName = Annotated[
 Schedule = Annotated[
     str,
     Field(max_length=256, description="An EventBridge schedule: `rate(1 day)` or `cron(0 3 * * ? *)`."),
-    AfterValidator(rules.check_schedule),
+    AfterValidator(aws_rules.check_schedule),
 ]
 PositiveInt = Annotated[int, Field(gt=0)]
 Loc = tuple[str | int, ...]
@@ -156,7 +136,7 @@ class ComponentSpec(SpecModel):
 class NetworkSpec(ComponentSpec):
     """A private VPC for training, processing, notebooks and endpoints."""
 
-    cidr_block: Annotated[str, AfterValidator(rules.check_vpc_cidr)] = Field(
+    cidr_block: Annotated[str, AfterValidator(aws_rules.check_vpc_cidr)] = Field(
         default="10.20.0.0/16",
         pattern=formats.CIDR,
         description="IPv4 range of the VPC, a /16 to /28 block (its network address, outside reserved ranges); "
@@ -189,7 +169,7 @@ class NetworkSpec(ComponentSpec):
     @model_validator(mode="after")
     def _subnets(self) -> NetworkSpec:
         problems = _Problems("NetworkSpec")
-        problems.extend(rules.subnet_findings(self.cidr_block, self.availability_zones))
+        problems.extend(aws_rules.subnet_findings(self.cidr_block, self.availability_zones))
         problems.raise_if_any()
         return self
 
@@ -289,7 +269,7 @@ class DevEnvironmentSpec(ComponentSpec):
         # A notebook instance and a Studio app take different lists of instance types.
         api = awsmodel.NOTEBOOK_INSTANCE if self.kind == "notebook" else awsmodel.STUDIO_APP_INSTANCE
         problems = _Problems("DevEnvironmentSpec")
-        problem = rules.instance_type_problem(self.instance_type, api)
+        problem = aws_rules.instance_type_problem(self.instance_type, api)
         if problem is not None:
             problems.add(("instance_type",), problem[0], self.instance_type, allowed=problem[1])
         # A Studio domain is created VpcOnly and has no root-access switch: accepting these settings for it
@@ -442,7 +422,7 @@ class PipelinesSpec(ComponentSpec):
         default="rate(1 day)", description="Retrain on this schedule; `false` for no scheduled retraining."
     )
     new_data_prefix: Annotated[str, Field(pattern=formats.S3_PREFIX)] | Literal[False] = Field(
-        default="incoming/",
+        default=names.INCOMING_PREFIX,
         description="Retrain when objects land under this artifact-bucket prefix; `false` for no trigger.",
     )
     approval_metric: ApprovalMetricSpec = Field(
@@ -454,7 +434,7 @@ class PipelinesSpec(ComponentSpec):
     training_instance_type: TrainingInstanceType = Field(
         default="ml.m5.xlarge", description="Instance type of the training step (must be allowed by training)."
     )
-    image: Annotated[str, AfterValidator(rules.member_check(awsmodel.MODEL_IMAGE, "an image URI"))] = Field(
+    image: Annotated[str, AfterValidator(aws_rules.member_check(awsmodel.MODEL_IMAGE, "an image URI"))] = Field(
         default="training:latest",
         min_length=1,
         description="Image of the processing, training and evaluation jobs and of the registered model: "
@@ -521,13 +501,13 @@ class DeploymentSpec(SpecModel):
 
 
 # `sample` is not a URL (the program uploads a sample artifact), so only the length is AWS's to check.
-ModelDataUrl = Annotated[str, AfterValidator(rules.member_check(awsmodel.MODEL_DATA_URL, "a URL", pattern=False))]
+ModelDataUrl = Annotated[str, AfterValidator(aws_rules.member_check(awsmodel.MODEL_DATA_URL, "a URL", pattern=False))]
 
 
 class ModelSpec(SpecModel):
     """The model an endpoint serves."""
 
-    image: Annotated[str, AfterValidator(rules.member_check(awsmodel.MODEL_IMAGE, "an image URI"))] = Field(
+    image: Annotated[str, AfterValidator(aws_rules.member_check(awsmodel.MODEL_IMAGE, "an image URI"))] = Field(
         min_length=1,
         description="Inference container image: a full URI (`<account>.dkr.ecr.<region>.amazonaws.com/repo:tag`) "
         "or `<repository>:<tag>` for one of the platform's own container_registry repositories.",
@@ -566,6 +546,14 @@ class EndpointSpec(SpecModel):
     )
 
 
+class EffectiveEndpointSpec(EndpointSpec):
+    """An endpoint with the serving component's defaults applied (:meth:`ServingSpec.effective`): what the
+    program deploys. Not a setting: nothing in a blueprint or an environment file has this shape."""
+
+    data_capture_percent: int = Field(ge=0, le=100, description="Share of requests captured for monitoring.")
+    deployment: DeploymentSpec = Field(description="Rollout of new model versions.")
+
+
 class ServingSpec(ComponentSpec):
     """Real-time endpoints with encrypted configs, data capture and safe deployments.
 
@@ -586,10 +574,11 @@ class ServingSpec(ComponentSpec):
         default=0, ge=0, le=100, description="Default share of requests captured for monitoring (0 = off)."
     )
 
-    def effective(self, endpoint: EndpointSpec) -> EndpointSpec:
+    def effective(self, endpoint: EndpointSpec) -> EffectiveEndpointSpec:
         """``endpoint`` with every unset setting taken from this component's defaults."""
-        return endpoint.model_copy(
-            update={
+        return EffectiveEndpointSpec(
+            **{
+                **dict(endpoint),
                 "autoscaling": endpoint.autoscaling if endpoint.autoscaling is not None else self.autoscaling,
                 "data_capture_percent": endpoint.data_capture_percent
                 if endpoint.data_capture_percent is not None
@@ -598,7 +587,7 @@ class ServingSpec(ComponentSpec):
             }
         )
 
-    def effective_endpoints(self) -> list[EndpointSpec]:
+    def effective_endpoints(self) -> list[EffectiveEndpointSpec]:
         """Every endpoint with defaults applied."""
         return [self.effective(endpoint) for endpoint in self.endpoints]
 
@@ -849,7 +838,7 @@ class SettingsSpec(SpecModel):
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
         # A field validator (not a model one), so tag problems are reported with every other field's.
         problems = _Problems("tags")
-        problems.extend(rules.tag_findings(value), strip=("tags",))
+        problems.extend(aws_rules.tag_findings(value), strip=("tags",))
         problems.raise_if_any()
         return value
 
@@ -869,7 +858,7 @@ class PlatformSpec(SettingsSpec):
     blueprint: str = Field(min_length=1, description="The blueprint this environment was built from.")
     level: Literal[0, 1, 2] = Field(description="MLOps maturity level of the blueprint.")
     target: Literal["local", "aws"] = Field(description="`local` (embedded AWS emulator, no account) or `aws`.")
-    region: Annotated[str, AfterValidator(rules.check_region)] = Field(
+    region: Annotated[str, AfterValidator(aws_rules.check_region)] = Field(
         description="AWS region, e.g. `eu-west-1` (one botocore knows, in any partition)."
     )
     account_id: str | None = Field(
@@ -904,233 +893,11 @@ class PlatformSpec(SettingsSpec):
 
     @model_validator(mode="after")
     def _cross_component_rules(self) -> PlatformSpec:
-        """Rules that span components; each problem is reported at the field the user should change."""
+        """Rules that span components (:mod:`mlplatform.spec.rules`), each at the field the user should change."""
         problems = _Problems("PlatformSpec")
-        on = set(self.enabled_components())
-
-        for level in range(self.level + 1):
-            for component in LEVEL_REQUIREMENTS[level]:
-                if component not in on:
-                    problems.add(
-                        (component, "enabled"),
-                        f"a level {self.level} blueprint needs {component} (a level {level} capability); enable "
-                        "it or use a lower-level blueprint",
-                        False,
-                    )
-        reported = {component for component in COMPONENTS if component not in on and self._required(component)}
-        for component, required in COMPONENT_NEEDS.items():
-            if component in on:
-                for dependency in required:
-                    if dependency not in on and dependency not in reported:
-                        problems.add((dependency, "enabled"), f"{component} is enabled and needs {dependency}", False)
-
-        if "pipelines" in on and "training" in on:
-            allowed = self.training.allowed_instance_types
-            if self.pipelines.training_instance_type not in allowed:
-                problems.add(
-                    ("pipelines", "training_instance_type"),
-                    f"not in training.allowed_instance_types ({', '.join(allowed)})",
-                    self.pipelines.training_instance_type,
-                )
-        # Same reading as the program's: no `/` means `<repository>:<tag>` in the platform's own registry. An
-        # unknown repository would otherwise reach SageMaker as a bare Docker Hub style name.
-        images: list[tuple[tuple[str | int, ...], str]] = []
-        if "pipelines" in on:
-            images.append((("pipelines", "image"), self.pipelines.image))
-        if "serving" in on:
-            images += [
-                (("serving", "endpoints", index, "model", "image"), endpoint.model.image)
-                for index, endpoint in enumerate(self.serving.endpoints)
-                if endpoint.model is not None
-            ]
-        # Without a container registry the level rules above already report it; the images are not checked.
-        repositories = self.container_registry.repositories if "container_registry" in on else []
-        for where, image in images if "container_registry" in on else []:
-            repository = image.partition(":")[0]
-            if "/" not in image and repository not in repositories:
-                problems.add(
-                    where,
-                    f"{repository!r} is not one of container_registry.repositories "
-                    f"({', '.join(repositories)}); add it there or give a full image URI",
-                    image,
-                )
-        if "monitoring" in on:
-            if self.monitoring.model_quality.enabled:
-                problems.add(
-                    ("monitoring", "model_quality", "enabled"),
-                    "model-quality monitoring cannot be provisioned yet: pulumi-aws offers no model-quality job "
-                    "definition resource (data_quality is available)",
-                    True,
-                )
-            quality = [m for m in ("data_quality", "model_quality") if getattr(self.monitoring, m).enabled]
-            for monitor in quality:
-                if self.level < 1:
-                    problems.add(
-                        ("monitoring", monitor, "enabled"), "model monitoring needs a level 1 or higher blueprint", True
-                    )
-            captured = [e for e in self.serving.effective_endpoints() if e.model and e.data_capture_percent]
-            if quality and self.level >= 1 and self.serving.endpoints and not captured:
-                problems.add(
-                    ("serving", "endpoints"),
-                    f"monitoring.{quality[0]} needs an endpoint with a model and data_capture_percent > 0",
-                    [e.name for e in self.serving.endpoints],
-                )
-            if self.monitoring.log_retention_days < 365:
-                problems.add(
-                    ("monitoring", "log_retention_days"),
-                    "the security baseline keeps logs for at least 365 days",
-                    self.monitoring.log_retention_days,
-                )
-        if self.target == "aws" and self.account_id is None:
-            # Without the account every account guard falls away: trust policies lose aws:SourceAccount, the key
-            # policy's principal and resource ARNs would name any account.
-            problems.add(
-                ("account_id",),
-                "target aws needs account_id: the account guards of every policy (trust policies' "
-                "aws:SourceAccount, the key policy, resource ARNs) are built from it",
-                None,
-                allowed="the 12-digit AWS account id, quoted, at the top level of the environment file: "
-                'account_id: "123456789012"',
-            )
-        if "monitoring" in on and self.monitoring.data_quality.enabled and self.region not in MODEL_MONITOR_ACCOUNTS:
-            problems.add(
-                ("monitoring", "data_quality", "enabled"),
-                f"SageMaker Model Monitor is not offered in region {self.region}: AWS publishes no "
-                f"{MODEL_MONITOR_REPOSITORY} image there",
-                True,
-                allowed=f"data_quality.enabled: false, or a region with Model Monitor: "
-                f"{', '.join(sorted(MODEL_MONITOR_ACCOUNTS))}",
-            )
-        if self.target == "local" and self.account_id not in (None, EMULATOR_ACCOUNT_ID):
-            problems.add(
-                ("account_id",),
-                f"target local runs in the emulator's account {EMULATOR_ACCOUNT_ID}; remove account_id",
-                self.account_id,
-            )
-        provider_arn = self.cicd.github_oidc_provider_arn
-        account = EMULATOR_ACCOUNT_ID if self.target == "local" else self.account_id
-        own_partition = awsmodel.partition_of(self.region) or "aws"
-        if "cicd" in on and provider_arn and account:
-            expected = f"arn:{own_partition}:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
-            if provider_arn != expected:
-                _, arn_partition, _, _, arn_account, _ = provider_arn.split(":", 5)
-                problems.add(
-                    ("cicd", "github_oidc_provider_arn"),
-                    f"the provider is in account {arn_account} ({arn_partition}), the environment deploys to "
-                    f"{account} ({own_partition}): a role can trust only its own account's provider",
-                    provider_arn,
-                    allowed=expected,
-                )
-        if "artifact_store" in on and self.name.startswith(rules.S3_BUCKET_PREFIXES):
-            problems.add(
-                ("name",),
-                f"bucket names start with the platform name, and S3 reserves the prefixes "
-                f"{', '.join(rules.S3_BUCKET_PREFIXES)}",
-                self.name,
-                allowed="a platform name that does not start with them",
-            )
-        boundary = self.identity.permissions_boundary_arn
-        partition = awsmodel.partition_of(self.region)
-        if "identity" in on and boundary and partition and boundary.split(":")[1] != partition:
-            problems.add(
-                ("identity", "permissions_boundary_arn"),
-                f"the ARN is in partition {boundary.split(':')[1]!r} but region {self.region} is in {partition!r}",
-                boundary,
-                allowed=f"arn:{partition}:iam::<account>:policy/<name>",
-            )
-        for loc, physical, api, template in self._physical_names(on):
-            problem = rules.name_problem(physical, api, template)
-            if problem is not None:
-                value = self.name if loc == ("name",) else _value_at(self, loc)
-                problems.add(loc, problem[0], value, allowed=problem[1])
+        problems.extend(rules.findings(self))
         problems.raise_if_any()
         return self
-
-    def _physical_names(self, on: set[str]) -> list[tuple[Loc, str, awsmodel.ApiMember, str]]:
-        """Names the components will give AWS resources, each with the field that decides it.
-
-        A name built from a list item is reported at the item (the item is what a user shortens); one built
-        from the platform name alone at ``name``.
-        """
-        platform = self.name
-        found: list[tuple[Loc, str, awsmodel.ApiMember, str]] = []
-        if "dev_environment" in on and self.dev_environment.kind == "notebook":
-            found.append((("name",), names.notebook_name(platform), awsmodel.NOTEBOOK_NAME, "<platform>-notebook"))
-        elif "dev_environment" in on:
-            found.append((("name",), platform, awsmodel.DOMAIN_NAME, "<platform>"))
-        if "pipelines" in on:
-            template = "<platform>-continuous-training"
-            found.append((("name",), names.pipeline_name(platform), awsmodel.PIPELINE_NAME, template))
-        items: list[tuple[list[tuple[Loc, str]], Callable[[str], str], awsmodel.ApiMember, str]] = []
-        if "container_registry" in on:
-            repositories = _located(("container_registry", "repositories"), self.container_registry.repositories)
-            items.append(
-                (
-                    repositories,
-                    lambda item: names.repository_name(platform, item),
-                    awsmodel.REPOSITORY_NAME,
-                    "<platform>/<repository>",
-                )
-            )
-        if "registry" in on:
-            groups = _located(("registry", "model_package_groups"), self.registry.model_package_groups)
-            items.append(
-                (
-                    groups,
-                    lambda item: names.model_package_group_name(platform, item),
-                    awsmodel.MODEL_PACKAGE_GROUP_NAME,
-                    "<platform>-<group>",
-                )
-            )
-        if "feature_store" in on:
-            feature_groups = [group.name for group in self.feature_store.feature_groups]
-            items.append(
-                (
-                    _located(("feature_store", "feature_groups"), feature_groups, ("name",)),
-                    lambda item: names.feature_group_name(platform, item),
-                    awsmodel.FEATURE_GROUP_NAME,
-                    "<platform>-<feature group>",
-                )
-            )
-        if "serving" in on:
-            endpoints = self.serving.effective_endpoints()
-            items.append(
-                (
-                    _located(("serving", "endpoints"), [e.name for e in endpoints], ("name",)),
-                    lambda item: names.endpoint_name(platform, item),
-                    awsmodel.ENDPOINT_NAME,
-                    "<platform>-<endpoint>",
-                )
-            )
-            if "monitoring" in on and self.monitoring.data_quality.enabled:
-                # Only endpoints that are deployed and capture data get a monitoring job (the program's rule).
-                captured = [e.name if e.model is not None and e.data_capture_percent else None for e in endpoints]
-                monitored = [item for item in _located(("serving", "endpoints"), captured, ("name",)) if item[1]]
-                for api in (awsmodel.MONITORING_JOB_NAME, awsmodel.MONITORING_SCHEDULE_NAME):
-                    items.append(
-                        (
-                            monitored,
-                            lambda item: names.monitoring_name(names.endpoint_name(platform, item)),
-                            api,
-                            "<platform>-<endpoint>-data-quality",
-                        )
-                    )
-        if "cicd" in on:
-            provider = self.cicd.provider
-            items.append(
-                (
-                    _located(("cicd", "stages"), self.cicd.stages),
-                    lambda item: names.deploy_role_name(platform, provider, item),
-                    awsmodel.ROLE_NAME,
-                    "<platform>-github-<stage>" if provider == "github-oidc" else "<platform>-deploy-<stage>",
-                )
-            )
-        for located, make, api, template in items:
-            found += [(loc, make(item), api, template) for loc, item in located]
-        return found
-
-    def _required(self, component: str) -> bool:
-        return any(component in LEVEL_REQUIREMENTS[level] for level in range(self.level + 1))
 
 
 class _Problems:
@@ -1150,7 +917,7 @@ class _Problems:
         error = PydanticCustomError("cross_field", "{reason}", {"reason": reason, "allowed": allowed or ""})
         self.errors.append({"type": error, "loc": loc, "input": value})
 
-    def extend(self, findings: list[rules.Finding], *, strip: Loc = ()) -> None:
+    def extend(self, findings: list[aws_rules.Finding], *, strip: Loc = ()) -> None:
         """Add a rule's findings; ``strip`` removes the field's own name when used in a field validator."""
         for finding in findings:
             loc = finding.loc[len(strip) :] if finding.loc[: len(strip)] == strip else finding.loc
@@ -1188,16 +955,3 @@ def _unique(values: list[Any], what: str, field: str, suffix: Loc = ()) -> list[
     problems.add_all(_duplicates(values, what, field, suffix))
     problems.raise_if_any()
     return values
-
-
-def _located(prefix: Loc, values: list[Any], suffix: Loc = ()) -> list[tuple[Loc, Any]]:
-    """``(prefix[i] + suffix, value)`` for each value of a list field."""
-    return [((*prefix, index, *suffix), value) for index, value in enumerate(values)]
-
-
-def _value_at(model: BaseModel, loc: Loc) -> Any:
-    """The value at ``loc`` inside ``model`` (for a problem's ``value:``)."""
-    node: Any = model
-    for part in loc:
-        node = node[part] if isinstance(part, int) else getattr(node, part)
-    return node

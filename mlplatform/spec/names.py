@@ -1,8 +1,10 @@
-"""Names users choose: environments and blueprints.
+"""Names: the ones users choose (environments, blueprints) and every physical name derived from them.
 
 An environment name becomes a file name (``stacks/<env>.yaml``), a state directory and part of AWS
 resource names, so it is checked before any file is touched: a name like ``../prod`` or ``a/b`` must
-never reach the file system.
+never reach the file system. A physical name that more than one module builds (an endpoint's, its
+variant's, its log group's, ...) is derived here once, so the components, the program and the spec's
+length checks cannot drift apart.
 """
 
 from __future__ import annotations
@@ -67,6 +69,20 @@ def endpoint_name(platform: str, endpoint: str) -> str:
     return f"{platform}-{endpoint}"
 
 
+VARIANT_NAME = "primary"
+"""The production variant every endpoint serves its model from (autoscaling, alarms and dashboards name it)."""
+
+
+def variant_resource_id(endpoint: str) -> str:
+    """Application Auto Scaling's id of an endpoint's production variant."""
+    return f"endpoint/{endpoint}/variant/{VARIANT_NAME}"
+
+
+def endpoint_log_group(endpoint: str) -> str:
+    """The CloudWatch log group SageMaker writes an endpoint's container logs to (a fixed AWS convention)."""
+    return f"/aws/sagemaker/Endpoints/{endpoint}"
+
+
 def monitoring_name(endpoint: str) -> str:
     """The data-quality job definition and monitoring schedule of the endpoint named ``endpoint``."""
     return f"{endpoint}-data-quality"
@@ -115,6 +131,9 @@ def alarm_topic_name(platform: str) -> str:
 # Key prefixes of the artifact bucket. Each workload role is granted exactly the prefixes it reads and
 # writes (docs/security.md "Roles"), so the components that write under a prefix and the roles that may
 # read it take the prefix from here.
+INCOMING_PREFIX = "incoming/"
+"""Where new training data lands: the default of ``pipelines.new_data_prefix``, and the pipeline's input location
+when its new-data trigger is off."""
 MODELS_PREFIX = "models/"
 """Model artifacts endpoints serve (the sample model, artifacts promoted by people or CI/CD)."""
 TRAINING_PREFIX = "training/"

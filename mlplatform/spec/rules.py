@@ -1,412 +1,361 @@
-"""Rules for values that type-check but that AWS refuses halfway through a deploy.
+"""Rules that relate several components of one environment's :class:`~mlplatform.spec.models.PlatformSpec`.
 
-Each rule mirrors one refusal of an AWS API: an instance type the API does not offer, a region that
-does not exist, a tag AWS will not store, a CIDR block a VPC cannot have, a schedule EventBridge cannot
-parse, a derived physical name over the API's length or outside its pattern. Where botocore's API model
-states the constraint, it is read from there (:mod:`mlplatform.spec.awsmodel`); the rest are AWS's
-documented rules. Every refusal is a :class:`~pydantic_core.PydanticCustomError` of type ``refused``
-with a ``reason`` and what is ``allowed``, which :mod:`mlplatform.spec.problems` shows as the problem's
-``problem:`` and ``allowed:`` lines.
+A component's own model checks what it can see alone (a subnet fits its VPC, a canary has a rollback
+alarm). What needs two or more components, or a component and the environment's target, region or
+account, is here: what a maturity level requires, which component needs which, images that must name
+a repository of the container registry, monitoring that needs captured endpoint data, the account
+guards of target ``aws`` and ``local``, and the physical names the components will derive (checked
+against AWS's limits before anything is deployed).
+
+Each rule returns :class:`~mlplatform.spec.aws_rules.Finding` objects located at the field the user
+should edit; ``PlatformSpec``'s model validator reports them all at once. To add a rule, write a function
+``(spec, on) -> list[Finding]`` and add it to :data:`_RULES` in the order its problems should be listed.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import ipaddress
-import re
-import unicodedata
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel
 
-from mlplatform.spec import awsmodel, tagging
-from mlplatform.spec.awsmodel import ApiMember
+from mlplatform.spec import aws_rules, awsmodel, names
+from mlplatform.spec.aws_rules import Finding
+from mlplatform.spec.images import MODEL_MONITOR_ACCOUNTS, MODEL_MONITOR_REPOSITORY
+
+if TYPE_CHECKING:
+    from mlplatform.spec.models import PlatformSpec
 
 Loc = tuple[str | int, ...]
 
+EMULATOR_ACCOUNT_ID = "123456789012"
+"""The account moto's server pretends to be; target ``local`` always deploys there."""
 
-def refused(reason: str, allowed: str | None = None) -> PydanticCustomError:
-    """The error a rule raises: ``reason`` says what is wrong, ``allowed`` what would be accepted."""
-    return PydanticCustomError("refused", "{reason}", {"reason": reason, "allowed": allowed or ""})
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A refusal found by a rule that checks several values at once, at the field the user should edit."""
-
-    loc: Loc
-    reason: str
-    value: object
-    allowed: str | None = None
-
-
-def closest(value: str, choices: Sequence[str], n: int = 3) -> list[str]:
-    """Up to ``n`` of ``choices`` that look most like ``value`` (difflib), best first."""
-    return difflib.get_close_matches(value, choices, n=n, cutoff=0.6) or difflib.get_close_matches(
-        value, choices, n=n, cutoff=0.0
-    )
-
-
-# ---------------------------------------------------------------------------------------------------
-# Instance types
-# ---------------------------------------------------------------------------------------------------
-
-
-def instance_type_check(api: ApiMember) -> Callable[[str], str]:
-    """A validator: the value must be one of the instance types ``api`` accepts in botocore's model."""
-
-    def check(value: str) -> str:
-        problem = instance_type_problem(value, api)
-        if problem is not None:
-            raise refused(*problem)
-        return value
-
-    return check
-
-
-def instance_type_problem(value: str, api: ApiMember) -> tuple[str, str] | None:
-    """``(reason, allowed)`` when ``api`` does not accept the instance type ``value``, else ``None``."""
-    accepted = awsmodel.constraint(api)
-    if value in accepted.enum:
-        return None
-    where = accepted.describe()
-    return (
-        f"{where} does not accept this instance type",
-        f"one of the {len(accepted.enum)} {accepted.shape} values in botocore {awsmodel.botocore_version()}'s "
-        f"model; closest: {', '.join(closest(value, accepted.enum))}",
-    )
-
-
-# ---------------------------------------------------------------------------------------------------
-# Regions
-# ---------------------------------------------------------------------------------------------------
-
-
-def check_region(value: str) -> str:
-    """A validator: ``value`` must be a region of one of botocore's partitions."""
-    if awsmodel.partition_of(value) is not None:
-        return value
-    known = awsmodel.all_regions()
-    guess = difflib.get_close_matches(value.lower(), known, n=1, cutoff=0.6)
-    hint = f"did you mean {guess[0]!r}? " if guess else ""
-    partitions = ", ".join(p.name for p in awsmodel.partitions())
-    raise refused(
-        f"not an AWS region (botocore {awsmodel.botocore_version()} knows the regions of partitions {partitions}; "
-        "a region newer than that needs a newer botocore)",
-        f"{hint}one of {', '.join(known)}",
-    )
-
-
-# ---------------------------------------------------------------------------------------------------
-# Tags
-# ---------------------------------------------------------------------------------------------------
-
-_TAG_PUNCTUATION = frozenset("_.:/=+-@")
-TAG_CHARACTERS = "letters, digits, spaces and _ . : / = + - @"
-
-
-def _tag_text_ok(text: str) -> bool:
-    # AWS's pattern is [\p{L}\p{Z}\p{N}_.:/=+\-@]*: Unicode letters, separators (spaces) and numbers.
-    return all(unicodedata.category(ch)[0] in "LZN" or ch in _TAG_PUNCTUATION for ch in text)
-
-
-def _tag_text_problem(text: str) -> str:
-    bad = sorted({ch for ch in text if not _tag_text_ok(ch)})
-    return f"it contains {', '.join(repr(ch) for ch in bad)}" if bad else f"it is {len(text)} characters long"
-
-
-def tag_findings(tags: dict[str, str]) -> list[Finding]:
-    """Every tag AWS would refuse, or mlplatform would silently overwrite, and a count over the limit.
-
-    The limits come from SageMaker's tag shapes in botocore (the same as IAM's, EC2's and most
-    services'); the count includes the keys mlplatform adds itself (:data:`tagging.OWN_KEYS`).
-    """
-    key_rule = awsmodel.constraint(awsmodel.TAG_KEY)
-    value_rule = awsmodel.constraint(awsmodel.TAG_VALUE)
-    most = awsmodel.constraint(awsmodel.TAGS).max or 50
-    own = tagging.OWN_KEYS
-    findings: list[Finding] = []
-    key_max, value_max = key_rule.max or 128, value_rule.max or 256
-    key_allowed = f"1-{key_max} {TAG_CHARACTERS}, not starting with 'aws:'"
-    for key, value in tags.items():
-        where: Loc = ("tags", key)
-        if not 1 <= len(key) <= key_max or not _tag_text_ok(key):
-            findings.append(Finding(where, f"AWS refuses this tag key: {_tag_text_problem(key)}", key, key_allowed))
-        elif key.lower().startswith("aws:"):
-            findings.append(Finding(where, "the tag key prefix 'aws:' is reserved for AWS", key, key_allowed))
-        elif key in own or key.startswith(tagging.RESERVED_PREFIX):
-            findings.append(
-                Finding(
-                    where,
-                    f"mlplatform sets the tag {key!r} itself and would overwrite yours",
-                    key,
-                    f"any key but {', '.join(own)} and keys starting with {tagging.RESERVED_PREFIX!r}",
-                )
-            )
-        if len(value) > value_max or not _tag_text_ok(value):
-            findings.append(
-                Finding(
-                    where,
-                    f"AWS refuses this tag value: {_tag_text_problem(value)}",
-                    value,
-                    f"0-{value_max} {TAG_CHARACTERS}",
-                )
-            )
-        elif value.lower().startswith("aws:"):
-            findings.append(
-                Finding(where, "tag values starting with 'aws:' are reserved for AWS", value, "a value without it")
-            )
-    if len(tags) + len(own) > most:
-        findings.append(
-            Finding(
-                ("tags",),
-                f"{len(tags)} tags plus the {len(own)} mlplatform adds ({', '.join(own)}) exceed AWS's limit of "
-                f"{most} tags per resource",
-                len(tags),
-                f"at most {most - len(own)} tags",
-            )
-        )
-    return findings
-
-
-# ---------------------------------------------------------------------------------------------------
-# Networks
-# ---------------------------------------------------------------------------------------------------
-
-VPC_PREFIX = (16, 28)
-"""The netmasks a VPC's IPv4 block may have (CreateVpc)."""
-
-_RESTRICTED = {
-    "0.0.0.0/8": "'this network'",
-    "127.0.0.0/8": "loopback",
-    "169.254.0.0/16": "link-local",
-    "224.0.0.0/4": "multicast",
-    "240.0.0.0/4": "reserved",
+COMPONENT_NEEDS: dict[str, tuple[str, ...]] = {
+    "artifact_store": ("encryption",),
+    "container_registry": ("encryption",),
+    "dev_environment": ("network", "identity", "encryption"),
+    "feature_store": ("artifact_store", "encryption", "identity"),
+    "training": ("artifact_store", "identity"),
+    "pipelines": ("registry", "artifact_store", "training", "identity"),
+    "serving": ("identity", "encryption", "artifact_store"),
+    "monitoring": ("encryption",),
+    "cicd": ("registry", "artifact_store", "identity", "serving"),
 }
+"""Components that cannot work without others (a notebook is VPC-only, so it needs the network)."""
+
+LEVEL_REQUIREMENTS: dict[int, tuple[str, ...]] = {
+    0: ("encryption", "artifact_store", "container_registry", "identity", "registry", "monitoring"),
+    1: ("network", "feature_store", "training", "pipelines"),
+    2: ("serving", "cicd"),
+}
+"""Components a maturity level cannot do without (each level also needs the levels below it)."""
 
 
-def check_vpc_cidr(value: str) -> str:
-    """A validator: ``value`` must be an IPv4 network address with a /16 to /28 mask, outside reserved ranges."""
-    allowed = "an IPv4 network address from /16 to /28, such as 10.20.0.0/16"
-    try:
-        network = ipaddress.IPv4Network(value, strict=False)
-    except ValueError as exc:
-        raise refused(f"not an IPv4 CIDR block ({exc})", allowed) from None
-    if str(network) != value:
-        raise refused(
-            f"host bits are set: {value} is inside the network {network}, which is what a VPC takes",
-            f"{network} (the network address); in general {allowed}",
-        )
-    low, high = VPC_PREFIX
-    if not low <= network.prefixlen <= high:
-        raise refused(f"a VPC's block must be /{low} to /{high}, not /{network.prefixlen}", allowed)
-    for block, kind in _RESTRICTED.items():
-        if network.subnet_of(ipaddress.IPv4Network(block)):
-            raise refused(f"{block} is a {kind} range, which AWS does not allow in a VPC", allowed)
-    return value
+def findings(spec: PlatformSpec) -> list[Finding]:
+    """Every cross-component problem of ``spec``, in the order the user should read them."""
+    on = set(spec.enabled_components())
+    return [finding for rule in _RULES for finding in rule(spec, on)]
 
 
-def subnet_cidrs(cidr_block: str, count: int) -> list[str]:
-    """``count`` equal private subnets carved from the start of ``cidr_block`` (room left for more).
-
-    Fewer come back when the block is too small: :func:`subnet_findings` reports that before deploying.
-    """
-    network = ipaddress.ip_network(cidr_block)
-    # Split into 8 (at least 2 more bits than needed for 6 AZs would be wasteful at /28): /16 -> /19 subnets.
-    new_prefix = min(network.prefixlen + 3, VPC_PREFIX[1])
-    return [str(subnet) for subnet in list(network.subnets(new_prefix=new_prefix))[:count]]
-
-
-def subnet_findings(cidr_block: str, zones: int) -> list[Finding]:
-    """The private subnets the network derives must all fit in the VPC (one per availability zone)."""
-    subnets = subnet_cidrs(cidr_block, zones)
-    if len(subnets) >= zones:
-        return []
-    size = subnets[0].split("/")[1] if subnets else "?"
-    return [
+def _levels(spec: PlatformSpec, on: set[str]) -> list[Finding]:
+    """What the maturity level requires, then what each enabled component needs."""
+    found = [
         Finding(
-            ("availability_zones",),
-            f"the VPC block {cidr_block} holds only {len(subnets)} private /{size} subnet(s) (a subnet is at "
-            f"most /{VPC_PREFIX[1]}), one per availability zone",
-            zones,
-            f"at most {len(subnets)} availability zone(s) for {cidr_block}, or a larger cidr_block",
+            (component, "enabled"),
+            f"a level {spec.level} blueprint needs {component} (a level {level} capability); enable it or use a "
+            "lower-level blueprint",
+            False,
         )
+        for level in range(spec.level + 1)
+        for component in LEVEL_REQUIREMENTS[level]
+        if component not in on
     ]
+    reported = {c for level in range(spec.level + 1) for c in LEVEL_REQUIREMENTS[level] if c not in on}
+    for component, needs in COMPONENT_NEEDS.items():
+        if component in on:
+            found += [
+                Finding((dependency, "enabled"), f"{component} is enabled and needs {dependency}", False)
+                for dependency in needs
+                if dependency not in on and dependency not in reported
+            ]
+    return found
 
 
-# ---------------------------------------------------------------------------------------------------
-# Schedules
-# ---------------------------------------------------------------------------------------------------
-
-SCHEDULE_ALLOWED = (
-    "rate(<n> minute|minutes|hour|hours|day|days), singular when n is 1, e.g. rate(1 day) or rate(12 hours); or "
-    "cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>), e.g. cron(0 3 * * ? *)"
-)
-_RATE = re.compile(r"rate\((\d+) ([a-z]+)\)")
-_MONTHS = {name: index for index, name in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN"), 1)} | {
-    name: index for index, name in enumerate(("JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 7)
-}
-_DAYS = {name: index for index, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1)}
-
-
-@dataclass(frozen=True)
-class _CronField:
-    name: str
-    low: int
-    high: int
-    names: dict[str, int]
-
-
-_CRON_FIELDS = (
-    _CronField("minutes", 0, 59, {}),
-    _CronField("hours", 0, 23, {}),
-    _CronField("day-of-month", 1, 31, {}),
-    _CronField("month", 1, 12, _MONTHS),
-    _CronField("day-of-week", 1, 7, _DAYS),
-    _CronField("year", 1970, 2199, {}),
-)
-
-
-def check_schedule(value: str) -> str:
-    """A validator: ``value`` must be an EventBridge ``rate(...)`` or 6-field ``cron(...)`` expression."""
-    problem = schedule_problem(value)
-    if problem is not None:
-        raise refused(f"EventBridge would refuse this schedule: {problem}", SCHEDULE_ALLOWED)
-    return value
-
-
-def schedule_problem(value: str) -> str | None:
-    """Why EventBridge would refuse ``value``, or ``None`` when it is a valid schedule expression."""
-    if value.startswith("rate("):
-        match = _RATE.fullmatch(value)
-        if match is None:
-            return "a rate is rate(<n> <unit>) with one space"
-        amount, unit = match.groups()
-        if amount.startswith("0"):
-            return "the rate must be a positive whole number without leading zeros"
-        if len(amount) > 9:
-            return "the rate is too large"
-        if unit.rstrip("s") not in ("minute", "hour", "day"):
-            return f"unknown unit {unit!r} (minute, hour or day)"
-        singular = unit in ("minute", "hour", "day")
-        if (amount == "1") != singular:
-            return "use the singular unit exactly when the value is 1 (rate(1 day), rate(2 days))"
-        return None
-    if value.startswith("cron(") and value.endswith(")"):
-        return _cron_problem(value[5:-1])
-    return "a schedule starts with rate( or cron("
-
-
-def _cron_problem(body: str) -> str | None:
-    fields = body.split(" ")
-    if len(fields) != 6 or not all(fields):
-        return f"a cron expression has 6 fields separated by single spaces, not {len(body.split())}"
-    for field, text in zip(_CRON_FIELDS, fields, strict=True):
-        problem = _cron_field_problem(field, text)
-        if problem is not None:
-            return f"{field.name} {text!r}: {problem}"
-    day_of_month, day_of_week = fields[2], fields[4]
-    if (day_of_month == "?") == (day_of_week == "?"):
-        return "exactly one of day-of-month and day-of-week must be '?'"
-    return None
-
-
-def _cron_field_problem(field: _CronField, text: str) -> str | None:
-    if text == "*":
-        return None
-    if text == "?":
-        return None if field.name in ("day-of-month", "day-of-week") else "'?' is only for the day fields"
-    if field.name == "day-of-month" and re.fullmatch(r"L|LW|\d{1,2}W", text):
-        day = text[:-1]
-        return None if not day.isdigit() or 1 <= int(day) <= 31 else "W needs a day from 1 to 31"
-    if field.name == "day-of-week":
-        special = re.fullmatch(r"(\w+)(L|#([1-5]))", text)
-        if text == "L":
-            return None
-        if special is not None:
-            return _cron_value_problem(field, special.group(1))
-    for item in text.split(","):
-        base, slash, step = item.partition("/")
-        if slash and not (step.isdigit() and 1 <= int(step) <= field.high):
-            return f"the step {step!r} must be a number from 1 to {field.high}"
-        if base == "*" and slash:
-            continue
-        low, dash, high = base.partition("-")
-        for part in (low, high) if dash else (low,):
-            problem = _cron_value_problem(field, part)
-            if problem is not None:
-                return problem
-        if dash and _cron_value(field, low) > _cron_value(field, high):
-            return f"the range {base!r} runs backwards"
-    return None
-
-
-def _cron_value(field: _CronField, text: str) -> int:
-    return field.names[text.upper()] if text.upper() in field.names else int(text)
-
-
-def _cron_value_problem(field: _CronField, text: str) -> str | None:
-    if text.upper() in field.names:
-        return None
-    if not text.isdigit():
-        names = f" or {next(iter(field.names))}-{list(field.names)[-1]}" if field.names else ""
-        return f"{text!r} is not a value ({field.low}-{field.high}{names}); wildcards are , - * /"
-    if not field.low <= int(text) <= field.high:
-        return f"{text} is outside {field.low}-{field.high}"
-    return None
-
-
-# ---------------------------------------------------------------------------------------------------
-# Physical names
-# ---------------------------------------------------------------------------------------------------
-
-
-def member_check(api: ApiMember, what: str, *, pattern: bool = True) -> Callable[[str], str]:
-    """A validator: the value goes to AWS as ``api`` unchanged and must fit its length (and ``pattern``)."""
-
-    def check(value: str) -> str:
-        rule = awsmodel.constraint(api)
-        if not pattern:
-            rule = dataclasses.replace(rule, pattern=None)
-        limits = " and ".join(
-            part
-            for part in (
-                f"at most {rule.max} characters" if rule.max is not None else "",
-                f"matching {rule.pattern}" if rule.pattern else "",
+def _images(spec: PlatformSpec, on: set[str]) -> list[Finding]:
+    """The pipeline's training type is allowed by training; short image names name the platform's repositories."""
+    found = []
+    if "pipelines" in on and "training" in on:
+        allowed = spec.training.allowed_instance_types
+        if spec.pipelines.training_instance_type not in allowed:
+            found.append(
+                Finding(
+                    ("pipelines", "training_instance_type"),
+                    f"not in training.allowed_instance_types ({', '.join(allowed)})",
+                    spec.pipelines.training_instance_type,
+                )
             )
-            if part
+    # Same reading as the program's: no `/` means `<repository>:<tag>` in the platform's own registry. An
+    # unknown repository would otherwise reach SageMaker as a bare Docker Hub style name.
+    images: list[tuple[Loc, str]] = []
+    if "pipelines" in on:
+        images.append((("pipelines", "image"), spec.pipelines.image))
+    if "serving" in on:
+        images += [
+            (("serving", "endpoints", index, "model", "image"), endpoint.model.image)
+            for index, endpoint in enumerate(spec.serving.endpoints)
+            if endpoint.model is not None
+        ]
+    # Without a container registry the level rules already report it; the images are not checked.
+    repositories = spec.container_registry.repositories if "container_registry" in on else []
+    for where, image in images if "container_registry" in on else []:
+        repository = image.partition(":")[0]
+        if "/" not in image and repository not in repositories:
+            found.append(
+                Finding(
+                    where,
+                    f"{repository!r} is not one of container_registry.repositories "
+                    f"({', '.join(repositories)}); add it there or give a full image URI",
+                    image,
+                )
+            )
+    return found
+
+
+def _monitoring(spec: PlatformSpec, on: set[str]) -> list[Finding]:
+    """Model monitoring needs level 1 and captured endpoint data; logs are kept for the security baseline."""
+    if "monitoring" not in on:
+        return []
+    found = []
+    monitoring = spec.monitoring
+    if monitoring.model_quality.enabled:
+        found.append(
+            Finding(
+                ("monitoring", "model_quality", "enabled"),
+                "model-quality monitoring cannot be provisioned yet: pulumi-aws offers no model-quality job "
+                "definition resource (data_quality is available)",
+                True,
+            )
         )
-        if rule.max is not None and len(value) > rule.max:
-            raise refused(f"{len(value)} characters; {rule.describe()} takes at most {rule.max}", f"{what}: {limits}")
-        if rule.pattern and re.fullmatch(rule.pattern, value) is None:
-            raise refused(f"{rule.describe()} refuses it", f"{what}: {limits}")
-        return value
+    quality = [m for m in ("data_quality", "model_quality") if getattr(monitoring, m).enabled]
+    if spec.level < 1:
+        found += [
+            Finding(("monitoring", monitor, "enabled"), "model monitoring needs a level 1 or higher blueprint", True)
+            for monitor in quality
+        ]
+    captured = [e for e in spec.serving.effective_endpoints() if e.model and e.data_capture_percent]
+    if quality and spec.level >= 1 and spec.serving.endpoints and not captured:
+        found.append(
+            Finding(
+                ("serving", "endpoints"),
+                f"monitoring.{quality[0]} needs an endpoint with a model and data_capture_percent > 0",
+                [e.name for e in spec.serving.endpoints],
+            )
+        )
+    if monitoring.log_retention_days < 365:
+        found.append(
+            Finding(
+                ("monitoring", "log_retention_days"),
+                "the security baseline keeps logs for at least 365 days",
+                monitoring.log_retention_days,
+            )
+        )
+    return found
 
-    return check
+
+def _target_account(spec: PlatformSpec, on: set[str]) -> list[Finding]:
+    """Target aws names its account; Model Monitor exists in the region; target local uses the emulator's."""
+    found = []
+    if spec.target == "aws" and spec.account_id is None:
+        # Without the account every account guard falls away: trust policies lose aws:SourceAccount, the key
+        # policy's principal and resource ARNs would name any account.
+        found.append(
+            Finding(
+                ("account_id",),
+                "target aws needs account_id: the account guards of every policy (trust policies' "
+                "aws:SourceAccount, the key policy, resource ARNs) are built from it",
+                None,
+                allowed="the 12-digit AWS account id, quoted, at the top level of the environment file: "
+                'account_id: "123456789012"',
+            )
+        )
+    if "monitoring" in on and spec.monitoring.data_quality.enabled and spec.region not in MODEL_MONITOR_ACCOUNTS:
+        found.append(
+            Finding(
+                ("monitoring", "data_quality", "enabled"),
+                f"SageMaker Model Monitor is not offered in region {spec.region}: AWS publishes no "
+                f"{MODEL_MONITOR_REPOSITORY} image there",
+                True,
+                allowed=f"data_quality.enabled: false, or a region with Model Monitor: "
+                f"{', '.join(sorted(MODEL_MONITOR_ACCOUNTS))}",
+            )
+        )
+    if spec.target == "local" and spec.account_id not in (None, EMULATOR_ACCOUNT_ID):
+        found.append(
+            Finding(
+                ("account_id",),
+                f"target local runs in the emulator's account {EMULATOR_ACCOUNT_ID}; remove account_id",
+                spec.account_id,
+            )
+        )
+    return found
 
 
-S3_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-"""Prefixes S3 reserves: no bucket name may start with them (the platform name starts every bucket name)."""
+def _account_resources(spec: PlatformSpec, on: set[str]) -> list[Finding]:
+    """ARNs and names that must belong to the environment's own account, partition and S3 namespace."""
+    found = []
+    provider_arn = spec.cicd.github_oidc_provider_arn
+    account = EMULATOR_ACCOUNT_ID if spec.target == "local" else spec.account_id
+    own_partition = awsmodel.partition_of(spec.region) or "aws"
+    if "cicd" in on and provider_arn and account:
+        expected = f"arn:{own_partition}:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
+        if provider_arn != expected:
+            _, arn_partition, _, _, arn_account, _ = provider_arn.split(":", 5)
+            found.append(
+                Finding(
+                    ("cicd", "github_oidc_provider_arn"),
+                    f"the provider is in account {arn_account} ({arn_partition}), the environment deploys to "
+                    f"{account} ({own_partition}): a role can trust only its own account's provider",
+                    provider_arn,
+                    allowed=expected,
+                )
+            )
+    if "artifact_store" in on and spec.name.startswith(aws_rules.S3_BUCKET_PREFIXES):
+        found.append(
+            Finding(
+                ("name",),
+                f"bucket names start with the platform name, and S3 reserves the prefixes "
+                f"{', '.join(aws_rules.S3_BUCKET_PREFIXES)}",
+                spec.name,
+                allowed="a platform name that does not start with them",
+            )
+        )
+    boundary = spec.identity.permissions_boundary_arn
+    partition = awsmodel.partition_of(spec.region)
+    if "identity" in on and boundary and partition and boundary.split(":")[1] != partition:
+        found.append(
+            Finding(
+                ("identity", "permissions_boundary_arn"),
+                f"the ARN is in partition {boundary.split(':')[1]!r} but region {spec.region} is in {partition!r}",
+                boundary,
+                allowed=f"arn:{partition}:iam::<account>:policy/<name>",
+            )
+        )
+    return found
 
 
-def name_problem(physical: str, api: ApiMember, template: str) -> tuple[str, str] | None:
-    """``(reason, allowed)`` when ``api`` would refuse the physical name ``physical``, else ``None``.
+def _names(spec: PlatformSpec, on: set[str]) -> list[Finding]:
+    """Every physical name the components will derive is one AWS accepts."""
+    found = []
+    for loc, physical, api, template in _physical_names(spec, on):
+        problem = aws_rules.name_problem(physical, api, template)
+        if problem is not None:
+            value = spec.name if loc == ("name",) else _value_at(spec, loc)
+            found.append(Finding(loc, problem[0], value, allowed=problem[1]))
+    return found
 
-    ``template`` says how the name is made (``<platform>-<endpoint>``), for the message.
+
+_RULES: tuple[Callable[[PlatformSpec, set[str]], list[Finding]], ...] = (
+    _levels,
+    _images,
+    _monitoring,
+    _target_account,
+    _account_resources,
+    _names,
+)
+
+
+OBJECT_LISTS: tuple[Loc, ...] = (("feature_store", "feature_groups"), ("serving", "endpoints"))
+TEMPLATE_ITEMS: dict[Loc, str] = {
+    ("container_registry", "repositories"): "repository",
+    ("registry", "model_package_groups"): "group",
+    ("feature_store", "feature_groups"): "feature group",
+    ("serving", "endpoints"): "endpoint",
+    ("cicd", "stages"): "stage",
+}
+"""How a problem's ``allowed:`` line names an item of each list a physical name is built from."""
+
+Named = tuple[Loc, str, awsmodel.ApiMember, str]
+"""A physical name: the field that decides it, the name, the API member that limits it, and its template."""
+
+
+def _physical_names(spec: PlatformSpec, on: set[str]) -> list[Named]:
+    """Names the components will give AWS resources, each with the field that decides it.
+
+    A name built from a list item is reported at the item (the item is what a user shortens); one built
+    from the platform name alone at ``name``.
     """
-    rule = awsmodel.constraint(api)
-    limits = []
-    if rule.max is not None:
-        limits.append(f"at most {rule.max} characters")
-    if rule.pattern:
-        limits.append(f"the pattern {rule.pattern}")
-    allowed = f"names for which {template} has {' and '.join(limits) or 'what AWS accepts'}"
-    if rule.max is not None and len(physical) > rule.max:
-        return f"becomes {physical!r} ({len(physical)} characters), longer than {rule.describe()} allows", allowed
-    if rule.min is not None and len(physical) < rule.min:
-        return f"becomes {physical!r}, shorter than {rule.describe()} allows", allowed
-    if rule.pattern and re.fullmatch(rule.pattern, physical) is None:
-        return f"becomes {physical!r}, which {rule.describe()} refuses", allowed
-    return None
+    platform = spec.name
+
+    def per_item(
+        field: Loc, values: list[Any], make: Callable[[str, str], str], api: awsmodel.ApiMember
+    ) -> list[Named]:
+        """One name per list item, located at the item (at its ``name`` for objects); ``None`` items name nothing."""
+        item_name: Loc = ("name",) if field in OBJECT_LISTS else ()
+        template = make("<platform>", f"<{TEMPLATE_ITEMS[field]}>")
+        return [(loc, make(platform, item), api, template) for loc, item in _located(field, values, item_name) if item]
+
+    found: list[Named] = []
+    if "dev_environment" in on and spec.dev_environment.kind == "notebook":
+        found.append((("name",), names.notebook_name(platform), awsmodel.NOTEBOOK_NAME, "<platform>-notebook"))
+    elif "dev_environment" in on:
+        found.append((("name",), platform, awsmodel.DOMAIN_NAME, "<platform>"))
+    if "pipelines" in on:
+        template = "<platform>-continuous-training"
+        found.append((("name",), names.pipeline_name(platform), awsmodel.PIPELINE_NAME, template))
+    if "container_registry" in on:
+        repositories = spec.container_registry.repositories
+        found += per_item(
+            ("container_registry", "repositories"), repositories, names.repository_name, awsmodel.REPOSITORY_NAME
+        )
+    if "registry" in on:
+        groups = spec.registry.model_package_groups
+        found += per_item(
+            ("registry", "model_package_groups"),
+            groups,
+            names.model_package_group_name,
+            awsmodel.MODEL_PACKAGE_GROUP_NAME,
+        )
+    if "feature_store" in on:
+        feature_groups = [group.name for group in spec.feature_store.feature_groups]
+        found += per_item(
+            ("feature_store", "feature_groups"), feature_groups, names.feature_group_name, awsmodel.FEATURE_GROUP_NAME
+        )
+    if "serving" in on:
+        endpoints = spec.serving.effective_endpoints()
+        found += per_item(
+            ("serving", "endpoints"), [e.name for e in endpoints], names.endpoint_name, awsmodel.ENDPOINT_NAME
+        )
+        if "monitoring" in on and spec.monitoring.data_quality.enabled:
+            # Only endpoints that are deployed and capture data get a monitoring job (the program's rule).
+            captured = [e.name if e.model is not None and e.data_capture_percent else None for e in endpoints]
+            for api in (awsmodel.MONITORING_JOB_NAME, awsmodel.MONITORING_SCHEDULE_NAME):
+                found += per_item(("serving", "endpoints"), captured, _monitoring_name, api)
+    if "cicd" in on:
+        provider = spec.cicd.provider
+        found += per_item(
+            ("cicd", "stages"), spec.cicd.stages, partial(_deploy_role_name, provider), awsmodel.ROLE_NAME
+        )
+    return found
+
+
+def _monitoring_name(platform: str, endpoint: str) -> str:
+    return names.monitoring_name(names.endpoint_name(platform, endpoint))
+
+
+def _deploy_role_name(provider: str, platform: str, stage: str) -> str:
+    return names.deploy_role_name(platform, provider, stage)
+
+
+def _located(prefix: Loc, values: list[Any], suffix: Loc = ()) -> list[tuple[Loc, Any]]:
+    """``(prefix[i] + suffix, value)`` for each value of a list field."""
+    return [((*prefix, index, *suffix), value) for index, value in enumerate(values)]
+
+
+def _value_at(model: BaseModel, loc: Loc) -> Any:
+    """The value at ``loc`` inside ``model`` (for a problem's ``value:``)."""
+    node: Any = model
+    for part in loc:
+        node = node[part] if isinstance(part, int) else getattr(node, part)
+    return node

@@ -37,6 +37,7 @@ else:
     pytest.importorskip("sagemaker", reason="the sagemaker SDK is an optional extra: scripts/sdk-check runs this")
 
 from mlplatform.components.pipeline_definition import PipelineSettings, build_definition
+from tests.unit.pipeline_defaults import spec_defaults
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -46,6 +47,7 @@ UNUSED_BASE_JOB_NAME = "sdk-check-base-job-name-not-in-definition"
 
 def _settings(**overrides: Any) -> PipelineSettings:
     values: dict[str, Any] = {
+        **spec_defaults(),
         "bucket": f"mlp-local-artifacts-{ACCOUNT}",
         "prefix": f"pipelines/{PIPELINE_NAME}",
         "role_arn": f"arn:aws:iam::{ACCOUNT}:role/mlp-local-sagemaker-execution",

@@ -18,7 +18,8 @@ from mlplatform.engine.embedded.monitor import EngineMonitor
 from mlplatform.engine.embedded.runner import run_program
 from mlplatform.engine.embedded.state import ResourceState
 from mlplatform.program import TargetSettings, build_platform
-from mlplatform.spec.models import EMULATOR_ACCOUNT_ID, PlatformSpec
+from mlplatform.spec.models import PlatformSpec
+from mlplatform.spec.rules import EMULATOR_ACCOUNT_ID
 
 
 class FakeHandler(Handler):

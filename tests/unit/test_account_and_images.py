@@ -17,9 +17,11 @@ import pytest
 import yaml
 from typer.testing import Result
 
-from mlplatform import environments
+from mlplatform import blueprints, environments
+from mlplatform.program import TargetSettings, platform_of
 from mlplatform.spec import awsmodel
 from mlplatform.spec.images import MODEL_MONITOR_ACCOUNTS, UnknownImageRegionError, model_monitor_image
+from mlplatform.spec.models import PlatformSpec
 from tests.unit.platform_plans import evaluate
 
 Run = Callable[..., Result]
@@ -150,3 +152,28 @@ def test_a_region_without_model_monitor_is_refused_naming_it(run: Run, tmp_path:
     )
     _write(tmp_path, "dev", switched_off)
     assert run("validate", "--env", "dev").exit_code == 0, "without data-quality monitoring the region is fine"
+
+
+@pytest.mark.parametrize(
+    ("region", "partition"),
+    [
+        ("eu-west-1", "aws"),
+        ("cn-north-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+        ("us-iso-east-1", "aws-iso"),
+        ("us-isob-east-1", "aws-iso-b"),
+    ],
+)
+def test_the_program_builds_arns_in_the_partition_the_spec_checks_them_against(region: str, partition: str) -> None:
+    # One derivation of a region's partition (botocore's data): the program once guessed it from the region's
+    # name, and put every ARN of an ISO region in the `aws` partition.
+    spec = PlatformSpec.model_validate(
+        {
+            **blueprints.resolve("level0").settings.model_dump(),
+            **{"name": "mlp-p", "env": "p", "blueprint": "level0", "level": 0, "target": "aws"},
+            **{"region": region, "account_id": "111111111111"},
+        }
+    )
+
+    assert platform_of(spec, TargetSettings(region=region)).partition == partition
+    assert awsmodel.partition_of(region) == partition

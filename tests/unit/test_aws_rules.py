@@ -23,7 +23,8 @@ from pydantic import BaseModel, ValidationError
 from mlplatform import blueprints
 from mlplatform.engine.embedded.handlers.common import URN_TAG
 from mlplatform.environments import EnvironmentFile
-from mlplatform.spec import awsmodel, rules, tagging
+from mlplatform.spec import aws_rules, awsmodel, tagging
+from mlplatform.spec.aws_rules import schedule_problem, subnet_cidrs
 from mlplatform.spec.models import (
     BudgetSpec,
     DevEnvironmentSpec,
@@ -38,7 +39,6 @@ from mlplatform.spec.models import (
     SettingsSpec,
     TrainingSpec,
 )
-from mlplatform.spec.rules import schedule_problem, subnet_cidrs
 from tests.unit.platform_plans import evaluate
 
 # ---------------------------------------------------------------------------------------------------
@@ -199,7 +199,7 @@ def test_tag_and_duplicate_problems_are_reported_with_every_other_problem() -> N
 
 def test_the_documented_tag_limit_is_botocore_s() -> None:
     assert awsmodel.constraint(awsmodel.TAGS).max == tagging.AWS_TAGS_PER_RESOURCE
-    # The character classes rules._tag_text_ok implements.
+    # The character classes aws_rules._tag_text_ok implements.
     assert awsmodel.constraint(awsmodel.TAG_KEY).pattern == r"([\p{L}\p{Z}\p{N}_.:/=+\-@]*)"
     assert awsmodel.constraint(awsmodel.TAG_VALUE).pattern == r"([\p{L}\p{Z}\p{N}_.:/=+\-@]*)"
 
@@ -633,6 +633,6 @@ def test_the_longest_names_validation_accepts_are_names_aws_accepts(kind: str) -
             continue
         key, api = NAME_INPUTS[record.type]
         name = record.inputs[key]
-        assert rules.name_problem(name, api, "-") is None, (record.type, name)
+        assert aws_rules.name_problem(name, api, "-") is None, (record.type, name)
         checked += 1
     assert checked >= 8

@@ -29,7 +29,7 @@ from mlplatform.engine.offline import plain
 from mlplatform.engine.values import UNKNOWN
 from mlplatform.errors import MlplatformError
 from mlplatform.program import TargetSettings, make_provider
-from mlplatform.spec.models import PlatformSpec
+from mlplatform.spec.models import CicdSpec, MonitoringSpec, PlatformSpec
 from tests.unit.platform_plans import PlatformPlan
 from tests.unit.test_components import _variant
 from tests.unit.test_models import errors_of, platform
@@ -315,6 +315,7 @@ class _Registrations:
 def test_every_cicd_policy_is_known_before_deploying(provider: str) -> None:
     """Given concrete key, role and topic ARNs, no policy waits for another resource's output (export/Checkov)."""
     platform = Platform(name="mlp-x", env="x", blueprint="level2", region="eu-west-1", account_id="111111111111")
+    defaults = CicdSpec()
     args = CicdArgs(
         provider=provider,
         kms_key_arn="arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-0000-0000-000000000000",
@@ -323,6 +324,15 @@ def test_every_cicd_policy_is_known_before_deploying(provider: str) -> None:
         log_bucket="mlp-x-logs-111111111111",
         repository="acme/models",
         endpoints=("staging-churn", "churn"),
+        # The rest as the spec's defaults (the program always passes them).
+        branch=defaults.branch,
+        stages=tuple(defaults.stages),
+        model_package_groups=(),
+        manual_approval_before_prod=defaults.manual_approval_before_prod,
+        github_environment=defaults.github_environment,
+        github_oidc_provider_arn=defaults.github_oidc_provider_arn,
+        log_retention_days=MonitoringSpec().log_retention_days,
+        permissions_boundary_arn=None,
     )
     deployment = Deployment(previous={}, handlers=registry(), preview=True, offline=True)
     registrar = _Registrations(deployment)

@@ -19,7 +19,6 @@ from mlplatform import blueprints
 from mlplatform.spec.images import MODEL_MONITOR_ACCOUNTS
 from mlplatform.spec.models import (
     COMPONENTS,
-    LEVEL_REQUIREMENTS,
     LOG_RETENTION_DAYS,
     AlarmsSpec,
     ArtifactStoreSpec,
@@ -44,6 +43,7 @@ from mlplatform.spec.models import (
     TrainingSpec,
 )
 from mlplatform.spec.names import ENV_NAME_RE, default_platform_name
+from mlplatform.spec.rules import LEVEL_REQUIREMENTS
 
 # ---------------------------------------------------------------------------------------------------
 # Helpers
@@ -410,6 +410,19 @@ def test_a_component_needs_its_dependencies_when_the_level_does_not_require_them
 
     assert error["loc"] == ("network", "enabled")
     assert error["msg"] == "dev_environment is enabled and needs network"
+
+
+def test_cicd_needs_serving_whose_role_its_deployments_run_as() -> None:
+    # Found by the no-op property test: the spec accepted CI/CD without serving, and the program then failed
+    # with an internal assertion (CI/CD's deployments create models that run as the serving role).
+    data = platform(1)
+    data["serving"] = {"enabled": False}
+    data["cicd"] = {"enabled": True}
+
+    error = only_error(PlatformSpec, data)
+
+    assert error["loc"] == ("serving", "enabled")
+    assert error["msg"] == "cicd is enabled and needs serving"
 
 
 @pytest.mark.parametrize("dependency", ["registry", "artifact_store", "training"])

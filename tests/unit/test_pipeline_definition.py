@@ -18,6 +18,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from mlplatform.components.pipeline_definition import PipelineSettings, build_definition
+from tests.unit.pipeline_defaults import spec_defaults
 
 OPERATION = {
     "Processing": "CreateProcessingJob",
@@ -30,6 +31,7 @@ FILLED_BY_SAGEMAKER = {"CreateProcessingJob": {"ProcessingJobName"}, "CreateTrai
 
 def _settings(**overrides: Any) -> PipelineSettings:
     values: dict[str, Any] = {
+        **spec_defaults(),
         "bucket": "mlp-local-artifacts-123456789012",
         "prefix": "pipelines/mlp-local-continuous-training",
         "role_arn": "arn:aws:iam::123456789012:role/mlp-local-sagemaker-execution",
