@@ -26,8 +26,8 @@ from mlplatform.engine.embedded import state
 from mlplatform.engine.model import Engine, Events, Stack, no_events
 from mlplatform.environments import ResolvedEnvironment
 from mlplatform.errors import MlplatformError
-from mlplatform.spec.models import EMULATOR_ACCOUNT_ID
 from mlplatform.spec.names import check_env_name
+from mlplatform.spec.rules import EMULATOR_ACCOUNT_ID
 
 SESSION_FILE = "emulator-session"
 

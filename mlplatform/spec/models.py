@@ -25,7 +25,6 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from mlplatform.spec import aws_rules, awsmodel, formats, names, rules, tagging
-from mlplatform.spec.rules import EMULATOR_ACCOUNT_ID as EMULATOR_ACCOUNT_ID
 
 # ---------------------------------------------------------------------------------------------------
 # Shared building blocks

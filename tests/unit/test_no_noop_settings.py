@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from mlplatform.app.offline import plan_spec
 from mlplatform.components.storage import ArtifactStore, ArtifactStoreArgs
-from mlplatform.engine.offline import plan_spec
 from mlplatform.render.reference import inner_model
 from mlplatform.spec.models import COMPONENTS, PlatformSpec
 from mlplatform.spec.rules import COMPONENT_NEEDS, LEVEL_REQUIREMENTS
