@@ -33,6 +33,9 @@ from mlplatform.render.reference import inner_model
 from mlplatform.spec.models import COMPONENTS, PlatformSpec
 from mlplatform.spec.rules import COMPONENT_NEEDS, LEVEL_REQUIREMENTS
 
+# About 40 s of offline plans: the edit loop (`scripts/check --fast`) leaves it out; the full run keeps it.
+pytestmark = pytest.mark.slow
+
 Leaf = str
 """A dotted path with ``[]`` for the first item of a list (``serving.endpoints[].model.image``)."""
 
