@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from fnmatch import fnmatchcase
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,13 @@ def _plan(cicd: dict[str, Any] | None = None, endpoints: list[dict[str, Any]] | 
     overrides: dict[str, Any] = {"serving": {"endpoints": ENDPOINTS if endpoints is None else endpoints}}
     if cicd:
         overrides["cicd"] = cicd
-    return _variant("level2", overrides)
+    return _evaluated(json.dumps(overrides, sort_keys=True))
+
+
+@cache
+def _evaluated(overrides: str) -> PlatformPlan:
+    # The program is deterministic and the tests only read the plan: evaluate each configuration once.
+    return _variant("level2", json.loads(overrides))
 
 
 def _document(plan: PlatformPlan, logical: str, key: str = "policy") -> dict[str, Any]:
