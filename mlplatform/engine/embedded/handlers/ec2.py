@@ -23,7 +23,7 @@ from mlplatform.engine.embedded.handlers.ec2_common import (
     tag_specs,
     urn_filter,
 )
-from mlplatform.engine.embedded.handlers.shapes import request
+from mlplatform.engine.embedded.handlers.shapes import from_api, output_shape, request
 from mlplatform.engine.embedded.handlers.waiting import poll, wait_until
 
 
@@ -35,6 +35,14 @@ def same_set(live: list[str], wanted: Any) -> Any:
 
 
 # ---- VPC ---------------------------------------------------------------------------------------------
+
+# The VPC's DNS settings: pulumi's names are the attribute names of DescribeVpcAttribute; ModifyVpcAttribute's
+# members (``EnableDnsSupport``) and the answers' come from the EC2 model (shapes.py).
+_DNS_ATTRIBUTES = ("enableDnsHostnames", "enableDnsSupport")
+
+
+def _set_vpc_attribute(ec2: Any, vpc_id: str, key: str, value: bool) -> None:
+    ec2.modify_vpc_attribute(**request(ec2, "ModifyVpcAttribute", {"vpcId": vpc_id, key: {"value": value}}))
 
 
 class VpcHandler(Handler):
@@ -64,9 +72,9 @@ class VpcHandler(Handler):
         wait_until(ec2, "vpc_available", what=f"VPC {vpc_id} to become available", VpcIds=[vpc_id])
         # AWS defaults: DNS support on, DNS hostnames off; only a different wish costs a call.
         if inputs.get("enableDnsSupport") is False:
-            ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": False})
+            _set_vpc_attribute(ec2, vpc_id, "enableDnsSupport", False)
         if inputs.get("enableDnsHostnames"):
-            ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+            _set_vpc_attribute(ec2, vpc_id, "enableDnsHostnames", True)
         return vpc_id, self._outputs(ctx, vpc_id, vpc.get("OwnerId"), inputs)
 
     def _outputs(self, ctx: StepContext, vpc_id: str, owner: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -97,10 +105,11 @@ class VpcHandler(Handler):
             "instanceTenancy": vpc.get("InstanceTenancy"),
             "tags": tag_dict(vpc.get("Tags")),
         }
-        for key, attribute in (("enableDnsHostnames", "enableDnsHostnames"), ("enableDnsSupport", "enableDnsSupport")):
+        for key in _DNS_ATTRIBUTES:  # pulumi's names are DescribeVpcAttribute's attribute names
             if key in inputs:
-                answer = ec2.describe_vpc_attribute(VpcId=resource_id, Attribute=attribute)
-                live[key] = bool(answer[attribute[0].upper() + attribute[1:]]["Value"])
+                answer = ec2.describe_vpc_attribute(VpcId=resource_id, Attribute=key)
+                got = from_api(answer, {key: {"value": None}}, output_shape(ec2, "DescribeVpcAttribute"))
+                live[key] = bool(got[key]["value"])
         return only_inputs(live, inputs)
 
     def update(
@@ -108,9 +117,9 @@ class VpcHandler(Handler):
     ) -> dict[str, Any]:
         ec2 = ctx.aws.client("ec2")
         live = self.read(ctx, resource_id, {**news, "tags": None}) or {}
-        for key, arg in (("enableDnsSupport", "EnableDnsSupport"), ("enableDnsHostnames", "EnableDnsHostnames")):
+        for key in _DNS_ATTRIBUTES:
             if key in news and bool(news[key]) != live.get(key):
-                ec2.modify_vpc_attribute(VpcId=resource_id, **{arg: {"Value": bool(news[key])}})
+                _set_vpc_attribute(ec2, resource_id, key, bool(news[key]))
         if news.get("instanceTenancy") and news["instanceTenancy"] != live.get("instanceTenancy"):
             ec2.modify_vpc_tenancy(VpcId=resource_id, InstanceTenancy=news["instanceTenancy"])
         sync_tags(ec2, resource_id, live.get("tags") or {}, news.get("tags"))
@@ -142,15 +151,11 @@ class SubnetHandler(Handler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         ec2 = ctx.aws.client("ec2")
-        args: dict[str, Any] = {
-            "VpcId": inputs["vpcId"],
-            "TagSpecifications": tag_specs("subnet", ctx, inputs.get("tags")),
+        sent = {
+            key: inputs.get(key) or None for key in ("vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId")
         }
-        for key, arg in (("cidrBlock", "CidrBlock"), ("availabilityZone", "AvailabilityZone")):
-            if inputs.get(key):
-                args[arg] = inputs[key]
-        if inputs.get("availabilityZoneId"):
-            args["AvailabilityZoneId"] = inputs["availabilityZoneId"]
+        args = request(ec2, "CreateSubnet", sent)
+        args["TagSpecifications"] = tag_specs("subnet", ctx, inputs.get("tags"))
         subnet = ec2.create_subnet(**args)["Subnet"]
         subnet_id = subnet["SubnetId"]
         wait_until(ec2, "subnet_available", what=f"subnet {subnet_id} to become available", SubnetIds=[subnet_id])
@@ -176,14 +181,10 @@ class SubnetHandler(Handler):
         subnet = self._describe(ctx.aws.client("ec2"), resource_id)
         if not subnet:
             return None
-        live = {
-            "vpcId": subnet.get("VpcId"),
-            "cidrBlock": subnet.get("CidrBlock"),
-            "availabilityZone": subnet.get("AvailabilityZone"),
-            "availabilityZoneId": subnet.get("AvailabilityZoneId"),
-            "mapPublicIpOnLaunch": bool(subnet.get("MapPublicIpOnLaunch", False)),
-            "tags": tag_dict(subnet.get("Tags")),
-        }
+        shape = output_shape(ctx.aws.client("ec2"), "DescribeSubnets", "Subnets")
+        live = from_api(subnet, dict.fromkeys(("vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId")), shape)
+        live["mapPublicIpOnLaunch"] = bool(subnet.get("MapPublicIpOnLaunch", False))
+        live["tags"] = tag_dict(subnet.get("Tags"))
         return only_inputs(live, inputs)
 
     def update(
