@@ -365,26 +365,22 @@ class VpcEndpointHandler(Handler):
         "state",
         "policy",
     )
-    _SETS = (("routeTableIds", "RouteTableIds"), ("subnetIds", "SubnetIds"), ("securityGroupIds", "SecurityGroupIds"))
+    # Sets of ids, changed with ModifyVpcEndpoint's Add<Name> and Remove<Name> members.
+    _SETS = ("routeTableIds", "subnetIds", "securityGroupIds")
+    # Terraform's policy is the API's PolicyDocument; the other names come from the EC2 model (shapes.py).
+    _RENAMES: ClassVar[dict[str, str]] = {"policy": "PolicyDocument"}
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         ec2 = ctx.aws.client("ec2")
         kind = inputs.get("vpcEndpointType") or "Gateway"
-        args: dict[str, Any] = {
-            "VpcId": inputs["vpcId"],
-            "ServiceName": inputs["serviceName"],
-            "VpcEndpointType": kind,
-            "TagSpecifications": tag_specs("vpc-endpoint", ctx, inputs.get("tags")),
-        }
-        for key, arg in self._SETS:
-            if inputs.get(key):
-                args[arg] = list(inputs[key])
+        sent: dict[str, Any] = {key: inputs.get(key) or None for key in ("vpcId", "serviceName", *self._SETS)}
+        sent["vpcEndpointType"] = kind
         if kind == "Interface" and "privateDnsEnabled" in inputs:
-            args["PrivateDnsEnabled"] = bool(inputs["privateDnsEnabled"])
-        if inputs.get("policy"):
-            args["PolicyDocument"] = _policy_text(inputs["policy"])
-        if inputs.get("ipAddressType"):
-            args["IpAddressType"] = inputs["ipAddressType"]
+            sent["privateDnsEnabled"] = bool(inputs["privateDnsEnabled"])
+        sent["policy"] = _policy_text(inputs["policy"]) if inputs.get("policy") else None
+        sent["ipAddressType"] = inputs.get("ipAddressType") or None
+        args = request(ec2, "CreateVpcEndpoint", sent, self._RENAMES)
+        args["TagSpecifications"] = tag_specs("vpc-endpoint", ctx, inputs.get("tags"))
         endpoint_id = ec2.create_vpc_endpoint(**args)["VpcEndpoint"]["VpcEndpointId"]
         # Interface endpoints are "pending" while AWS provisions their network interfaces.
         # botocore has no waiter for VPC endpoints.
@@ -437,13 +433,10 @@ class VpcEndpointHandler(Handler):
         endpoint = self._describe(ctx.aws.client("ec2"), resource_id)
         if endpoint is None:
             return None
-        live: dict[str, Any] = {
-            "vpcId": endpoint.get("VpcId"),
-            "serviceName": endpoint.get("ServiceName"),
-            "vpcEndpointType": endpoint.get("VpcEndpointType"),
-            "privateDnsEnabled": bool(endpoint.get("PrivateDnsEnabled", False)),
-            "tags": tag_dict(endpoint.get("Tags")),
-        }
+        shape = output_shape(ctx.aws.client("ec2"), "DescribeVpcEndpoints", "VpcEndpoints")
+        live: dict[str, Any] = from_api(endpoint, dict.fromkeys(("vpcId", "serviceName", "vpcEndpointType")), shape)
+        live["privateDnsEnabled"] = bool(endpoint.get("PrivateDnsEnabled", False))
+        live["tags"] = tag_dict(endpoint.get("Tags"))
         live["routeTableIds"] = same_set(list(endpoint.get("RouteTableIds", [])), inputs.get("routeTableIds"))
         live["subnetIds"] = same_set(list(endpoint.get("SubnetIds", [])), inputs.get("subnetIds"))
         groups = [g["GroupId"] for g in endpoint.get("Groups", [])]
@@ -460,26 +453,26 @@ class VpcEndpointHandler(Handler):
         endpoint = self._describe(ec2, resource_id)
         if endpoint is None:
             raise HandlerError(f"VPC endpoint {resource_id} no longer exists")
-        args: dict[str, Any] = {}
+        changes: dict[str, Any] = {}
         current = {
             "routeTableIds": set(endpoint.get("RouteTableIds", [])),
             "subnetIds": set(endpoint.get("SubnetIds", [])),
             "securityGroupIds": {g["GroupId"] for g in endpoint.get("Groups", [])},
         }
-        for key, arg in self._SETS:
+        for key in self._SETS:
             wanted = set(news.get(key) or [])
             added, removed = sorted(wanted - current[key]), sorted(current[key] - wanted)
-            if added:
-                args[f"Add{arg}"] = added
-            if removed:
-                args[f"Remove{arg}"] = removed
+            # "addsubnetIds" is the member AddSubnetIds: shapes.py matches names regardless of case.
+            changes[f"add{key}"] = added or None
+            changes[f"remove{key}"] = removed or None
         if news.get("policy"):
             if not same_policy(endpoint.get("PolicyDocument"), _policy_text(news["policy"])):
-                args["PolicyDocument"] = _policy_text(news["policy"])
+                changes["policy"] = _policy_text(news["policy"])
         elif olds.get("policy"):
-            args["ResetPolicy"] = True
+            changes["resetPolicy"] = True
         if "privateDnsEnabled" in news and bool(news["privateDnsEnabled"]) != bool(endpoint.get("PrivateDnsEnabled")):
-            args["PrivateDnsEnabled"] = bool(news["privateDnsEnabled"])
+            changes["privateDnsEnabled"] = bool(news["privateDnsEnabled"])
+        args = request(ec2, "ModifyVpcEndpoint", changes, self._RENAMES)
         if args:
             ec2.modify_vpc_endpoint(VpcEndpointId=resource_id, **args)
         sync_tags(ec2, resource_id, tag_dict(endpoint.get("Tags")), news.get("tags"))
