@@ -14,7 +14,12 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from mlplatform.engine.embedded.handlers.cloudwatch import EventTargetHandler, LogGroupHandler, MetricAlarmHandler
+from mlplatform.engine.embedded.handlers.cloudwatch import (
+    EventRuleHandler,
+    EventTargetHandler,
+    LogGroupHandler,
+    MetricAlarmHandler,
+)
 from mlplatform.engine.embedded.handlers.ec2 import VpcEndpointHandler
 from mlplatform.engine.embedded.handlers.iam import RoleHandler
 from mlplatform.engine.embedded.handlers.kms import KeyHandler
@@ -77,6 +82,20 @@ def test_a_log_groups_retention_is_an_integer() -> None:
         stubber.add_response("create_log_group", {}, {"logGroupName": "g", "tags": {"team": "ml"}})
         stubber.add_response("put_retention_policy", {}, {"logGroupName": "g", "retentionInDays": 30})
         LogGroupHandler().create(ctx, {"name": "g", "retentionInDays": 30.0, "kmsKeyId": "", "tags": {"team": "ml"}})
+
+
+def test_an_event_rule_sends_its_pattern_as_text_and_an_empty_description() -> None:
+    inputs = {"eventPattern": {"source": ["aws.sagemaker"]}, "description": "", "isEnabled": False, "roleArn": ""}
+    expected = {
+        "Name": "r",
+        "EventBusName": "default",
+        "State": "DISABLED",
+        "EventPattern": '{"source": ["aws.sagemaker"]}',
+        "Description": "",
+    }
+    with _stubbed("events") as (ctx, stubber):
+        stubber.add_response("put_rule", {"RuleArn": "arn:rule"}, expected)
+        assert EventRuleHandler()._put(ctx, "r", inputs) == "arn:rule"
 
 
 def test_an_event_targets_pipeline_parameters_are_renamed_and_empty_values_left_out() -> None:

@@ -333,16 +333,18 @@ class EventRuleHandler(Handler):
     computed = ("arn", "name")
 
     def _put(self, ctx: StepContext, name: str, inputs: dict[str, Any]) -> str:
-        args: dict[str, Any] = {"Name": name, "EventBusName": _bus(inputs), "State": _state(inputs)}
-        if inputs.get("eventPattern"):
-            args["EventPattern"] = _text(inputs["eventPattern"])
-        if inputs.get("scheduleExpression"):
-            args["ScheduleExpression"] = inputs["scheduleExpression"]
-        if inputs.get("description") is not None:
-            args["Description"] = inputs["description"]
-        if inputs.get("roleArn"):
-            args["RoleArn"] = inputs["roleArn"]
-        return str(ctx.aws.client("events").put_rule(**args)["RuleArn"])
+        events = ctx.aws.client("events")
+        # PutRule's names come from EventBridge's model (shapes.py); an empty description is sent (it clears one).
+        sent = {
+            "name": name,
+            "eventBusName": _bus(inputs),
+            "state": _state(inputs),
+            "eventPattern": _text(inputs["eventPattern"]) if inputs.get("eventPattern") else None,
+            "scheduleExpression": inputs.get("scheduleExpression") or None,
+            "description": inputs.get("description"),
+            "roleArn": inputs.get("roleArn") or None,
+        }
+        return str(events.put_rule(**request(events, "PutRule", sent))["RuleArn"])
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = inputs.get("name") or auto_name(inputs.get("namePrefix") or ctx.name, max_length=64, lowercase=False)
@@ -372,12 +374,10 @@ class EventRuleHandler(Handler):
         wanted = inputs.get("eventPattern")
         if pattern or wanted:
             live["eventPattern"] = wanted if _same_json(pattern, wanted) else pattern
-        for key, api in (
-            ("scheduleExpression", "ScheduleExpression"),
-            ("description", "Description"),
-            ("roleArn", "RoleArn"),
-        ):
-            _report_text(live, inputs, key, rule.get(api))
+        texts = ("scheduleExpression", "description", "roleArn")
+        got = from_api(rule, dict.fromkeys(texts), output_shape(ctx.aws.client("events"), "DescribeRule"))
+        for key in texts:
+            _report_text(live, inputs, key, got[key])
         state = rule.get("State") or "ENABLED"
         if "isEnabled" in inputs and "state" not in inputs:
             live["isEnabled"] = state != "DISABLED"
