@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
+from mlplatform.engine.embedded.handlers.budgets import BudgetHandler
 from mlplatform.engine.embedded.handlers.cloudwatch import (
     EventRuleHandler,
     EventTargetHandler,
@@ -50,6 +51,38 @@ def test_a_role_is_created_with_the_apis_names_and_an_integer_session_duration()
             {"RoleName": "r", "AssumeRolePolicyDocument": "{}", "Path": "/", "MaxSessionDuration": 7200},
         )
         assert RoleHandler().create(ctx, inputs)[0] == "r"
+
+
+def test_a_budgets_notification_sends_its_threshold_as_a_number_with_a_fraction() -> None:
+    inputs = {
+        "name": "b",
+        "accountId": ACCOUNT,
+        "budgetType": "COST",
+        "timeUnit": "MONTHLY",
+        "limitAmount": "10",
+        "notifications": [
+            {
+                "notificationType": "ACTUAL",
+                "comparisonOperator": "GREATER_THAN",
+                "threshold": 80,
+                "subscriberEmailAddresses": ["ops@example.com"],
+            }
+        ],
+    }
+    budget = {"BudgetName": "b", "BudgetType": "COST", "TimeUnit": "MONTHLY"}
+    notification = {
+        "NotificationType": "ACTUAL",
+        "ComparisonOperator": "GREATER_THAN",
+        "Threshold": 80.0,
+        "ThresholdType": "PERCENTAGE",
+    }
+    with _stubbed("budgets") as (ctx, stubber):
+        budget_args = {"AccountId": ACCOUNT, "Budget": {**budget, "BudgetLimit": {"Amount": "10", "Unit": "USD"}}}
+        stubber.add_response("create_budget", {}, budget_args)
+        subscribers = [{"SubscriptionType": "EMAIL", "Address": "ops@example.com"}]
+        expected = {"AccountId": ACCOUNT, "BudgetName": "b", "Notification": notification, "Subscribers": subscribers}
+        stubber.add_response("create_notification", {}, expected)
+        BudgetHandler().create(ctx, inputs)
 
 
 def test_a_metric_alarm_sends_integers_and_terraforms_renamed_fields() -> None:
