@@ -62,6 +62,14 @@ def test_numbers_become_integers_only_where_the_api_wants_integers() -> None:
     assert item["InitialVariantWeight"] == 0.5  # a double stays a double
 
 
+def test_a_whole_number_sent_to_a_double_member_becomes_a_float() -> None:
+    budgets = _client("budgets")
+    shape = input_shape(budgets, "CreateNotification", "Notification")
+    sent = to_api(shape, {"notificationType": "ACTUAL", "comparisonOperator": "GREATER_THAN", "threshold": 80})
+    assert sent == {"NotificationType": "ACTUAL", "ComparisonOperator": "GREATER_THAN", "Threshold": 80.0}
+    assert isinstance(sent["Threshold"], float)
+
+
 def test_maps_keep_the_users_keys_and_one_item_blocks_become_lists_both_ways() -> None:
     container = {"primaryContainer": {"image": "img", "environment": {"MY_flag": "1"}}}
     assert request(SAGEMAKER, "CreateModel", container) == {

@@ -16,6 +16,7 @@ from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.shapes import input_shape, to_api
 
 _UNSUPPORTED = (
     "costTypes",
@@ -36,16 +37,17 @@ def _split_id(resource_id: str) -> tuple[str, str]:
     return account, name
 
 
-def _notification(item: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "NotificationType": item["notificationType"],
-        "ComparisonOperator": item["comparisonOperator"],
-        "Threshold": float(item["threshold"]),
-        "ThresholdType": item.get("thresholdType") or "PERCENTAGE",
-    }
+def _notification(budgets: Any, item: dict[str, Any]) -> dict[str, Any]:
+    """A notification block as the API's ``Notification`` (names from the Budgets model, shapes.py); its
+    subscribers are not part of it (the API takes them beside it)."""
+    fields = {key: item[key] for key in ("notificationType", "comparisonOperator", "threshold")}
+    fields["thresholdType"] = item.get("thresholdType") or "PERCENTAGE"
+    notification: dict[str, Any] = to_api(input_shape(budgets, "CreateNotification", "Notification"), fields)
+    return notification
 
 
 def _key(notification: dict[str, Any]) -> NotificationKey:
+    """A notification's identity. The threshold is a float here so that a live 80.0 is an input's 80."""
     return (
         str(notification["NotificationType"]),
         str(notification["ComparisonOperator"]),
@@ -64,8 +66,9 @@ def _subscriber_set(subscribers: list[dict[str, str]]) -> frozenset[tuple[str, s
     return frozenset((s["SubscriptionType"], s["Address"]) for s in subscribers)
 
 
-def _wanted(inputs: dict[str, Any]) -> dict[NotificationKey, frozenset[tuple[str, str]]]:
-    return {_key(_notification(n)): _subscriber_set(_subscribers(n)) for n in inputs.get("notifications") or []}
+def _wanted(budgets: Any, inputs: dict[str, Any]) -> dict[NotificationKey, frozenset[tuple[str, str]]]:
+    notifications = inputs.get("notifications") or []
+    return {_key(_notification(budgets, n)): _subscriber_set(_subscribers(n)) for n in notifications}
 
 
 def _cost_filters(inputs: dict[str, Any]) -> dict[str, list[str]]:
@@ -137,7 +140,10 @@ class BudgetHandler(Handler):
         budgets.create_budget(**args)
         for item in inputs.get("notifications") or []:
             budgets.create_notification(
-                AccountId=account, BudgetName=name, Notification=_notification(item), Subscribers=_subscribers(item)
+                AccountId=account,
+                BudgetName=name,
+                Notification=_notification(budgets, item),
+                Subscribers=_subscribers(item),
             )
         return f"{account}:{name}", self._outputs(ctx, account, name, inputs)
 
@@ -170,7 +176,7 @@ class BudgetHandler(Handler):
         live = {key: value for key, value in live.items() if key in inputs}
         if "notifications" in inputs:
             current = self._live_notifications(ctx, account, name, with_subscribers=True)
-            if current == _wanted(inputs):
+            if current == _wanted(budgets, inputs):
                 live["notifications"] = inputs["notifications"]
             else:
                 live["notifications"] = [_shown(key, subscribers) for key, subscribers in sorted(current.items())]
@@ -227,8 +233,8 @@ class BudgetHandler(Handler):
         """
         budgets = ctx.aws.client("budgets")
         live = set(self._live_notifications(ctx, account, name, with_subscribers=False))
-        recorded, wanted = _wanted(olds), _wanted(news)
-        by_key = {_key(_notification(n)): n for n in news.get("notifications") or []}
+        recorded, wanted = _wanted(budgets, olds), _wanted(budgets, news)
+        by_key = {_key(_notification(budgets, n)): n for n in news.get("notifications") or []}
         for key in sorted(live):
             if key not in wanted or recorded.get(key) != wanted[key]:
                 fields = ("NotificationType", "ComparisonOperator", "Threshold", "ThresholdType")
@@ -245,7 +251,7 @@ class BudgetHandler(Handler):
                 budgets.create_notification(
                     AccountId=account,
                     BudgetName=name,
-                    Notification=_notification(item),
+                    Notification=_notification(budgets, item),
                     Subscribers=_subscribers(item),
                 )
 

@@ -21,6 +21,7 @@ from mlplatform.engine.embedded.handlers.common import (
     tag_dict,
     tag_list,
 )
+from mlplatform.engine.embedded.handlers.shapes import from_api, input_shape, output_shape, request, to_api
 
 
 def _same_json(a: Any, b: Any) -> bool:
@@ -48,6 +49,10 @@ def _report_text(live: dict[str, Any], inputs: dict[str, Any], key: str, value: 
 
 # --- CloudWatch Logs ---------------------------------------------------------------------------------
 
+# Terraform's name for the log group's name; the other inputs are CloudWatch Logs' by case (shapes.py also
+# makes retentionInDays, a float in Pulumi, the integer the API wants).
+_LOG_RENAMES = {"name": "logGroupName"}
+
 
 class LogGroupHandler(Handler):
     """``aws:cloudwatch/logGroup:LogGroup``; the id is the log group name (as in the Terraform provider)."""
@@ -71,17 +76,17 @@ class LogGroupHandler(Handler):
                 f"log group {ctx.name!r}: deletionProtectionEnabled not supported by the embedded engine"
             )
         name = inputs.get("name") or auto_name(inputs.get("namePrefix") or ctx.name, max_length=512, lowercase=False)
-        args: dict[str, Any] = {"logGroupName": name}
-        if inputs.get("kmsKeyId"):
-            args["kmsKeyId"] = inputs["kmsKeyId"]
-        if inputs.get("logGroupClass"):
-            args["logGroupClass"] = inputs["logGroupClass"]
-        if inputs.get("tags"):
-            args["tags"] = dict(inputs["tags"])
-        logs.create_log_group(**args)
+        sent = {key: inputs.get(key) or None for key in ("kmsKeyId", "logGroupClass", "tags")}
+        logs.create_log_group(**request(logs, "CreateLogGroup", {**sent, "name": name}, _LOG_RENAMES))
         if inputs.get("retentionInDays"):
-            logs.put_retention_policy(logGroupName=name, retentionInDays=int(inputs["retentionInDays"]))
+            self._retention(logs, name, inputs["retentionInDays"])
         return name, self._outputs(ctx, name, inputs)
+
+    @staticmethod
+    def _retention(logs: Any, name: str, days: Any) -> None:
+        logs.put_retention_policy(
+            **request(logs, "PutRetentionPolicy", {"name": name, "retentionInDays": days}, _LOG_RENAMES)
+        )
 
     def _describe(self, ctx: StepContext, name: str) -> dict[str, Any] | None:
         paginator = ctx.aws.client("logs").get_paginator("describe_log_groups")
@@ -96,7 +101,7 @@ class LogGroupHandler(Handler):
         if group is None:
             return None
         live: dict[str, Any] = {"name": resource_id} if "name" in inputs else {}
-        _report(live, inputs, "retentionInDays", int(group.get("retentionInDays") or 0), 0)
+        _report(live, inputs, "retentionInDays", group.get("retentionInDays") or 0, 0)
         _report_text(live, inputs, "kmsKeyId", group.get("kmsKeyId"))
         arn = self._outputs(ctx, resource_id, inputs)["arn"]
         tags = ctx.aws.client("logs").list_tags_for_resource(resourceArn=arn).get("tags") or {}
@@ -107,10 +112,10 @@ class LogGroupHandler(Handler):
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
         logs = ctx.aws.client("logs")
-        old_days, new_days = int(olds.get("retentionInDays") or 0), int(news.get("retentionInDays") or 0)
+        old_days, new_days = olds.get("retentionInDays") or 0, news.get("retentionInDays") or 0
         if old_days != new_days:
             if new_days:
-                logs.put_retention_policy(logGroupName=resource_id, retentionInDays=new_days)
+                self._retention(logs, resource_id, new_days)
             else:
                 logs.delete_retention_policy(logGroupName=resource_id)
         if (olds.get("kmsKeyId") or "") != (news.get("kmsKeyId") or ""):
@@ -145,28 +150,27 @@ class LogGroupHandler(Handler):
 
 # --- CloudWatch metric alarms ------------------------------------------------------------------------
 
-# input key -> (PutMetricAlarm / DescribeAlarms key, API default when unset, converter)
-_ALARM_FIELDS: dict[str, tuple[str, Any, Any]] = {
-    "alarmDescription": ("AlarmDescription", "", str),
-    "comparisonOperator": ("ComparisonOperator", None, str),
-    "evaluationPeriods": ("EvaluationPeriods", None, int),
-    "datapointsToAlarm": ("DatapointsToAlarm", None, int),
-    "metricName": ("MetricName", None, str),
-    "namespace": ("Namespace", None, str),
-    "period": ("Period", None, int),
-    "statistic": ("Statistic", None, str),
-    "extendedStatistic": ("ExtendedStatistic", None, str),
-    "threshold": ("Threshold", None, float),
-    "unit": ("Unit", None, str),
-    "treatMissingData": ("TreatMissingData", "missing", str),
-    "evaluateLowSampleCountPercentiles": ("EvaluateLowSampleCountPercentile", None, str),
-    "actionsEnabled": ("ActionsEnabled", True, bool),
+# The alarm's scalar settings and the API's value when one is unset (None: reported only when set). Their
+# PutMetricAlarm / DescribeAlarms names and which are integers come from CloudWatch's model (shapes.py).
+_ALARM_FIELDS: dict[str, Any] = {
+    "alarmDescription": "",
+    "comparisonOperator": None,
+    "evaluationPeriods": None,
+    "datapointsToAlarm": None,
+    "metricName": None,
+    "namespace": None,
+    "period": None,
+    "statistic": None,
+    "extendedStatistic": None,
+    "threshold": None,
+    "unit": None,
+    "treatMissingData": "missing",
+    "evaluateLowSampleCountPercentiles": None,
+    "actionsEnabled": True,
 }
-_ALARM_LISTS = {
-    "alarmActions": "AlarmActions",
-    "okActions": "OKActions",
-    "insufficientDataActions": "InsufficientDataActions",
-}
+_ALARM_LISTS = ("alarmActions", "okActions", "insufficientDataActions")
+# Terraform's names that are not the API's by case (a plural here, the alarm's name).
+_ALARM_RENAMES = {"name": "AlarmName", "evaluateLowSampleCountPercentiles": "EvaluateLowSampleCountPercentile"}
 _ALARM_UNSUPPORTED = ("metricQueries", "thresholdMetricId", "evaluationCriteria", "evaluationInterval")
 
 
@@ -187,18 +191,15 @@ class MetricAlarmHandler(Handler):
         unsupported = [key for key in _ALARM_UNSUPPORTED if inputs.get(key)]
         if unsupported:
             raise HandlerError(f"metric alarm {name!r}: {', '.join(unsupported)} not supported by the embedded engine")
-        args: dict[str, Any] = {"AlarmName": name}
-        for key, (api, _, convert) in _ALARM_FIELDS.items():
-            if inputs.get(key) is not None:
-                args[api] = convert(inputs[key])
-        for key, api in _ALARM_LISTS.items():
-            if inputs.get(key) is not None:
-                args[api] = list(inputs[key])
+        cloudwatch = ctx.aws.client("cloudwatch")
+        sent = {key: inputs.get(key) for key in (*_ALARM_FIELDS, *_ALARM_LISTS)}
+        args = request(cloudwatch, "PutMetricAlarm", {**sent, "name": name}, _ALARM_RENAMES)
+        # Dimensions are a map in Terraform, a list of name/value pairs in the API.
         if inputs.get("dimensions"):
             args["Dimensions"] = [{"Name": k, "Value": v} for k, v in sorted(inputs["dimensions"].items())]
         if tags and inputs.get("tags"):
             args["Tags"] = tag_list(inputs["tags"])
-        ctx.aws.client("cloudwatch").put_metric_alarm(**args)
+        cloudwatch.put_metric_alarm(**args)
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = inputs.get("name") or auto_name(ctx.name, max_length=255, lowercase=False)
@@ -214,11 +215,12 @@ class MetricAlarmHandler(Handler):
         if alarm is None:
             return None
         live: dict[str, Any] = {"name": alarm["AlarmName"]} if "name" in inputs else {}
-        for key, (api, default, convert) in _ALARM_FIELDS.items():
-            value = alarm.get(api)
-            _report(live, inputs, key, convert(value) if value is not None else default, default)
-        for key, api in _ALARM_LISTS.items():
-            actions = list(alarm.get(api) or [])
+        shape = output_shape(ctx.aws.client("cloudwatch"), "DescribeAlarms", "MetricAlarms")
+        got = from_api(alarm, dict.fromkeys((*_ALARM_FIELDS, *_ALARM_LISTS)), shape, _ALARM_RENAMES)
+        for key, default in _ALARM_FIELDS.items():
+            _report(live, inputs, key, got[key] if got[key] is not None else default, default)
+        for key in _ALARM_LISTS:
+            actions = list(got[key] or [])
             wanted = inputs.get(key)
             # Action lists are sets in the Terraform schema: order is not drift.
             _report(live, inputs, key, wanted if sorted(actions) == sorted(wanted or []) else actions, [])
@@ -331,16 +333,18 @@ class EventRuleHandler(Handler):
     computed = ("arn", "name")
 
     def _put(self, ctx: StepContext, name: str, inputs: dict[str, Any]) -> str:
-        args: dict[str, Any] = {"Name": name, "EventBusName": _bus(inputs), "State": _state(inputs)}
-        if inputs.get("eventPattern"):
-            args["EventPattern"] = _text(inputs["eventPattern"])
-        if inputs.get("scheduleExpression"):
-            args["ScheduleExpression"] = inputs["scheduleExpression"]
-        if inputs.get("description") is not None:
-            args["Description"] = inputs["description"]
-        if inputs.get("roleArn"):
-            args["RoleArn"] = inputs["roleArn"]
-        return str(ctx.aws.client("events").put_rule(**args)["RuleArn"])
+        events = ctx.aws.client("events")
+        # PutRule's names come from EventBridge's model (shapes.py); an empty description is sent (it clears one).
+        sent = {
+            "name": name,
+            "eventBusName": _bus(inputs),
+            "state": _state(inputs),
+            "eventPattern": _text(inputs["eventPattern"]) if inputs.get("eventPattern") else None,
+            "scheduleExpression": inputs.get("scheduleExpression") or None,
+            "description": inputs.get("description"),
+            "roleArn": inputs.get("roleArn") or None,
+        }
+        return str(events.put_rule(**request(events, "PutRule", sent))["RuleArn"])
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = inputs.get("name") or auto_name(inputs.get("namePrefix") or ctx.name, max_length=64, lowercase=False)
@@ -370,12 +374,10 @@ class EventRuleHandler(Handler):
         wanted = inputs.get("eventPattern")
         if pattern or wanted:
             live["eventPattern"] = wanted if _same_json(pattern, wanted) else pattern
-        for key, api in (
-            ("scheduleExpression", "ScheduleExpression"),
-            ("description", "Description"),
-            ("roleArn", "RoleArn"),
-        ):
-            _report_text(live, inputs, key, rule.get(api))
+        texts = ("scheduleExpression", "description", "roleArn")
+        got = from_api(rule, dict.fromkeys(texts), output_shape(ctx.aws.client("events"), "DescribeRule"))
+        for key in texts:
+            _report_text(live, inputs, key, got[key])
         state = rule.get("State") or "ENABLED"
         if "isEnabled" in inputs and "state" not in inputs:
             live["isEnabled"] = state != "DISABLED"
@@ -437,7 +439,12 @@ class EventTargetHandler(Handler):
     # Terraform's aws_cloudwatch_event_target: rule, target_id and event_bus_name are ForceNew.
     replace_on_change = frozenset({"rule", "targetId", "eventBusName", "region"})
     computed = ("targetId",)
-    _SIMPLE: ClassVar[dict[str, str]] = {"arn": "Arn", "roleArn": "RoleArn", "input": "Input", "inputPath": "InputPath"}
+    # Sent through PutTargets' model (shapes.py); the pipeline block is a Terraform rename, below.
+    _SENT = ("arn", "roleArn", "input", "inputPath", "sagemakerPipelineTarget")
+    _RENAMES: ClassVar[dict[str, str]] = {
+        "sagemakerPipelineTarget": "SageMakerPipelineParameters",
+        "sagemakerPipelineTarget.pipelineParameterLists": "PipelineParameterList",
+    }
     _UNSUPPORTED = (
         "appsyncTarget",
         "batchTarget",
@@ -452,25 +459,24 @@ class EventTargetHandler(Handler):
         "sqsTarget",
     )
 
-    def _target(self, target_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _target(self, events: Any, target_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
         unsupported = [key for key in self._UNSUPPORTED if inputs.get(key)]
         if unsupported:
             raise HandlerError(
                 f"event target {target_id!r}: {', '.join(unsupported)} not supported by the embedded engine"
             )
-        target: dict[str, Any] = {"Id": target_id}
-        for key, api in self._SIMPLE.items():
-            if inputs.get(key):
-                target[api] = inputs[key]
-        pipeline = inputs.get("sagemakerPipelineTarget")
-        if pipeline is not None:
-            params = [{"Name": p["name"], "Value": p["value"]} for p in pipeline.get("pipelineParameterLists") or []]
-            target["SageMakerPipelineParameters"] = {"PipelineParameterList": params}
+        sent = {key: inputs.get(key) or None for key in self._SENT}
+        if inputs.get("sagemakerPipelineTarget") is not None:  # an empty block still sends its empty list
+            pipeline = inputs["sagemakerPipelineTarget"]
+            sent["sagemakerPipelineTarget"] = {"pipelineParameterLists": pipeline.get("pipelineParameterLists") or []}
+        shape = input_shape(events, "PutTargets", "Targets")
+        target: dict[str, Any] = {"Id": target_id, **to_api(shape, sent, self._RENAMES, where="PutTargets")}
         return target
 
     def _put(self, ctx: StepContext, target_id: str, inputs: dict[str, Any]) -> None:
-        result = ctx.aws.client("events").put_targets(
-            Rule=inputs["rule"], EventBusName=_bus(inputs), Targets=[self._target(target_id, inputs)]
+        events = ctx.aws.client("events")
+        result = events.put_targets(
+            Rule=inputs["rule"], EventBusName=_bus(inputs), Targets=[self._target(events, target_id, inputs)]
         )
         if result.get("FailedEntryCount"):
             failed = result.get("FailedEntries") or [{}]
@@ -511,8 +517,10 @@ class EventTargetHandler(Handler):
         if target is None:
             return None
         live: dict[str, Any] = {}
-        for key, api in self._SIMPLE.items():
-            _report_text(live, inputs, key, target.get(api))
+        shape = output_shape(ctx.aws.client("events"), "ListTargetsByRule", "Targets")
+        got = from_api(target, dict.fromkeys(("arn", "roleArn", "input", "inputPath")), shape)
+        for key, value in got.items():
+            _report_text(live, inputs, key, value)
         if "input" in live and inputs.get("input") and _same_json(live["input"], inputs["input"]):
             live["input"] = inputs["input"]  # a JSON input compares as a document
         params = (target.get("SageMakerPipelineParameters") or {}).get("PipelineParameterList")

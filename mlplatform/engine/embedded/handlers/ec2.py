@@ -23,7 +23,7 @@ from mlplatform.engine.embedded.handlers.ec2_common import (
     tag_specs,
     urn_filter,
 )
-from mlplatform.engine.embedded.handlers.shapes import request
+from mlplatform.engine.embedded.handlers.shapes import from_api, output_shape, request
 from mlplatform.engine.embedded.handlers.waiting import poll, wait_until
 
 
@@ -35,6 +35,14 @@ def same_set(live: list[str], wanted: Any) -> Any:
 
 
 # ---- VPC ---------------------------------------------------------------------------------------------
+
+# The VPC's DNS settings: pulumi's names are the attribute names of DescribeVpcAttribute; ModifyVpcAttribute's
+# members (``EnableDnsSupport``) and the answers' come from the EC2 model (shapes.py).
+_DNS_ATTRIBUTES = ("enableDnsHostnames", "enableDnsSupport")
+
+
+def _set_vpc_attribute(ec2: Any, vpc_id: str, key: str, value: bool) -> None:
+    ec2.modify_vpc_attribute(**request(ec2, "ModifyVpcAttribute", {"vpcId": vpc_id, key: {"value": value}}))
 
 
 class VpcHandler(Handler):
@@ -64,9 +72,9 @@ class VpcHandler(Handler):
         wait_until(ec2, "vpc_available", what=f"VPC {vpc_id} to become available", VpcIds=[vpc_id])
         # AWS defaults: DNS support on, DNS hostnames off; only a different wish costs a call.
         if inputs.get("enableDnsSupport") is False:
-            ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": False})
+            _set_vpc_attribute(ec2, vpc_id, "enableDnsSupport", False)
         if inputs.get("enableDnsHostnames"):
-            ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+            _set_vpc_attribute(ec2, vpc_id, "enableDnsHostnames", True)
         return vpc_id, self._outputs(ctx, vpc_id, vpc.get("OwnerId"), inputs)
 
     def _outputs(self, ctx: StepContext, vpc_id: str, owner: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -97,10 +105,11 @@ class VpcHandler(Handler):
             "instanceTenancy": vpc.get("InstanceTenancy"),
             "tags": tag_dict(vpc.get("Tags")),
         }
-        for key, attribute in (("enableDnsHostnames", "enableDnsHostnames"), ("enableDnsSupport", "enableDnsSupport")):
+        for key in _DNS_ATTRIBUTES:  # pulumi's names are DescribeVpcAttribute's attribute names
             if key in inputs:
-                answer = ec2.describe_vpc_attribute(VpcId=resource_id, Attribute=attribute)
-                live[key] = bool(answer[attribute[0].upper() + attribute[1:]]["Value"])
+                answer = ec2.describe_vpc_attribute(VpcId=resource_id, Attribute=key)
+                got = from_api(answer, {key: {"value": None}}, output_shape(ec2, "DescribeVpcAttribute"))
+                live[key] = bool(got[key]["value"])
         return only_inputs(live, inputs)
 
     def update(
@@ -108,9 +117,9 @@ class VpcHandler(Handler):
     ) -> dict[str, Any]:
         ec2 = ctx.aws.client("ec2")
         live = self.read(ctx, resource_id, {**news, "tags": None}) or {}
-        for key, arg in (("enableDnsSupport", "EnableDnsSupport"), ("enableDnsHostnames", "EnableDnsHostnames")):
+        for key in _DNS_ATTRIBUTES:
             if key in news and bool(news[key]) != live.get(key):
-                ec2.modify_vpc_attribute(VpcId=resource_id, **{arg: {"Value": bool(news[key])}})
+                _set_vpc_attribute(ec2, resource_id, key, bool(news[key]))
         if news.get("instanceTenancy") and news["instanceTenancy"] != live.get("instanceTenancy"):
             ec2.modify_vpc_tenancy(VpcId=resource_id, InstanceTenancy=news["instanceTenancy"])
         sync_tags(ec2, resource_id, live.get("tags") or {}, news.get("tags"))
@@ -142,15 +151,11 @@ class SubnetHandler(Handler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         ec2 = ctx.aws.client("ec2")
-        args: dict[str, Any] = {
-            "VpcId": inputs["vpcId"],
-            "TagSpecifications": tag_specs("subnet", ctx, inputs.get("tags")),
+        sent = {
+            key: inputs.get(key) or None for key in ("vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId")
         }
-        for key, arg in (("cidrBlock", "CidrBlock"), ("availabilityZone", "AvailabilityZone")):
-            if inputs.get(key):
-                args[arg] = inputs[key]
-        if inputs.get("availabilityZoneId"):
-            args["AvailabilityZoneId"] = inputs["availabilityZoneId"]
+        args = request(ec2, "CreateSubnet", sent)
+        args["TagSpecifications"] = tag_specs("subnet", ctx, inputs.get("tags"))
         subnet = ec2.create_subnet(**args)["Subnet"]
         subnet_id = subnet["SubnetId"]
         wait_until(ec2, "subnet_available", what=f"subnet {subnet_id} to become available", SubnetIds=[subnet_id])
@@ -176,14 +181,10 @@ class SubnetHandler(Handler):
         subnet = self._describe(ctx.aws.client("ec2"), resource_id)
         if not subnet:
             return None
-        live = {
-            "vpcId": subnet.get("VpcId"),
-            "cidrBlock": subnet.get("CidrBlock"),
-            "availabilityZone": subnet.get("AvailabilityZone"),
-            "availabilityZoneId": subnet.get("AvailabilityZoneId"),
-            "mapPublicIpOnLaunch": bool(subnet.get("MapPublicIpOnLaunch", False)),
-            "tags": tag_dict(subnet.get("Tags")),
-        }
+        shape = output_shape(ctx.aws.client("ec2"), "DescribeSubnets", "Subnets")
+        live = from_api(subnet, dict.fromkeys(("vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId")), shape)
+        live["mapPublicIpOnLaunch"] = bool(subnet.get("MapPublicIpOnLaunch", False))
+        live["tags"] = tag_dict(subnet.get("Tags"))
         return only_inputs(live, inputs)
 
     def update(
@@ -364,26 +365,22 @@ class VpcEndpointHandler(Handler):
         "state",
         "policy",
     )
-    _SETS = (("routeTableIds", "RouteTableIds"), ("subnetIds", "SubnetIds"), ("securityGroupIds", "SecurityGroupIds"))
+    # Sets of ids, changed with ModifyVpcEndpoint's Add<Name> and Remove<Name> members.
+    _SETS = ("routeTableIds", "subnetIds", "securityGroupIds")
+    # Terraform's policy is the API's PolicyDocument; the other names come from the EC2 model (shapes.py).
+    _RENAMES: ClassVar[dict[str, str]] = {"policy": "PolicyDocument"}
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         ec2 = ctx.aws.client("ec2")
         kind = inputs.get("vpcEndpointType") or "Gateway"
-        args: dict[str, Any] = {
-            "VpcId": inputs["vpcId"],
-            "ServiceName": inputs["serviceName"],
-            "VpcEndpointType": kind,
-            "TagSpecifications": tag_specs("vpc-endpoint", ctx, inputs.get("tags")),
-        }
-        for key, arg in self._SETS:
-            if inputs.get(key):
-                args[arg] = list(inputs[key])
+        sent: dict[str, Any] = {key: inputs.get(key) or None for key in ("vpcId", "serviceName", *self._SETS)}
+        sent["vpcEndpointType"] = kind
         if kind == "Interface" and "privateDnsEnabled" in inputs:
-            args["PrivateDnsEnabled"] = bool(inputs["privateDnsEnabled"])
-        if inputs.get("policy"):
-            args["PolicyDocument"] = _policy_text(inputs["policy"])
-        if inputs.get("ipAddressType"):
-            args["IpAddressType"] = inputs["ipAddressType"]
+            sent["privateDnsEnabled"] = bool(inputs["privateDnsEnabled"])
+        sent["policy"] = _policy_text(inputs["policy"]) if inputs.get("policy") else None
+        sent["ipAddressType"] = inputs.get("ipAddressType") or None
+        args = request(ec2, "CreateVpcEndpoint", sent, self._RENAMES)
+        args["TagSpecifications"] = tag_specs("vpc-endpoint", ctx, inputs.get("tags"))
         endpoint_id = ec2.create_vpc_endpoint(**args)["VpcEndpoint"]["VpcEndpointId"]
         # Interface endpoints are "pending" while AWS provisions their network interfaces.
         # botocore has no waiter for VPC endpoints.
@@ -436,13 +433,10 @@ class VpcEndpointHandler(Handler):
         endpoint = self._describe(ctx.aws.client("ec2"), resource_id)
         if endpoint is None:
             return None
-        live: dict[str, Any] = {
-            "vpcId": endpoint.get("VpcId"),
-            "serviceName": endpoint.get("ServiceName"),
-            "vpcEndpointType": endpoint.get("VpcEndpointType"),
-            "privateDnsEnabled": bool(endpoint.get("PrivateDnsEnabled", False)),
-            "tags": tag_dict(endpoint.get("Tags")),
-        }
+        shape = output_shape(ctx.aws.client("ec2"), "DescribeVpcEndpoints", "VpcEndpoints")
+        live: dict[str, Any] = from_api(endpoint, dict.fromkeys(("vpcId", "serviceName", "vpcEndpointType")), shape)
+        live["privateDnsEnabled"] = bool(endpoint.get("PrivateDnsEnabled", False))
+        live["tags"] = tag_dict(endpoint.get("Tags"))
         live["routeTableIds"] = same_set(list(endpoint.get("RouteTableIds", [])), inputs.get("routeTableIds"))
         live["subnetIds"] = same_set(list(endpoint.get("SubnetIds", [])), inputs.get("subnetIds"))
         groups = [g["GroupId"] for g in endpoint.get("Groups", [])]
@@ -459,26 +453,26 @@ class VpcEndpointHandler(Handler):
         endpoint = self._describe(ec2, resource_id)
         if endpoint is None:
             raise HandlerError(f"VPC endpoint {resource_id} no longer exists")
-        args: dict[str, Any] = {}
+        changes: dict[str, Any] = {}
         current = {
             "routeTableIds": set(endpoint.get("RouteTableIds", [])),
             "subnetIds": set(endpoint.get("SubnetIds", [])),
             "securityGroupIds": {g["GroupId"] for g in endpoint.get("Groups", [])},
         }
-        for key, arg in self._SETS:
+        for key in self._SETS:
             wanted = set(news.get(key) or [])
             added, removed = sorted(wanted - current[key]), sorted(current[key] - wanted)
-            if added:
-                args[f"Add{arg}"] = added
-            if removed:
-                args[f"Remove{arg}"] = removed
+            # "addsubnetIds" is the member AddSubnetIds: shapes.py matches names regardless of case.
+            changes[f"add{key}"] = added or None
+            changes[f"remove{key}"] = removed or None
         if news.get("policy"):
             if not same_policy(endpoint.get("PolicyDocument"), _policy_text(news["policy"])):
-                args["PolicyDocument"] = _policy_text(news["policy"])
+                changes["policy"] = _policy_text(news["policy"])
         elif olds.get("policy"):
-            args["ResetPolicy"] = True
+            changes["resetPolicy"] = True
         if "privateDnsEnabled" in news and bool(news["privateDnsEnabled"]) != bool(endpoint.get("PrivateDnsEnabled")):
-            args["PrivateDnsEnabled"] = bool(news["privateDnsEnabled"])
+            changes["privateDnsEnabled"] = bool(news["privateDnsEnabled"])
+        args = request(ec2, "ModifyVpcEndpoint", changes, self._RENAMES)
         if args:
             ec2.modify_vpc_endpoint(VpcEndpointId=resource_id, **args)
         sync_tags(ec2, resource_id, tag_dict(endpoint.get("Tags")), news.get("tags"))

@@ -20,7 +20,11 @@ from mlplatform.engine.embedded.handlers.common import (
     tag_dict,
     tag_list,
 )
+from mlplatform.engine.embedded.handlers.shapes import request
 
+# Terraform's names for the role's name and trust policy; the other CreateRole inputs are the API's by case
+# (shapes.py also makes maxSessionDuration, a float in Pulumi, the integer the API wants).
+_ROLE_RENAMES = {"name": "RoleName", "assumeRolePolicy": "AssumeRolePolicyDocument"}
 _LISTY = ("Action", "NotAction", "Resource", "NotResource")
 
 
@@ -99,7 +103,7 @@ def _role_outputs(role: dict[str, Any], tags: dict[str, str] | None) -> dict[str
         "uniqueId": role.get("RoleId", ""),
         "createDate": created.isoformat() if hasattr(created, "isoformat") else str(created or ""),
         "path": role.get("Path", "/"),
-        "maxSessionDuration": int(role.get("MaxSessionDuration") or 3600),
+        "maxSessionDuration": role.get("MaxSessionDuration") or 3600,
         "tagsAll": dict(tags or {}),
     }
 
@@ -124,17 +128,18 @@ class RoleHandler(Handler):
                 "use RolePolicy / RolePolicyAttachment resources"
             )
         name = inputs.get("name") or auto_name(inputs.get("namePrefix") or ctx.name, max_length=64, lowercase=False)
-        args: dict[str, Any] = {
-            "RoleName": name,
-            "AssumeRolePolicyDocument": _text(inputs["assumeRolePolicy"]),
-            "Path": inputs.get("path") or "/",
-        }
-        if inputs.get("description"):
-            args["Description"] = inputs["description"]
-        if inputs.get("maxSessionDuration"):
-            args["MaxSessionDuration"] = int(inputs["maxSessionDuration"])
-        if inputs.get("permissionsBoundary"):
-            args["PermissionsBoundary"] = inputs["permissionsBoundary"]
+        sent = {key: inputs.get(key) or None for key in ("description", "maxSessionDuration", "permissionsBoundary")}
+        args = request(
+            iam,
+            "CreateRole",
+            {
+                **sent,
+                "name": name,
+                "assumeRolePolicy": _text(inputs["assumeRolePolicy"]),
+                "path": inputs.get("path") or "/",
+            },
+            _ROLE_RENAMES,
+        )
         if inputs.get("tags"):
             args["Tags"] = tag_list(inputs["tags"])
         role = iam.create_role(**args)["Role"]
@@ -161,7 +166,7 @@ class RoleHandler(Handler):
         # a description outside mlplatform is drift but an untouched default is not.
         observed = {
             "description": (role.get("Description") or "", ""),
-            "maxSessionDuration": (int(role.get("MaxSessionDuration") or 3600), 3600),
+            "maxSessionDuration": (role.get("MaxSessionDuration") or 3600, 3600),
             "path": (role.get("Path") or "/", "/"),
             "permissionsBoundary": ((role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"), None),
             "tags": (tag_dict(role.get("Tags")), {}),
@@ -179,8 +184,9 @@ class RoleHandler(Handler):
             iam.update_assume_role_policy(RoleName=resource_id, PolicyDocument=_text(news["assumeRolePolicy"]))
         if (olds.get("description") or "") != (news.get("description") or ""):
             iam.update_role_description(RoleName=resource_id, Description=news.get("description") or "")
-        if int(olds.get("maxSessionDuration") or 3600) != int(news.get("maxSessionDuration") or 3600):
-            iam.update_role(RoleName=resource_id, MaxSessionDuration=int(news.get("maxSessionDuration") or 3600))
+        if (olds.get("maxSessionDuration") or 3600) != (news.get("maxSessionDuration") or 3600):
+            duration = {"maxSessionDuration": news.get("maxSessionDuration") or 3600}
+            iam.update_role(RoleName=resource_id, **request(iam, "UpdateRole", duration))
         if olds.get("permissionsBoundary") != news.get("permissionsBoundary"):
             if news.get("permissionsBoundary"):
                 iam.put_role_permissions_boundary(RoleName=resource_id, PermissionsBoundary=news["permissionsBoundary"])

@@ -6,6 +6,11 @@ from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, StepContext
 from mlplatform.engine.embedded.handlers.common import URN_TAG, is_not_found, retag, same_policy, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.shapes import request
+
+# Terraform's deletion_window_in_days is ScheduleKeyDeletion's PendingWindowInDays (shapes.py derives the other
+# names by case and makes the window, a float in Pulumi, the integer the API wants).
+_RENAMES = {"deletionWindowInDays": "PendingWindowInDays"}
 
 
 class KeyHandler(Handler):
@@ -16,17 +21,17 @@ class KeyHandler(Handler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         kms = ctx.aws.client("kms")
-        args: dict[str, Any] = {
-            "Description": inputs.get("description", ""),
-            "KeyUsage": inputs.get("keyUsage", "ENCRYPT_DECRYPT"),
-            "KeySpec": inputs.get("customerMasterKeySpec") or inputs.get("keySpec") or "SYMMETRIC_DEFAULT",
-            # The URN tag lets a later run find a key an interrupted run created (keys have no name).
-            "Tags": tag_list({**(inputs.get("tags") or {}), URN_TAG: ctx.urn}, key="TagKey", value="TagValue"),
+        sent = {
+            "description": inputs.get("description", ""),
+            "keyUsage": inputs.get("keyUsage", "ENCRYPT_DECRYPT"),
+            # The deprecated customerMasterKeySpec is the same setting as keySpec: one KeySpec is sent.
+            "keySpec": inputs.get("customerMasterKeySpec") or inputs.get("keySpec") or "SYMMETRIC_DEFAULT",
+            "policy": inputs.get("policy") or None,
+            "multiRegion": True if inputs.get("multiRegion") else None,
         }
-        if inputs.get("policy"):
-            args["Policy"] = inputs["policy"]
-        if inputs.get("multiRegion"):
-            args["MultiRegion"] = True
+        args = request(kms, "CreateKey", sent)
+        # The URN tag lets a later run find a key an interrupted run created (keys have no name).
+        args["Tags"] = tag_list({**(inputs.get("tags") or {}), URN_TAG: ctx.urn}, key="TagKey", value="TagValue")
         key = kms.create_key(**args)["KeyMetadata"]
         if inputs.get("enableKeyRotation"):
             kms.enable_key_rotation(KeyId=key["KeyId"])
@@ -89,9 +94,8 @@ class KeyHandler(Handler):
             if not (is_not_found(exc) or "pending deletion" in str(exc).lower()):
                 raise
         try:
-            kms.schedule_key_deletion(
-                KeyId=resource_id, PendingWindowInDays=int(inputs.get("deletionWindowInDays") or 30)
-            )
+            window = {"keyId": resource_id, "deletionWindowInDays": inputs.get("deletionWindowInDays") or 30}
+            kms.schedule_key_deletion(**request(kms, "ScheduleKeyDeletion", window, _RENAMES))
         except Exception as exc:
             if not (is_not_found(exc) or "pending deletion" in str(exc).lower()):
                 raise

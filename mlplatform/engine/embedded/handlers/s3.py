@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlencode
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, same_policy, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.shapes import from_api, input_shape, output_shape, request, to_api
 
 
 def _bucket_outputs(ctx: StepContext, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -268,25 +269,26 @@ class BucketEncryptionHandler(_BucketConfigHandler):
 
 class PublicAccessBlockHandler(_BucketConfigHandler):
     type = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-    _KEYS: ClassVar[dict[str, str]] = {
-        "blockPublicAcls": "BlockPublicAcls",
-        "blockPublicPolicy": "BlockPublicPolicy",
-        "ignorePublicAcls": "IgnorePublicAcls",
-        "restrictPublicBuckets": "RestrictPublicBuckets",
-    }
+    # All four are sent every time (an unset one is false); their API names come from S3's model (shapes.py).
+    _KEYS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 
     def put(self, ctx: StepContext, inputs: dict[str, Any]) -> None:
-        config = {aws: bool(inputs.get(key, False)) for key, aws in self._KEYS.items()}
-        ctx.aws.client("s3").put_public_access_block(Bucket=inputs["bucket"], PublicAccessBlockConfiguration=config)
+        s3 = ctx.aws.client("s3")
+        shape = input_shape(s3, "PutPublicAccessBlock", "PublicAccessBlockConfiguration")
+        config = to_api(shape, {key: bool(inputs.get(key, False)) for key in self._KEYS})
+        s3.put_public_access_block(Bucket=inputs["bucket"], PublicAccessBlockConfiguration=config)
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        s3 = ctx.aws.client("s3")
         try:
-            config = ctx.aws.client("s3").get_public_access_block(Bucket=resource_id)["PublicAccessBlockConfiguration"]
+            config = s3.get_public_access_block(Bucket=resource_id)["PublicAccessBlockConfiguration"]
         except Exception as exc:
             if is_not_found(exc, "NoSuchBucket", "NoSuchPublicAccessBlockConfiguration"):
                 return None
             raise
-        return {key: bool(config.get(aws, False)) for key, aws in self._KEYS.items() if key in inputs}
+        shape = output_shape(s3, "GetPublicAccessBlock", "PublicAccessBlockConfiguration")
+        got = from_api(config, {key: inputs[key] for key in self._KEYS if key in inputs}, shape)
+        return {key: bool(value) for key, value in got.items()}  # an absent setting is false
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         try:
@@ -360,20 +362,20 @@ class BucketLifecycleHandler(_BucketConfigHandler):
     type = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 
     def put(self, ctx: StepContext, inputs: dict[str, Any]) -> None:
-        rules = [_lifecycle_rule(rule) for rule in inputs.get("rules") or []]
-        ctx.aws.client("s3").put_bucket_lifecycle_configuration(
-            Bucket=inputs["bucket"], LifecycleConfiguration={"Rules": rules}
-        )
+        s3 = ctx.aws.client("s3")
+        rules = [_lifecycle_rule(s3, rule) for rule in inputs.get("rules") or []]
+        s3.put_bucket_lifecycle_configuration(Bucket=inputs["bucket"], LifecycleConfiguration={"Rules": rules})
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
         try:
-            rules = ctx.aws.client("s3").get_bucket_lifecycle_configuration(Bucket=resource_id).get("Rules", [])
+            s3 = ctx.aws.client("s3")
+            rules = s3.get_bucket_lifecycle_configuration(Bucket=resource_id).get("Rules", [])
         except Exception as exc:
             if is_not_found(exc, "NoSuchBucket", "NoSuchLifecycleConfiguration"):
                 return None
             raise
         wanted = inputs.get("rules") or []
-        live = [_lifecycle_rule(rule) for rule in wanted]
+        live = [_lifecycle_rule(s3, rule) for rule in wanted]
         # Compare in the API's shape; report the recorded inputs unless the rules differ.
         return {"rules": wanted if _normalise_rules(rules) == _normalise_rules(live) else rules}
 
@@ -385,21 +387,24 @@ class BucketLifecycleHandler(_BucketConfigHandler):
                 raise
 
 
-def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    item: dict[str, Any] = {"ID": rule.get("id", "rule"), "Status": rule.get("status", "Enabled")}
-    filt = rule.get("filter") or {}
-    item["Filter"] = {"Prefix": filt.get("prefix", "")}
-    if rule.get("expiration"):
-        item["Expiration"] = {"Days": int(rule["expiration"]["days"])}
-    if rule.get("noncurrentVersionExpiration"):
-        item["NoncurrentVersionExpiration"] = {
-            "NoncurrentDays": int(rule["noncurrentVersionExpiration"]["noncurrentDays"])
-        }
-    if rule.get("abortIncompleteMultipartUpload"):
-        item["AbortIncompleteMultipartUpload"] = {
-            "DaysAfterInitiation": int(rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"])
-        }
-    return item
+# The rule blocks this handler manages and the one setting each carries (anything else in them is not sent).
+_LIFECYCLE_BLOCKS = (
+    ("expiration", "days"),
+    ("noncurrentVersionExpiration", "noncurrentDays"),
+    ("abortIncompleteMultipartUpload", "daysAfterInitiation"),
+)
+
+
+def _lifecycle_rule(s3: Any, rule: dict[str, Any]) -> dict[str, Any]:
+    """A pulumi lifecycle rule as the API's: names and integer day counts from S3's model (shapes.py)."""
+    item: dict[str, Any] = {"id": rule.get("id", "rule"), "status": rule.get("status", "Enabled")}
+    item["filter"] = {"prefix": (rule.get("filter") or {}).get("prefix", "")}
+    for block, days in _LIFECYCLE_BLOCKS:
+        if rule.get(block):
+            item[block] = {days: rule[block][days]}
+    shape = input_shape(s3, "PutBucketLifecycleConfiguration", "LifecycleConfiguration", "Rules")
+    converted: dict[str, Any] = to_api(shape, item, where="PutBucketLifecycleConfiguration")
+    return converted
 
 
 def _normalise_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -534,14 +539,11 @@ class BucketOwnershipControlsHandler(_BucketConfigHandler):
                 raise
 
 
-# Object inputs sent as PutObject headers and read back from HeadObject: input key -> (API name).
-_OBJECT_HEADERS = {
-    "cacheControl": "CacheControl",
-    "contentDisposition": "ContentDisposition",
-    "contentEncoding": "ContentEncoding",
-    "contentLanguage": "ContentLanguage",
-    "contentType": "ContentType",
-}
+# Object inputs sent as PutObject headers and read back from HeadObject (API names from S3's model, shapes.py).
+_OBJECT_HEADERS = ("cacheControl", "contentDisposition", "contentEncoding", "contentLanguage", "contentType")
+# Sent through PutObject's model; Terraform's kms_key_id is the API's SSEKMSKeyId. Tags go as a URL query.
+_OBJECT_SENT = ("bucket", "key", *_OBJECT_HEADERS, "metadata", "serverSideEncryption", "kmsKeyId", "storageClass")
+_OBJECT_RENAMES = {"kmsKeyId": "SSEKMSKeyId"}
 _OBJECT_INPUTS = frozenset(
     {
         *_OBJECT_HEADERS,
@@ -599,21 +601,12 @@ class BucketObjectHandler(Handler):
 
     def _put(self, ctx: StepContext, inputs: dict[str, Any]) -> dict[str, Any]:
         self._check(inputs)
-        args: dict[str, Any] = {"Bucket": inputs["bucket"], "Key": inputs["key"], "Body": self._body(inputs)}
-        for key, api in _OBJECT_HEADERS.items():
-            if inputs.get(key):
-                args[api] = inputs[key]
-        if inputs.get("metadata"):
-            args["Metadata"] = dict(inputs["metadata"])
-        if inputs.get("serverSideEncryption"):
-            args["ServerSideEncryption"] = inputs["serverSideEncryption"]
-        if inputs.get("kmsKeyId"):
-            args["SSEKMSKeyId"] = inputs["kmsKeyId"]
-        if inputs.get("storageClass"):
-            args["StorageClass"] = inputs["storageClass"]
+        s3 = ctx.aws.client("s3")
+        sent = {key: inputs.get(key) or None for key in _OBJECT_SENT}
+        args = {**request(s3, "PutObject", sent, _OBJECT_RENAMES), "Body": self._body(inputs)}
         if inputs.get("tags"):
             args["Tagging"] = _query(inputs["tags"])
-        response = ctx.aws.client("s3").put_object(**args)
+        response = s3.put_object(**args)
         return self._outputs(ctx, inputs, response.get("ETag", ""), response.get("VersionId"))
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -628,10 +621,9 @@ class BucketObjectHandler(Handler):
             if is_not_found(exc, "NoSuchKey", "NoSuchBucket"):
                 return None
             raise
-        live: dict[str, Any] = {}
-        for key, api in _OBJECT_HEADERS.items():
-            if key in inputs:
-                live[key] = head.get(api, "")
+        # A header HeadObject leaves out reads as "" (unset).
+        headers = {key: "" for key in _OBJECT_HEADERS if key in inputs}
+        live: dict[str, Any] = from_api(head, headers, output_shape(s3, "HeadObject"))
         if "metadata" in inputs:
             wanted = {k.lower(): v for k, v in (inputs.get("metadata") or {}).items()}
             got = head.get("Metadata") or {}

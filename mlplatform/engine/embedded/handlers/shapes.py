@@ -6,7 +6,8 @@ the API's ``cloudWatchLogs``, SageMaker's ``volumeSizeInGb`` is ``VolumeSizeInGB
 names, the conversion walks the operation's shape in the model botocore ships, which the boto3 client
 has already loaded (no second model load): a structure's member is the one whose name matches
 case-insensitively, a map's keys are the user's and are kept, a list steps into its member, and a number
-sent to an integer member becomes an int (Pulumi carries numbers as floats). The Terraform bridge turns a
+sent to an integer member becomes an int (Pulumi carries numbers as floats) and one sent to a double member a
+float. The Terraform bridge turns a
 block of at most one item into an object; where the API has a list there, the object is sent as a
 one-item list and read back from one.
 
@@ -32,6 +33,7 @@ from mlplatform.engine.embedded.handlers.base import HandlerError
 Renames = Mapping[str, str]
 
 _NUMBERS = ("integer", "long")
+_FRACTIONS = ("double", "float")
 _index: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
@@ -60,7 +62,7 @@ def request(client: Any, operation: str, inputs: Mapping[str, Any], renames: Ren
 
 
 def to_api(shape: Any, value: Any, renames: Renames | None = None, *, where: str = "", path: str = "") -> Any:
-    """A pulumi value as the API value of ``shape`` (member names, one-item lists, integers), ``None`` dropped."""
+    """A pulumi value as the API value of ``shape`` (member names, one-item lists, numbers), ``None`` dropped."""
     kind = shape.type_name
     if kind == "structure" and isinstance(value, Mapping):
         out: dict[str, Any] = {}
@@ -80,6 +82,8 @@ def to_api(shape: Any, value: Any, renames: Renames | None = None, *, where: str
         return {key: to_api(shape.value, item, renames, where=where, path=path) for key, item in value.items()}
     if kind in _NUMBERS and isinstance(value, float) and value.is_integer():
         return int(value)
+    if kind in _FRACTIONS and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
     return value
 
 

@@ -32,7 +32,8 @@ class TopicHandler(Handler):
     replace_on_change = frozenset({"name", "namePrefix", "fifoTopic", "region"})
     name_key = "name"
     computed = ("arn", "name", "owner")
-    # input key -> topic attribute, for the settable string attributes this handler manages.
+    # input key -> topic attribute, for the settable string attributes this handler manages. A table, not
+    # shapes.py: SNS's model types Attributes as a map of strings, so it does not know the attribute names.
     _ATTRIBUTES: ClassVar[dict[str, str]] = {
         "displayName": "DisplayName",
         "kmsMasterKeyId": "KmsMasterKeyId",
