@@ -43,9 +43,27 @@ CLI_FORBIDDEN = ("mlplatform.engine.embedded",)
 """The CLI sees engines only as the Engine protocol (``mlplatform.engine.model``), built by ``mlplatform.app``."""
 
 
+def parse(path: Path) -> ast.Module:
+    """``ast.parse`` of a file, retried when CPython 3.11 (before 3.11.8) trips over its own bookkeeping.
+
+    CPython's AST recursion-depth counter was shared by all threads (python/cpython#106905, fixed in
+    3.11.8/3.12.1): when another thread compiles code at the same moment (``dataclasses`` and
+    ``namedtuple`` compile their methods; earlier tests leave Pulumi SDK threads behind), ``ast.parse``
+    raises ``SystemError: AST constructor recursion depth mismatch`` although the file is fine.
+    """
+    text = path.read_text(encoding="utf-8")
+    for attempt in range(5):
+        try:
+            return ast.parse(text, filename=str(path))
+        except SystemError as error:
+            if "recursion depth mismatch" not in str(error) or attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
 def imported_modules(path: Path, package_root: Path) -> Iterator[str]:
     """Every module ``path`` imports, absolute (``from mlplatform import program`` -> ``mlplatform.program``)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse(path)
     parts = path.relative_to(package_root.parent).with_suffix("").parts
     package = parts[:-1]  # a module's package; an __init__'s is its own folder, also parts[:-1]
     for node in ast.walk(tree):
@@ -134,7 +152,7 @@ def hard_coded_tags(package_root: Path) -> list[str]:
     """String constants in the engine that spell an mlplatform tag key or type prefix (docstrings aside)."""
     found = []
     for path in sorted((package_root / "engine").rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parse(path)
         docstrings = {
             id(node.body[0].value)
             for node in ast.walk(tree)
