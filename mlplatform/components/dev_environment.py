@@ -23,7 +23,7 @@ class DevEnvironmentArgs:
         vpc_id: the platform's VPC.
         subnet_ids: private subnets.
         security_group_ids: the workload security group.
-        instance_type: notebook instance type.
+        instance_type: the notebook's instance type, or the instance type of a Studio user's JupyterLab app.
         volume_size_gb: notebook storage.
         root_access: let notebook users become root (on is a security override).
         direct_internet_access: give the notebook an internet route outside the VPC (on is a security override).
@@ -63,6 +63,8 @@ class DevEnvironment(pulumi.ComponentResource):
                 default_user_settings={
                     "execution_role": args.execution_role_arn,
                     "security_groups": list(args.security_group_ids),
+                    # What a user's JupyterLab space starts on unless they pick another type.
+                    "jupyter_lab_app_settings": {"default_resource_spec": {"instance_type": args.instance_type}},
                 },
                 # Users' home directories hold their work: keep the EFS volume when the domain goes.
                 retention_policy={"home_efs_file_system": "Retain"},

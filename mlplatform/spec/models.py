@@ -702,7 +702,9 @@ class CicdSpec(ComponentSpec):
     repository: str | None = Field(
         default=None,
         pattern=formats.REPOSITORY,
-        description="Source repository as `owner/name`; required for `github-oidc`.",
+        description="`github-oidc`: the GitHub repository (`owner/name`) whose workflows may assume the deploy roles; "
+        "required there. Provider `codepipeline` refuses it: its source is the artifact bucket's object "
+        "`source/<branch>.zip`.",
     )
     branch: str = Field(
         default="main",
@@ -773,10 +775,18 @@ class CicdSpec(ComponentSpec):
                 allowed="true (the default) with github-oidc",
             )
         if self.enabled and self.provider != "github-oidc":
-            for key in ("github_environment", "github_oidc_provider_arn"):
+            for key in ("repository", "github_environment", "github_oidc_provider_arn"):
                 value = getattr(self, key)
                 if value is not None:
-                    problems.add((key,), f"only provider github-oidc uses it; provider is {self.provider}", value)
+                    # Accepting it would promise a setting that nothing applies: codepipeline's source is the
+                    # object `source/<branch>.zip` in the artifact bucket, whatever pushes it there.
+                    problems.add(
+                        (key,),
+                        f"only provider github-oidc uses it; provider is {self.provider}, whose source is the "
+                        f"artifact bucket's object source/{self.branch}.zip",
+                        value,
+                        allowed=f"no {key} key with provider {self.provider}, or provider: github-oidc",
+                    )
         problems.raise_if_any()
         return self
 

@@ -379,6 +379,9 @@ def test_stage_names_may_not_overlap_as_prefixes() -> None:
 def test_github_settings_are_refused_for_codepipeline_and_approval_cannot_be_switched_off_for_github() -> None:
     message = _error({"github_environment": "production"})
     assert "cicd.github_environment" in message and "only provider github-oidc" in message
+    # codepipeline's source is an object in the artifact bucket: a repository would be a setting nothing applies.
+    message = _error({"repository": "acme/models"})
+    assert "cicd.repository" in message and "only provider github-oidc" in message and "source/main.zip" in message
     message = _error({**GITHUB, "manual_approval_before_prod": False})
     assert "cicd.manual_approval_before_prod" in message and "required reviewers" in message
 

@@ -3,8 +3,9 @@
 The leaves are found by walking the pydantic models from :class:`PlatformSpec`, so a new setting is covered
 the day it is added: it needs a way to draw another allowed value (:data:`VALUES`, or the generic strategies
 for booleans, literals and bounded numbers), a context in which it matters (:data:`CONTEXT`), or an entry in
-:data:`NO_RESOURCE_EFFECT` / :data:`NO_OTHER_VALUE` saying why not. ``artifact_store.versioning: false`` was
-once ignored by the component; :func:`test_an_ignored_setting_is_caught` shows this test catches that.
+:data:`NO_RESOURCE_EFFECT` / :data:`NO_OTHER_VALUE` / :data:`CHECKED_TOGETHER` saying why not.
+``artifact_store.versioning: false`` was once ignored by the component; :func:`test_an_ignored_setting_is_caught`
+shows this test catches that.
 
 Each leaf is checked in a small environment (level 0's components plus the leaf's component and what it
 needs), so one offline plan takes a fraction of a second; hypothesis draws the new values.
@@ -60,6 +61,12 @@ NO_OTHER_VALUE: dict[Leaf, str] = {
 }
 """Leaves with no other allowed value: the spec refuses every change."""
 
+CHECKED_TOGETHER: dict[Leaf, str] = {
+    "cicd.provider": "github-oidc needs `repository`, which codepipeline refuses, so no change of the provider alone "
+    "is allowed: test_switching_the_cicd_provider_changes_the_plan changes the two together",
+}
+"""Leaves whose every other allowed value needs another leaf to change with it, each checked by its own test."""
+
 # Full image URIs: a `<repository>:<tag>` image names an ECR repository whose URL the offline plan does not know,
 # which leaves the model's container (and the pipeline's whole definition) unknown and every change in it unseen.
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlp-t/serving:1.0"
@@ -100,7 +107,6 @@ CONTEXT: dict[Leaf, dict[str, Any]] = {
     "training": PIPELINE,
     # Identity creates a role per workload the platform runs; level 0's components alone run none.
     "identity": {"serving": {"enabled": True}},
-    "cicd.provider": {"cicd": {"repository": "acme/models"}},
     "cicd.repository": {"cicd": {"provider": "github-oidc", "repository": "acme/base"}},
     "cicd.github_environment": {"cicd": {"provider": "github-oidc", "repository": "acme/models"}},
     "cicd.github_oidc_provider_arn": {"cicd": {"provider": "github-oidc", "repository": "acme/models"}},
@@ -199,7 +205,7 @@ def _walk(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[Leaf, Fiel
 
 
 LEAVES: dict[Leaf, FieldInfo] = dict(_walk(PlatformSpec))
-CHECKED = sorted(set(LEAVES) - set(NO_OTHER_VALUE))
+CHECKED = sorted(set(LEAVES) - set(NO_OTHER_VALUE) - set(CHECKED_TOGETHER))
 
 
 def _steps(leaf: Leaf) -> list[str | int]:
@@ -350,7 +356,8 @@ def strategy(leaf: Leaf, field: FieldInfo) -> st.SearchStrategy[Any] | None:
 
 
 def test_every_leaf_is_checked_or_says_why_not() -> None:
-    unknown = [leaf for leaf in (*NO_RESOURCE_EFFECT, *NO_OTHER_VALUE, *VALUES, *CONTEXT) if leaf not in LEAVES]
+    named = (*NO_RESOURCE_EFFECT, *NO_OTHER_VALUE, *CHECKED_TOGETHER, *VALUES, *CONTEXT)
+    unknown = [leaf for leaf in named if leaf not in LEAVES]
     unknown = [leaf for leaf in unknown if not any(other.startswith(leaf) for other in LEAVES)]
     assert unknown == [], "these entries name no setting of the spec (renamed?)"
     no_values = [leaf for leaf in CHECKED if strategy(leaf, LEAVES[leaf]) is None]
@@ -397,46 +404,16 @@ def test_an_ignored_setting_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
         _plan.cache_clear()
 
 
-def _changes_plan_in(overrides: dict[str, Any], leaf: Leaf, value: Any) -> bool:
-    """Whether ``leaf`` changes the plan of BASE with ``overrides`` (a context other than the leaf's own)."""
-    data = _spec(json.dumps(_merge(context(f"{leaf.split('.')[0]}.enabled"), overrides), sort_keys=True))
-    before = data.model_dump(mode="json")
-    after = copy.deepcopy(before)
-    node: Any = after
-    steps = _steps(leaf)
-    for step in steps[:-1]:
-        node = node[step]
-    node[steps[-1]] = value
-    _spec(json.dumps(after, sort_keys=True))  # a refused value is an error here, not an expected failure
-    return _plan(json.dumps(before, sort_keys=True)) != _plan(json.dumps(after, sort_keys=True))
+def test_switching_the_cicd_provider_changes_the_plan() -> None:
+    base = context("cicd.provider")
+    assert base["cicd"].get("provider", "codepipeline") == "codepipeline"
+    github = _merge(base, {"cicd": {"provider": "github-oidc", "repository": "acme/models"}})
+    assert _plan(json.dumps(base, sort_keys=True)) != _plan(json.dumps(github, sort_keys=True))
 
 
-def _known(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"known no-op: {reason}")
-
-
-# Known no-ops, found by this test in contexts other than the one CONTEXT checks; strict, so each fails (and must
-# be removed) the day its setting takes effect.
-KNOWN_NO_OPS: dict[str, tuple[dict[str, Any], Leaf, Any, str]] = {
-    "studio-domain-instance-type": (
-        {"dev_environment": {"kind": "domain"}},
-        "dev_environment.instance_type",
-        "ml.t3.large",
-        "a Studio domain (the default kind) validates dev_environment.instance_type against CreateDomain's default "
-        "JupyterLab app type but sets no default resource spec",
-    ),
-    "codepipeline-repository": (
-        {"cicd": {"repository": "acme/models"}},
-        "cicd.repository",
-        "acme/other",
-        "provider codepipeline accepts cicd.repository (stacks/prod.yaml sets it) but its source is an S3 object",
-    ),
-}
-
-
-@pytest.mark.parametrize(
-    ("overrides", "leaf", "value"),
-    [pytest.param(*case[:3], id=name, marks=_known(case[3])) for name, case in KNOWN_NO_OPS.items()],
-)
-def test_known_no_op_settings(overrides: dict[str, Any], leaf: Leaf, value: Any) -> None:
-    assert _changes_plan_in(overrides, leaf, value)
+def test_a_studio_domain_starts_jupyterlab_on_the_instance_type() -> None:
+    """Once a no-op found by this test: a Studio domain checked the instance type and then set nothing."""
+    base = context("dev_environment.instance_type")
+    domain = _merge(base, {"dev_environment": {"kind": "domain"}})
+    other = _merge(domain, {"dev_environment": {"instance_type": "ml.t3.large"}})
+    assert _plan(json.dumps(domain, sort_keys=True)) != _plan(json.dumps(other, sort_keys=True))
