@@ -803,7 +803,8 @@ def _full_overrides() -> dict[str, Any]:
         }
     ]
     settings["monitoring"]["budget"] = {"monthly_limit_usd": 100.0, "alert_threshold_percent": 80, "alert_emails": []}
-    settings["cicd"]["repository"] = "acme/models"
+    # The repository is github-oidc's setting (codepipeline refuses it).
+    settings["cicd"].update(provider="github-oidc", repository="acme/models")
     return {key: value for key, value in settings.items() if value is not None}
 
 
