@@ -24,5 +24,6 @@ CONVENTIONS = Conventions(
     env_tag=tagging.ENV_KEY,
     managed_by=(tagging.MANAGED_BY_KEY, tagging.MANAGED_BY_VALUE),
     blueprint_tag=tagging.BLUEPRINT_KEY,
+    urn_tag=tagging.URN_KEY,
 )
 """How mlplatform's resources map to components and which tags identify an environment's resources."""

@@ -8,7 +8,9 @@ An engine runs any Pulumi program; it does not know that mlplatform names its co
 * how a resource maps to one of the application's components (a tag on the resource, else the outermost
   component type in its URN), for plans and their JSON;
 * which tags identify an environment's resources in the cloud, so an engine can notice lost state and
-  report what an import leaves unmanaged.
+  report what an import leaves unmanaged;
+* under which tag key the embedded engine may record a resource's URN on the resource (the application
+  reserves the key, so no user tag overwrites it).
 
 The defaults know nothing: no components, no tags (lost-state detection off).
 """
@@ -34,6 +36,10 @@ class Conventions:
             ``None``: resources cannot be found by environment.
         managed_by: a ``(key, value)`` tag every such resource carries too, or ``None``.
         blueprint_tag: the tag naming the blueprint a resource was deployed with, or ``None``.
+        urn_tag: the tag key under which the embedded engine records a resource's URN, in the create call, on
+            resources AWS names itself (security groups, VPCs, KMS keys, topics, ...), so that a run
+            interrupted after the create finds and adopts the resource instead of creating a second one.
+            Changing it for an existing deployment loses that for resources created before.
     """
 
     project: str = "project"
@@ -43,6 +49,7 @@ class Conventions:
     env_tag: str | None = None
     managed_by: tuple[str, str] | None = None
     blueprint_tag: str | None = None
+    urn_tag: str = "urn"
 
     def component_of(self, urn: str, inputs: dict[str, Any] | None) -> str | None:
         """The component a resource belongs to: its component tag, else the top component type in its URN."""

@@ -1,10 +1,10 @@
 """The tag keys mlplatform writes itself, in one place.
 
-Components tag every taggable resource with :data:`PLATFORM_KEYS`; network resources also get a ``Name``
-(what the EC2 console shows); the embedded engine adds :data:`URN_KEY` to resources it can only find
-again by tag (EC2, SNS). The spec refuses user tags that would collide with any of these (they would be
-silently overwritten) and counts them against AWS's limit of tags per resource, so both read this module
-rather than a copy of its strings.
+Components tag every taggable resource with :data:`PLATFORM_KEYS`; network resources also get a ``Name`` (what
+the EC2 console shows); the embedded engine adds :data:`URN_KEY` (given to it as ``Conventions.urn_tag``) to
+resources it can only find again by tag (EC2, SNS, KMS, ...). The spec refuses user tags that would collide
+with any of these (they would be silently overwritten) and counts them against AWS's limit of tags per
+resource, so both read this module rather than a copy of its strings.
 """
 
 from __future__ import annotations

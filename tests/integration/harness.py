@@ -17,10 +17,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from mlplatform.engine.conventions import Conventions
 from mlplatform.engine.embedded.deployment import Deployment, Record
 from mlplatform.engine.embedded.handlers import registry
 from mlplatform.engine.embedded.monitor import EngineMonitor
 from mlplatform.engine.embedded.runner import run_program
+
+CONVENTIONS = Conventions(urn_tag="harness:urn")
+"""No application's conventions, only a URN tag of the harness's own: the engine writes the key it is given."""
 
 SERVICES = (
     "s3",
@@ -108,7 +112,13 @@ def deploy(
     refresh: bool = False,
 ) -> Deployment:
     """Run ``program`` once through the embedded engine; orphans are deleted like ``up`` does."""
-    deployment = Deployment(previous=dict(previous or {}), handlers=registry(), preview=preview, refresh=refresh)
+    deployment = Deployment(
+        previous=dict(previous or {}),
+        handlers=registry(),
+        preview=preview,
+        refresh=refresh,
+        conventions=CONVENTIONS,
+    )
     run_program(program, EngineMonitor(deployment, "mlplatform", "test"), preview=preview, parallel=10)
     if not deployment.broken:
         deployment.delete(deployment.orphans(), parallel=10)
@@ -116,7 +126,7 @@ def deploy(
 
 
 def destroy(previous: dict[str, Record]) -> Deployment:
-    deployment = Deployment(previous=dict(previous), handlers=registry(), preview=False)
+    deployment = Deployment(previous=dict(previous), handlers=registry(), preview=False, conventions=CONVENTIONS)
     deployment.delete(list(previous.values()), parallel=10)
     return deployment
 

@@ -17,7 +17,7 @@ import pytest
 
 from mlplatform.engine.embedded.deployment import Deployment
 from mlplatform.engine.model import Action
-from tests.integration.harness import client, deploy, destroy, provider
+from tests.integration.harness import CONVENTIONS, client, deploy, destroy, provider
 
 pytestmark = pytest.mark.integration
 
@@ -558,7 +558,9 @@ def _adopting(program: Any, interrupted: list[str]) -> Deployment:
     from mlplatform.engine.embedded.monitor import EngineMonitor
     from mlplatform.engine.embedded.runner import run_program
 
-    deployment = Deployment(previous={}, handlers=registry(), preview=False, interrupted=interrupted)
+    deployment = Deployment(
+        previous={}, handlers=registry(), preview=False, interrupted=interrupted, conventions=CONVENTIONS
+    )
     run_program(program, EngineMonitor(deployment, "mlplatform", "test"), preview=False, parallel=10)
     return deployment
 

@@ -18,7 +18,7 @@ import pytest
 
 from mlplatform.engine.embedded.deployment import Deployment
 from mlplatform.engine.model import Action
-from tests.integration.harness import client, deploy, destroy, provider
+from tests.integration.harness import CONVENTIONS, client, deploy, destroy, provider
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ def _changed(deployment: Deployment) -> dict[str, Action]:
 
 
 def _tags(items: list[dict[str, str]] | None) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in items or [] if t["Key"] != "mlplatform:urn"}
+    return {t["Key"]: t["Value"] for t in items or [] if t["Key"] != CONVENTIONS.urn_tag}
 
 
 # ---- network ---------------------------------------------------------------------------------------------
@@ -168,6 +168,10 @@ def test_secure_vpc(endpoint: str) -> None:
     vpc_id = first.stack_outputs["vpc_id"]
     vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
     assert vpc["CidrBlock"] == CIDR and _tags(vpc["Tags"]) == {"managed-by": "mlplatform", "team": "ml"}
+    # The URN is recorded under the key the engine was given (the harness's), no key of the engine's own.
+    urn_tags = {t["Key"]: t["Value"] for t in vpc["Tags"] if t["Key"].endswith(":urn")}
+    (vpc_urn,) = [urn for urn, record in first.records.items() if record.type == "aws:ec2/vpc:Vpc"]
+    assert urn_tags == {CONVENTIONS.urn_tag: vpc_urn}
     assert ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"]
     assert first.stack_outputs["main_table"].startswith("rtb-")
 

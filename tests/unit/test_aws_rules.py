@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from mlplatform import blueprints
-from mlplatform.engine.embedded.handlers.common import URN_TAG
+from mlplatform.app.conventions import CONVENTIONS
 from mlplatform.environments import EnvironmentFile
 from mlplatform.spec import aws_rules, awsmodel, tagging
 from mlplatform.spec.aws_rules import schedule_problem, subnet_cidrs
@@ -357,7 +357,7 @@ def test_the_own_tag_keys_are_exactly_what_the_program_and_the_engine_write() ->
     plan = evaluate(PlatformSpec.model_validate(data))
     added = [set(r.inputs["tags"]) - set(user) for r in plan.custom() if r.inputs.get("tags")]
 
-    assert URN_TAG == tagging.URN_KEY
+    assert CONVENTIONS.urn_tag == tagging.URN_KEY
     assert set().union(*added) == set(tagging.OWN_KEYS) - {tagging.URN_KEY}
     assert max(len(keys) for keys in added) + 1 == len(tagging.OWN_KEYS)
 

@@ -33,9 +33,6 @@ ENGINE_FORBIDDEN = (
 ENGINE_ALLOWED = {
     # The env-name check guards the state folder's path (state.py belongs to the state split in progress).
     ("engine/embedded/state", "mlplatform.spec.names"),
-    # The URN tag handlers write on resources without a fixed name; the spec reserves the same key. Threading
-    # it through every handler call (29 tag_dict calls) is left for after the handlers split.
-    ("engine/embedded/handlers/common.py", "mlplatform.spec.tagging"),
 }
 """(module path prefix under mlplatform/, imported module): the documented exceptions."""
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from mlplatform.engine.conventions import Conventions
 from mlplatform.engine.embedded.handlers.base import AwsContext
-from mlplatform.engine.embedded.handlers.common import TAGGING_SERVICE, URN_TAG, can_list_tags
+from mlplatform.engine.embedded.handlers.common import TAGGING_SERVICE, can_list_tags
 from mlplatform.engine.embedded.state import ResourceState
 from mlplatform.engine.model import TaggedResource
 from mlplatform.errors import EXIT_RESOURCE, MlplatformError
@@ -75,7 +75,7 @@ def tagged_resources(aws: AwsContext, env: str, conventions: Conventions) -> lis
             found.append(
                 TaggedResource(
                     str(item["ResourceARN"]),
-                    tags.get(URN_TAG),
+                    tags.get(conventions.urn_tag),
                     tags.get(conventions.component_tag) if conventions.component_tag else None,
                     tags.get(conventions.blueprint_tag) if conventions.blueprint_tag else None,
                 )

@@ -316,7 +316,7 @@ class Applier:
             handler = self.handlers.get(old.type)
             if handler is None or not old.provider:
                 continue
-            ctx = StepContext(self._context(old.provider, old.urn), old.urn, change.name)
+            ctx = StepContext(self._context(old.provider, old.urn), old.urn, change.name, self.conventions.urn_tag)
             others = [item for urn, item in going.items() if urn != old.urn]
             try:
                 reason = self._check_delete(handler, ctx, old, others)
@@ -430,7 +430,7 @@ class Applier:
             handler = self.handlers.get(record.type)
             if handler is None:
                 raise MissingHandlerError(f"no handler for {record.type}: cannot delete {urn}")
-            ctx = StepContext(self._context(record.provider, urn), urn, logical_name(urn))
+            ctx = StepContext(self._context(record.provider, urn), urn, logical_name(urn), self.conventions.urn_tag)
             self.events("start", change, None, 0.0, None)
             started = time.monotonic()
             op_id = self.journal.begin(
@@ -505,7 +505,12 @@ class Applier:
             handler = self.handlers.get(record.type)
             if handler is None:
                 raise MissingHandlerError(f"no handler for {record.type}: cannot refresh {record.urn}")
-            ctx = StepContext(self._context(record.provider, record.urn), record.urn, logical_name(record.urn))
+            ctx = StepContext(
+                self._context(record.provider, record.urn),
+                record.urn,
+                logical_name(record.urn),
+                self.conventions.urn_tag,
+            )
             started = time.monotonic()
             live: dict[str, Any] | None = self._guard(
                 lambda h=handler, c=ctx, r=record: h.read(c, record_id(r), reveal(r.inputs))  # type: ignore[misc]

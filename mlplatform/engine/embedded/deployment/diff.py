@@ -150,7 +150,12 @@ class Deployment(Applier):
 
         def read(record: Record) -> None:
             handler = self.handlers[record.type]
-            ctx = StepContext(self._context(record.provider, record.urn), record.urn, logical_name(record.urn))
+            ctx = StepContext(
+                self._context(record.provider, record.urn),
+                record.urn,
+                logical_name(record.urn),
+                self.conventions.urn_tag,
+            )
             try:
                 answer: tuple[dict[str, Any] | None, Exception | None] = (
                     self._guard(lambda: handler.read(ctx, record_id(record), reveal(record.inputs))),
@@ -275,7 +280,9 @@ class Deployment(Applier):
                 f"the embedded engine has no handler for {reg.type} (resource {reg.name!r}); it cannot deploy "
                 "this type to the local emulator."
             )
-        ctx = StepContext(self._context(reg.provider, f"resource {reg.name!r}"), reg.urn, reg.name)
+        ctx = StepContext(
+            self._context(reg.provider, f"resource {reg.name!r}"), reg.urn, reg.name, self.conventions.urn_tag
+        )
         news = dict(reg.inputs)
         if old is not None:
             for path in reg.ignore_changes:

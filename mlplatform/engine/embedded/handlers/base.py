@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from mlplatform.engine.embedded.handlers.common import tag_dict
 from mlplatform.errors import MlplatformError
 
 READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Query", "BatchGet", "Select")
@@ -150,11 +151,28 @@ def _truthy(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class StepContext:
-    """What a handler call gets besides the inputs: the AWS clients and the resource's identity."""
+    """What a handler call gets besides the inputs: the AWS clients and the resource's identity.
+
+    Attributes:
+        aws: the clients of the resource's provider.
+        urn: the resource's URN.
+        name: its logical name.
+        urn_tag: the tag key (from the application's
+            :attr:`~mlplatform.engine.conventions.Conventions.urn_tag`) under which a handler records ``urn``
+            on a resource AWS names itself, in the create call, so an interrupted run's resource can be found
+            and adopted; reads leave it out (it is never an input).
+    """
 
     aws: AwsContext
     urn: str
     name: str
+    urn_tag: str
+
+    def read_tags(
+        self, items: list[dict[str, str]] | None, *, key: str = "Key", value: str = "Value"
+    ) -> dict[str, str]:
+        """An API's tag list as the ``tags`` input reads: a mapping, without :attr:`urn_tag`."""
+        return tag_dict(items, key=key, value=value, hide=self.urn_tag)
 
 
 class Handler:

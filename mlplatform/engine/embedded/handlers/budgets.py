@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag, tag_list
 from mlplatform.engine.embedded.handlers.shapes import input_shape, to_api
 
 _UNSUPPORTED = (
@@ -182,7 +182,7 @@ class BudgetHandler(Handler):
                 live["notifications"] = [_shown(key, subscribers) for key, subscribers in sorted(current.items())]
         if "tags" in inputs:
             arn = self._outputs(ctx, account, name, inputs)["arn"]
-            live["tags"] = tag_dict(budgets.list_tags_for_resource(ResourceARN=arn).get("ResourceTags"))
+            live["tags"] = ctx.read_tags(budgets.list_tags_for_resource(ResourceARN=arn).get("ResourceTags"))
         return live
 
     def _live_notifications(
@@ -262,7 +262,7 @@ class BudgetHandler(Handler):
             return  # tags never managed: no tagging call (budgets created without tags have none)
         budgets = ctx.aws.client("budgets")
         arn = self._outputs(ctx, account, name, news)["arn"]
-        current = tag_dict(budgets.list_tags_for_resource(ResourceARN=arn).get("ResourceTags"))
+        current = ctx.read_tags(budgets.list_tags_for_resource(ResourceARN=arn).get("ResourceTags"))
         retag(
             current,
             news.get("tags"),

@@ -14,11 +14,9 @@ from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.common import (
-    URN_TAG,
     auto_name,
     is_not_found,
     retag,
-    tag_dict,
     tag_list,
 )
 from mlplatform.engine.embedded.handlers.shapes import from_api, input_shape, output_shape, request, to_api
@@ -105,7 +103,7 @@ class LogGroupHandler(Handler):
         _report_text(live, inputs, "kmsKeyId", group.get("kmsKeyId"))
         arn = self._outputs(ctx, resource_id, inputs)["arn"]
         tags = ctx.aws.client("logs").list_tags_for_resource(resourceArn=arn).get("tags") or {}
-        _report(live, inputs, "tags", {k: v for k, v in tags.items() if k != URN_TAG}, {})
+        _report(live, inputs, "tags", {k: v for k, v in tags.items() if k != ctx.urn_tag}, {})
         return live
 
     def update(
@@ -227,7 +225,7 @@ class MetricAlarmHandler(Handler):
         dims = {d["Name"]: d["Value"] for d in alarm.get("Dimensions") or []}
         _report(live, inputs, "dimensions", dims, {})
         tags = ctx.aws.client("cloudwatch").list_tags_for_resource(ResourceARN=alarm["AlarmArn"]).get("Tags")
-        _report(live, inputs, "tags", tag_dict(tags), {})
+        _report(live, inputs, "tags", ctx.read_tags(tags), {})
         return live
 
     def update(
@@ -384,7 +382,7 @@ class EventRuleHandler(Handler):
         else:
             _report(live, inputs, "state", state, "ENABLED")
         tags = ctx.aws.client("events").list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags")
-        _report(live, inputs, "tags", tag_dict(tags), {})
+        _report(live, inputs, "tags", ctx.read_tags(tags), {})
         return live
 
     def update(

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import is_not_found, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.common import is_not_found, tag_list
 from mlplatform.engine.embedded.handlers.shapes import from_api, output_shape, request
 
 # Inputs sent through the API model (names and nested shapes derived by shapes.py).
@@ -106,7 +106,7 @@ class ProjectHandler(Handler):
         if "badgeEnabled" in inputs:
             live["badgeEnabled"] = bool((found.get("badge") or {}).get("badgeEnabled", False))
         if "tags" in inputs:  # compared whole: a tag added outside mlplatform is drift
-            live["tags"] = tag_dict(found.get("tags"), key="key", value="value")
+            live["tags"] = ctx.read_tags(found.get("tags"), key="key", value="value")
         if "encryptionKey" in live:
             wanted, got = str(inputs["encryptionKey"]), str(live["encryptionKey"])
             # The API reports the key's ARN; the inputs may name it by id.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import is_not_found, retag, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.common import is_not_found, retag, tag_list
 from mlplatform.engine.embedded.handlers.shapes import from_api, request
 
 _TYPE_ID = ("category", "owner", "provider", "version")
@@ -123,7 +123,9 @@ class PipelineHandler(Handler):
                         action["configuration"] = raw.get("configuration")
         if "tags" in inputs:
             arn = found["metadata"]["pipelineArn"]
-            live["tags"] = tag_dict(cp.list_tags_for_resource(resourceArn=arn).get("tags"), key="key", value="value")
+            live["tags"] = ctx.read_tags(
+                cp.list_tags_for_resource(resourceArn=arn).get("tags"), key="key", value="value"
+            )
         return live
 
     def update(
@@ -137,7 +139,7 @@ class PipelineHandler(Handler):
         if repair or _without_tags(olds) != _without_tags(news):
             cp.update_pipeline(pipeline=self._definition(cp, "UpdatePipeline", news))
         if repair:
-            old_tags = tag_dict(cp.list_tags_for_resource(resourceArn=arn).get("tags"), key="key", value="value")
+            old_tags = ctx.read_tags(cp.list_tags_for_resource(resourceArn=arn).get("tags"), key="key", value="value")
         else:
             old_tags = dict(olds.get("tags") or {})
         new_tags = dict(news.get("tags") or {})

@@ -10,12 +10,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mlplatform.engine.embedded.handlers.base import AwsContext, StepContext
 
-from mlplatform.spec.tagging import URN_KEY
-
-URN_TAG = URN_KEY
-"""Tag the engine adds (in the API call only, never to recorded inputs) so an interrupted run's
-resources without a physical name can be found and adopted."""
-
 TAGGING_SERVICE = "resourcegroupstaggingapi"
 """boto3's name (and the provider's ``endpoints`` key) of the Resource Groups Tagging API."""
 
@@ -45,8 +39,11 @@ def tag_list(tags: dict[str, str] | None, *, key: str = "Key", value: str = "Val
     return [{key: k, value: v} for k, v in sorted((tags or {}).items())]
 
 
-def tag_dict(items: list[dict[str, str]] | None, *, key: str = "Key", value: str = "Value") -> dict[str, str]:
-    return {item[key]: item[value] for item in items or [] if item.get(key) != URN_TAG}
+def tag_dict(
+    items: list[dict[str, str]] | None, *, key: str = "Key", value: str = "Value", hide: str | None = None
+) -> dict[str, str]:
+    """``[{"Key": "a", "Value": "b"}]`` -> ``{"a": "b"}``, without the tag ``hide``."""
+    return {item[key]: item[value] for item in items or [] if item.get(key) != hide}
 
 
 def same_policy(a: Any, b: Any) -> bool:
@@ -97,7 +94,7 @@ def arns_tagged_with_urn(ctx: StepContext, resource_type: str) -> list[str]:
         return []
     client = ctx.aws.client(TAGGING_SERVICE)
     args: dict[str, Any] = {
-        "TagFilters": [{"Key": URN_TAG, "Values": [ctx.urn]}],
+        "TagFilters": [{"Key": ctx.urn_tag, "Values": [ctx.urn]}],
         "ResourceTypeFilters": [resource_type],
     }
     arns: list[str] = []

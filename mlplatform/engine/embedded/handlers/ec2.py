@@ -14,7 +14,7 @@ import json
 from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import ignore_missing, only_inputs, same_policy, tag_dict
+from mlplatform.engine.embedded.handlers.common import ignore_missing, only_inputs, same_policy
 from mlplatform.engine.embedded.handlers.ec2_common import (
     delete_with_retry,
     describe_items,
@@ -103,7 +103,7 @@ class VpcHandler(Handler):
         live: dict[str, Any] = {
             "cidrBlock": vpc.get("CidrBlock"),
             "instanceTenancy": vpc.get("InstanceTenancy"),
-            "tags": tag_dict(vpc.get("Tags")),
+            "tags": ctx.read_tags(vpc.get("Tags")),
         }
         for key in _DNS_ATTRIBUTES:  # pulumi's names are DescribeVpcAttribute's attribute names
             if key in inputs:
@@ -184,7 +184,7 @@ class SubnetHandler(Handler):
         shape = output_shape(ctx.aws.client("ec2"), "DescribeSubnets", "Subnets")
         live = from_api(subnet, dict.fromkeys(("vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId")), shape)
         live["mapPublicIpOnLaunch"] = bool(subnet.get("MapPublicIpOnLaunch", False))
-        live["tags"] = tag_dict(subnet.get("Tags"))
+        live["tags"] = ctx.read_tags(subnet.get("Tags"))
         return only_inputs(live, inputs)
 
     def update(
@@ -242,7 +242,7 @@ class RouteTableHandler(Handler):
         tables = describe_items(ec2.describe_route_tables, "RouteTables", RouteTableIds=[resource_id])
         if not tables:
             return None
-        return only_inputs({"vpcId": tables[0].get("VpcId"), "tags": tag_dict(tables[0].get("Tags"))}, inputs)
+        return only_inputs({"vpcId": tables[0].get("VpcId"), "tags": ctx.read_tags(tables[0].get("Tags"))}, inputs)
 
     def update(
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
@@ -436,7 +436,7 @@ class VpcEndpointHandler(Handler):
         shape = output_shape(ctx.aws.client("ec2"), "DescribeVpcEndpoints", "VpcEndpoints")
         live: dict[str, Any] = from_api(endpoint, dict.fromkeys(("vpcId", "serviceName", "vpcEndpointType")), shape)
         live["privateDnsEnabled"] = bool(endpoint.get("PrivateDnsEnabled", False))
-        live["tags"] = tag_dict(endpoint.get("Tags"))
+        live["tags"] = ctx.read_tags(endpoint.get("Tags"))
         live["routeTableIds"] = same_set(list(endpoint.get("RouteTableIds", [])), inputs.get("routeTableIds"))
         live["subnetIds"] = same_set(list(endpoint.get("SubnetIds", [])), inputs.get("subnetIds"))
         groups = [g["GroupId"] for g in endpoint.get("Groups", [])]
@@ -475,7 +475,7 @@ class VpcEndpointHandler(Handler):
         args = request(ec2, "ModifyVpcEndpoint", changes, self._RENAMES)
         if args:
             ec2.modify_vpc_endpoint(VpcEndpointId=resource_id, **args)
-        sync_tags(ec2, resource_id, tag_dict(endpoint.get("Tags")), news.get("tags"))
+        sync_tags(ec2, resource_id, ctx.read_tags(endpoint.get("Tags")), news.get("tags"))
         return {**outputs, **self._outputs(ctx, self._describe(ec2, resource_id) or endpoint, news)}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
@@ -587,7 +587,7 @@ class FlowLogHandler(Handler):
             "iamRoleArn": flow.get("DeliverLogsPermissionArn"),
             "maxAggregationInterval": flow.get("MaxAggregationInterval"),
             "logFormat": flow.get("LogFormat"),
-            "tags": tag_dict(flow.get("Tags")),
+            "tags": ctx.read_tags(flow.get("Tags")),
         }
         for key, _ in self._RESOURCES:
             if key in inputs:
@@ -611,7 +611,7 @@ class FlowLogHandler(Handler):
         flow = self._describe(ec2, resource_id)
         if flow is None:
             raise HandlerError(f"flow log {resource_id} no longer exists")
-        sync_tags(ec2, resource_id, tag_dict(flow.get("Tags")), news.get("tags"))
+        sync_tags(ec2, resource_id, ctx.read_tags(flow.get("Tags")), news.get("tags"))
         return {**outputs, "tagsAll": dict(news.get("tags") or {})}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:

@@ -1,8 +1,8 @@
 """What the EC2 handlers (``ec2.py``, ``security_groups.py``) share: tags, lookup by URN, ARNs, patient deletes.
 
-EC2 resources have no user-chosen physical name (security groups aside), so every create tags the
-resource with ``URN_TAG`` in the ``TagSpecifications`` of the create call itself — there is no window
-in which an interrupted run leaves an untagged resource behind — and ``find`` looks for that tag.
+EC2 resources have no user-chosen physical name (security groups aside), so every create tags the resource
+with the engine's URN tag (``ctx.urn_tag``) in the ``TagSpecifications`` of the create call itself — there is
+no window in which an interrupted run leaves an untagged resource behind — and ``find`` looks for that tag.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import StepContext
-from mlplatform.engine.embedded.handlers.common import URN_TAG, error_code, is_not_found, retag, tag_list
+from mlplatform.engine.embedded.handlers.common import error_code, is_not_found, retag, tag_list
 from mlplatform.engine.embedded.handlers.waiting import DEFAULT_TIMEOUT, poll
 
 
 def tag_specs(resource_type: str, ctx: StepContext, tags: dict[str, str] | None) -> list[dict[str, Any]]:
     """``TagSpecifications`` for a create call: the user's tags plus the URN tag ``find`` looks for."""
-    return [{"ResourceType": resource_type, "Tags": tag_list({**(tags or {}), URN_TAG: ctx.urn})}]
+    return [{"ResourceType": resource_type, "Tags": tag_list({**(tags or {}), ctx.urn_tag: ctx.urn})}]
 
 
 def sync_tags(ec2: Any, resource_id: str, live: dict[str, str], wanted: dict[str, str] | None) -> None:
@@ -32,7 +32,7 @@ def sync_tags(ec2: Any, resource_id: str, live: dict[str, str], wanted: dict[str
 
 def urn_filter(ctx: StepContext) -> list[dict[str, Any]]:
     """The ``Filters`` of a Describe* call that finds the resource ``ctx``'s URN created."""
-    return [{"Name": f"tag:{URN_TAG}", "Values": [ctx.urn]}]
+    return [{"Name": f"tag:{ctx.urn_tag}", "Values": [ctx.urn]}]
 
 
 def describe_items(call: Callable[..., dict[str, Any]], key: str, **args: Any) -> list[dict[str, Any]]:

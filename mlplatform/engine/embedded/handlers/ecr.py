@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag, tag_list
 
 
 def _repo_outputs(repo: dict[str, Any], tags: dict[str, str] | None) -> dict[str, Any]:
@@ -78,7 +78,9 @@ class RepositoryHandler(Handler):
             live["imageScanningConfiguration"] = {**wanted, "scanOnPush": scan}
         if "encryptionConfigurations" in inputs:
             live["encryptionConfigurations"] = self._encryption(repo, inputs["encryptionConfigurations"])
-        tags = tag_dict(ctx.aws.client("ecr").list_tags_for_resource(resourceArn=repo["repositoryArn"]).get("tags"))
+        tags = ctx.read_tags(
+            ctx.aws.client("ecr").list_tags_for_resource(resourceArn=repo["repositoryArn"]).get("tags")
+        )
         if "tags" in inputs or tags:
             live["tags"] = tags
         return live

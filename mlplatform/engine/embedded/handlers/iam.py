@@ -17,7 +17,6 @@ from mlplatform.engine.embedded.handlers.common import (
     error_code,
     is_not_found,
     retag,
-    tag_dict,
     tag_list,
 )
 from mlplatform.engine.embedded.handlers.shapes import request
@@ -169,7 +168,7 @@ class RoleHandler(Handler):
             "maxSessionDuration": (role.get("MaxSessionDuration") or 3600, 3600),
             "path": (role.get("Path") or "/", "/"),
             "permissionsBoundary": ((role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"), None),
-            "tags": (tag_dict(role.get("Tags")), {}),
+            "tags": (ctx.read_tags(role.get("Tags")), {}),
         }
         for key, (value, default) in observed.items():
             if key in inputs or value != default:
@@ -335,7 +334,7 @@ class OpenIdConnectProviderHandler(Handler):
         live["clientIdLists"] = inputs.get("clientIdLists") if sorted(client_ids) == sorted(wanted_ids) else client_ids
         if "thumbprintLists" in inputs:
             live["thumbprintLists"] = list(provider.get("ThumbprintList") or [])
-        tags = tag_dict(provider.get("Tags"))
+        tags = ctx.read_tags(provider.get("Tags"))
         if "tags" in inputs or tags:
             live["tags"] = tags
         return live

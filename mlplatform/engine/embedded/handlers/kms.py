@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, StepContext
-from mlplatform.engine.embedded.handlers.common import URN_TAG, is_not_found, retag, same_policy, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.common import is_not_found, retag, same_policy, tag_list
 from mlplatform.engine.embedded.handlers.shapes import request
 
 # Terraform's deletion_window_in_days is ScheduleKeyDeletion's PendingWindowInDays (shapes.py derives the other
@@ -31,7 +31,7 @@ class KeyHandler(Handler):
         }
         args = request(kms, "CreateKey", sent)
         # The URN tag lets a later run find a key an interrupted run created (keys have no name).
-        args["Tags"] = tag_list({**(inputs.get("tags") or {}), URN_TAG: ctx.urn}, key="TagKey", value="TagValue")
+        args["Tags"] = tag_list({**(inputs.get("tags") or {}), ctx.urn_tag: ctx.urn}, key="TagKey", value="TagValue")
         key = kms.create_key(**args)["KeyMetadata"]
         if inputs.get("enableKeyRotation"):
             kms.enable_key_rotation(KeyId=key["KeyId"])
@@ -57,7 +57,7 @@ class KeyHandler(Handler):
             live["policy"] = inputs["policy"] if same_policy(policy, inputs["policy"]) else policy
         if "tags" in inputs:
             tags = kms.list_resource_tags(KeyId=resource_id).get("Tags", [])
-            live["tags"] = tag_dict(tags, key="TagKey", value="TagValue")
+            live["tags"] = ctx.read_tags(tags, key="TagKey", value="TagValue")
         return live
 
     def update(
@@ -105,7 +105,7 @@ class KeyHandler(Handler):
         for page in kms.get_paginator("list_keys").paginate():
             for key in page.get("Keys", []):
                 tags = kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])
-                if any(t.get("TagKey") == URN_TAG and t.get("TagValue") == ctx.urn for t in tags):
+                if any(t.get("TagKey") == ctx.urn_tag and t.get("TagValue") == ctx.urn for t in tags):
                     meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
                     if meta.get("KeyState") == "PendingDeletion":
                         continue

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, same_policy, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, same_policy, tag_list
 from mlplatform.engine.embedded.handlers.shapes import from_api, input_shape, output_shape, request, to_api
 
 
@@ -63,7 +63,7 @@ class BucketHandler(Handler):
         live: dict[str, Any] = {}
         if "tags" in inputs:
             try:
-                live["tags"] = tag_dict(s3.get_bucket_tagging(Bucket=resource_id).get("TagSet"))
+                live["tags"] = ctx.read_tags(s3.get_bucket_tagging(Bucket=resource_id).get("TagSet"))
             except Exception as exc:
                 if not is_not_found(exc, "NoSuchTagSet", "NoSuchTagSetError"):
                     raise
@@ -635,7 +635,7 @@ class BucketObjectHandler(Handler):
         if "storageClass" in inputs:
             live["storageClass"] = head.get("StorageClass", "STANDARD")  # HeadObject omits the default
         if "tags" in inputs:
-            live["tags"] = tag_dict(s3.get_object_tagging(Bucket=bucket, Key=resource_id).get("TagSet"))
+            live["tags"] = ctx.read_tags(s3.get_object_tagging(Bucket=bucket, Key=resource_id).get("TagSet"))
         content_key = "contentBase64" if inputs.get("contentBase64") is not None else "content"
         if content_key in inputs:
             live[content_key] = self._live_content(s3, bucket, resource_id, head, inputs, content_key)

@@ -24,14 +24,12 @@ from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.common import (
-    URN_TAG,
     arns_tagged_with_urn,
     auto_name,
     error_code,
     is_not_found,
     retag,
     same_policy,
-    tag_dict,
     tag_list,
 )
 from mlplatform.engine.embedded.handlers.shapes import from_api, output_shape, request
@@ -95,18 +93,18 @@ def _wait(
     return found if isinstance(found, dict) else None
 
 
-def _list_tags(sm: Any, arn: str) -> dict[str, str]:
+def _list_tags(ctx: StepContext, arn: str) -> dict[str, str]:
     tags: list[dict[str, str]] = []
     args: dict[str, Any] = {"ResourceArn": arn}
     while True:
-        page = sm.list_tags(**args)
+        page = ctx.aws.client("sagemaker").list_tags(**args)
         tags += page.get("Tags", [])
         if not page.get("NextToken"):
-            return tag_dict(tags)
+            return ctx.read_tags(tags)
         args["NextToken"] = page["NextToken"]
 
 
-def _sync_tags(sm: Any, arn: str, olds: dict[str, Any], news: dict[str, Any]) -> None:
+def _sync_tags(ctx: StepContext, arn: str, olds: dict[str, Any], news: dict[str, Any]) -> None:
     """Make the resource's tags ``news["tags"]``, by difference from the live tags.
 
     The live tags, not the recorded ones: after a refresh found drift the engine still passes the recorded
@@ -114,8 +112,9 @@ def _sync_tags(sm: Any, arn: str, olds: dict[str, Any], news: dict[str, Any]) ->
     """
     if "tags" not in news and not olds.get("tags"):
         return
+    sm = ctx.aws.client("sagemaker")
     retag(
-        _list_tags(sm, arn),
+        _list_tags(ctx, arn),
         news.get("tags"),
         untag=lambda keys: sm.delete_tags(ResourceArn=arn, TagKeys=keys),
         tag=lambda tags: sm.add_tags(ResourceArn=arn, Tags=tag_list(tags)),
@@ -167,7 +166,7 @@ class _SageMakerHandler(Handler):
         again (an interrupted run, ``mlplatform import``). Reads leave that tag out, so it is never drift."""
         tags = dict(inputs.get("tags") or {})
         if not inputs.get(self.name_key or "name"):
-            tags[URN_TAG] = ctx.urn
+            tags[ctx.urn_tag] = ctx.urn
         return tags
 
     def _outputs(self, ctx: StepContext, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -194,14 +193,14 @@ class _SageMakerHandler(Handler):
             return None
         live = self.live(ctx, described, inputs)
         if "tags" in inputs:
-            live["tags"] = _list_tags(ctx.aws.client("sagemaker"), _arn(ctx, self.kind, resource_id))
+            live["tags"] = _list_tags(ctx, _arn(ctx, self.kind, resource_id))
         return live
 
     def update(
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
         # Everything but tags is ForceNew for these types: an update only retags.
-        _sync_tags(ctx.aws.client("sagemaker"), _arn(ctx, self.kind, resource_id), olds, news)
+        _sync_tags(ctx, _arn(ctx, self.kind, resource_id), olds, news)
         return {**outputs, **self._outputs(ctx, resource_id, news)}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
@@ -337,7 +336,7 @@ class EndpointHandler(_SageMakerHandler):
             args.update(self._request(ctx, "UpdateEndpoint", news, ("deploymentConfig",)))
             sm.update_endpoint(**args)
             self._in_service(ctx, resource_id)
-        _sync_tags(sm, _arn(ctx, self.kind, resource_id), olds, news)
+        _sync_tags(ctx, _arn(ctx, self.kind, resource_id), olds, news)
         return {**outputs, **self._outputs(ctx, resource_id, news)}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
@@ -387,13 +386,13 @@ class FeatureGroupHandler(_SageMakerHandler):
             return None
         live = self.live(ctx, described, inputs)
         if "tags" in inputs:
-            live["tags"] = _list_tags(ctx.aws.client("sagemaker"), described["FeatureGroupArn"])
+            live["tags"] = _list_tags(ctx, described["FeatureGroupArn"])
         return live
 
     def update(
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
-        _sync_tags(ctx.aws.client("sagemaker"), _arn(ctx, self.kind, resource_id.lower()), olds, news)
+        _sync_tags(ctx, _arn(ctx, self.kind, resource_id.lower()), olds, news)
         return {**outputs, **self._outputs(ctx, resource_id, news)}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
@@ -452,7 +451,7 @@ class PipelineHandler(_SageMakerHandler):
         live = self.live(ctx, self.describe(ctx, resource_id) or {}, news)
         if _stale(self._UPDATABLE, olds, news, live):
             sm.update_pipeline(PipelineName=resource_id, **self._args(ctx, "UpdatePipeline", news))
-        _sync_tags(sm, _arn(ctx, self.kind, resource_id), olds, news)
+        _sync_tags(ctx, _arn(ctx, self.kind, resource_id), olds, news)
         return {**outputs, **self._outputs(ctx, resource_id, news)}
 
 
@@ -533,7 +532,7 @@ class MonitoringScheduleHandler(_SageMakerHandler):
                 MonitoringScheduleConfig=self._config(ctx, "UpdateMonitoringSchedule", news),
             )
             self._scheduled(ctx, resource_id)
-        _sync_tags(sm, _arn(ctx, self.kind, resource_id), olds, news)
+        _sync_tags(ctx, _arn(ctx, self.kind, resource_id), olds, news)
         return {**outputs, **self._outputs(ctx, resource_id, news)}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
@@ -631,7 +630,7 @@ class NotebookInstanceHandler(_SageMakerHandler):
             if was_running:
                 sm.start_notebook_instance(NotebookInstanceName=resource_id)
                 self._until(ctx, resource_id, "notebook_instance_in_service", "InService")
-        _sync_tags(sm, _arn(ctx, self.kind, resource_id), olds, news)
+        _sync_tags(ctx, _arn(ctx, self.kind, resource_id), olds, news)
         return {**outputs, **self._outputs(ctx, resource_id, news)}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
@@ -711,7 +710,7 @@ class DomainHandler(_SageMakerHandler):
             return None
         live = self.live(ctx, described, inputs)
         if "tags" in inputs:
-            live["tags"] = _list_tags(ctx.aws.client("sagemaker"), described["DomainArn"])
+            live["tags"] = _list_tags(ctx, described["DomainArn"])
         return live
 
     def update(
@@ -724,7 +723,7 @@ class DomainHandler(_SageMakerHandler):
         if len(args) > 1:
             sm.update_domain(**args)
             self._ready(ctx, resource_id)
-        _sync_tags(sm, _arn(ctx, self.kind, resource_id), olds, news)
+        _sync_tags(ctx, _arn(ctx, self.kind, resource_id), olds, news)
         return {**outputs, "tagsAll": dict(news.get("tags") or {})}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:

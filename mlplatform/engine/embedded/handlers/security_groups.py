@@ -18,7 +18,6 @@ from mlplatform.engine.embedded.handlers.common import (
     auto_name,
     ignore_missing,
     only_inputs,
-    tag_dict,
 )
 from mlplatform.engine.embedded.handlers.ec2_common import describe_items, sync_tags
 from mlplatform.engine.embedded.handlers.shapes import input_shape, to_api
@@ -186,7 +185,7 @@ class SecurityGroupHandler(Handler):
             "name": group.get("GroupName"),
             "description": group.get("Description"),
             "vpcId": group.get("VpcId"),
-            "tags": tag_dict(group.get("Tags")),
+            "tags": ctx.read_tags(group.get("Tags")),
         }
         if "ingress" in inputs:
             live["ingress"] = live_rules(
@@ -208,7 +207,7 @@ class SecurityGroupHandler(Handler):
         for direction in ("ingress", "egress"):
             if direction in news:
                 converge_rules(ec2, group, direction, rule_atoms(news.get(direction), resource_id))
-        sync_tags(ec2, resource_id, tag_dict(group.get("Tags")), news.get("tags"))
+        sync_tags(ec2, resource_id, ctx.read_tags(group.get("Tags")), news.get("tags"))
         return {**outputs, "tagsAll": dict(news.get("tags") or {})}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
@@ -263,7 +262,7 @@ class DefaultSecurityGroupHandler(Handler):
         converge_rules(ec2, group, "ingress", rule_atoms(inputs.get("ingress"), group["GroupId"]))
         if group.get("VpcId"):
             converge_rules(ec2, group, "egress", rule_atoms(inputs.get("egress"), group["GroupId"]))
-        sync_tags(ec2, group["GroupId"], tag_dict(group.get("Tags")), inputs.get("tags"))
+        sync_tags(ec2, group["GroupId"], ctx.read_tags(group.get("Tags")), inputs.get("tags"))
 
     def _outputs(self, ctx: StepContext, group: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -278,7 +277,7 @@ class DefaultSecurityGroupHandler(Handler):
         group = describe_group(ctx.aws.client("ec2"), resource_id)
         if group is None:
             return None
-        live: dict[str, Any] = {"vpcId": group.get("VpcId"), "tags": tag_dict(group.get("Tags"))}
+        live: dict[str, Any] = {"vpcId": group.get("VpcId"), "tags": ctx.read_tags(group.get("Tags"))}
         live = only_inputs(live, inputs)
         # The rules are always managed: an absent list means "no rules", so any live rule is drift.
         for direction, field in (("ingress", "IpPermissions"), ("egress", "IpPermissionsEgress")):
@@ -391,7 +390,7 @@ class _SecurityGroupRuleHandler(Handler):
             "prefixListId": rule.get("PrefixListId"),
             "referencedSecurityGroupId": (rule.get("ReferencedGroupInfo") or {}).get("GroupId"),
             "description": rule.get("Description"),
-            "tags": tag_dict(rule.get("Tags")),
+            "tags": ctx.read_tags(rule.get("Tags")),
         }
         if protocol == "-1":
             # "All traffic" has no ports; whatever the program wrote for them is not drift.
@@ -415,7 +414,7 @@ class _SecurityGroupRuleHandler(Handler):
                     {"SecurityGroupRuleId": resource_id, "SecurityGroupRule": _rule_request(ec2, news)}
                 ],
             )
-        sync_tags(ec2, resource_id, tag_dict(rule.get("Tags")), news.get("tags"))
+        sync_tags(ec2, resource_id, ctx.read_tags(rule.get("Tags")), news.get("tags"))
         return {**outputs, **self._outputs(ctx, resource_id, news)}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ import json
 from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import URN_TAG, auto_name, is_not_found, retag, tag_dict, tag_list
+from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag, tag_list
 from mlplatform.engine.embedded.handlers.iam import equivalent_policy, live_policy
 
 
@@ -75,7 +75,7 @@ class TopicHandler(Handler):
             name = auto_name(inputs.get("namePrefix") or ctx.name, max_length=251, lowercase=False)
             if inputs.get("fifoTopic"):
                 name += ".fifo"
-            tags[URN_TAG] = ctx.urn  # an auto-named topic can only be found again by this tag
+            tags[ctx.urn_tag] = ctx.urn  # an auto-named topic can only be found again by this tag
         attributes = {api: _text(inputs[key]) for key, api in self._ATTRIBUTES.items() if inputs.get(key)}
         if inputs.get("fifoTopic"):
             attributes["FifoTopic"] = "true"
@@ -105,7 +105,7 @@ class TopicHandler(Handler):
             live["contentBasedDeduplication"] = attributes.get("ContentBasedDeduplication") == "true"
             if "contentBasedDeduplication" not in inputs and not live["contentBasedDeduplication"]:
                 del live["contentBasedDeduplication"]
-        tags = tag_dict(ctx.aws.client("sns").list_tags_for_resource(ResourceArn=resource_id).get("Tags"))
+        tags = ctx.read_tags(ctx.aws.client("sns").list_tags_for_resource(ResourceArn=resource_id).get("Tags"))
         if "tags" in inputs or tags:
             live["tags"] = tags
         return live
@@ -149,7 +149,7 @@ class TopicHandler(Handler):
         for page in sns.get_paginator("list_topics").paginate():
             for topic in page.get("Topics", []):
                 tags = sns.list_tags_for_resource(ResourceArn=topic["TopicArn"]).get("Tags", [])
-                if any(t.get("Key") == URN_TAG and t.get("Value") == ctx.urn for t in tags):
+                if any(t.get("Key") == ctx.urn_tag and t.get("Value") == ctx.urn for t in tags):
                     return topic["TopicArn"], self._outputs(ctx, topic["TopicArn"], inputs)
         return None
 
