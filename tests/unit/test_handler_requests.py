@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
+from mlplatform.engine.embedded.handlers.base import StepContext
 from mlplatform.engine.embedded.handlers.budgets import BudgetHandler
 from mlplatform.engine.embedded.handlers.cloudwatch import (
     EventRuleHandler,
@@ -37,7 +38,7 @@ def _stubbed(service: str) -> Iterator[tuple[Any, Stubber]]:
     )
     aws = SimpleNamespace(client=lambda _: client, partition="aws", region="us-east-1", account_id=ACCOUNT)
     with Stubber(client) as stubber:
-        yield SimpleNamespace(aws=aws, urn="urn:pulumi:local::mlplatform::x", name="x"), stubber
+        yield StepContext(aws, "urn:pulumi:local::mlplatform::x", "x", "test:urn"), stubber  # type: ignore[arg-type]
         stubber.assert_no_pending_responses()
 
 
