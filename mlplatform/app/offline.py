@@ -11,6 +11,7 @@ from __future__ import annotations
 from mlplatform import environments
 from mlplatform.app.conventions import CONVENTIONS
 from mlplatform.engine.offline import OfflinePlan, Where, evaluate_offline
+from mlplatform.spec import awsmodel
 from mlplatform.spec.models import PlatformSpec
 from mlplatform.spec.names import check_env_name
 
@@ -63,9 +64,10 @@ def plan_spec(spec: PlatformSpec, *, parallel: int = 10) -> OfflinePlan:
     )
     platform = platform_of(spec, settings)
     # Without an account nothing can be derived; the components refuse to build their policies anyway.
-    where = (
-        Where(platform.account_id, platform.region, platform.partition, platform.name) if platform.account_id else None
-    )
+    where = None
+    if platform.account_id:
+        suffix = awsmodel.dns_suffix_of(platform.region) or "amazonaws.com"
+        where = Where(platform.account_id, platform.region, platform.partition, platform.name, suffix)
     return evaluate_offline(
         lambda: build_platform(spec, settings),
         env=spec.env,

@@ -85,6 +85,8 @@ class Where:
     region: str
     partition: str = "aws"
     platform: str = ""
+    dns_suffix: str = "amazonaws.com"
+    """The partition's DNS suffix (``amazonaws.com.cn`` in China): service host names end with it."""
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         """An ARN in this account and region (or without either, for global services)."""
@@ -118,6 +120,19 @@ def _key(where: Where, _: dict[str, Any], name: str) -> dict[str, str]:
     return {"id": key_id, "keyId": key_id, "arn": where.arn("kms", f"key/{key_id}")}
 
 
+def _repository(where: Where, inputs: dict[str, Any], _: str) -> dict[str, str]:
+    # `<repository>:<tag>` images are built from the URL: without it a model's container (and a pipeline's
+    # whole definition) would be unknown in every offline plan.
+    name = inputs.get("name")
+    if not isinstance(name, str) or not name:
+        return {}
+    return {
+        "arn": where.arn("ecr", f"repository/{name}"),
+        "registryId": where.account,
+        "repositoryUrl": f"{where.account}.dkr.ecr.{where.region}.{where.dns_suffix}/{name}",
+    }
+
+
 def _sagemaker(kind: str, key: str = "name") -> Callable[[Where, dict[str, Any], str], dict[str, str]]:
     # SageMaker writes resource names in ARNs in lower case.
     return _named(key, lambda where, value: where.arn("sagemaker", f"{kind}/{value.lower()}"))
@@ -135,7 +150,7 @@ DERIVED: dict[str, Callable[[Where, dict[str, Any], str], dict[str, str]]] = {
     "aws:cloudwatch/logGroup:LogGroup": _named("name", lambda w, v: w.arn("logs", f"log-group:{v}")),
     "aws:cloudwatch/eventRule:EventRule": _named("name", lambda w, v: w.arn("events", f"rule/{v}")),
     "aws:cloudwatch/metricAlarm:MetricAlarm": _named("name", lambda w, v: w.arn("cloudwatch", f"alarm:{v}")),
-    "aws:ecr/repository:Repository": _named("name", lambda w, v: w.arn("ecr", f"repository/{v}")),
+    "aws:ecr/repository:Repository": _repository,
     "aws:codebuild/project:Project": _named("name", lambda w, v: w.arn("codebuild", f"project/{v}")),
     "aws:codepipeline/pipeline:Pipeline": _named("name", lambda w, v: w.arn("codepipeline", v)),
     "aws:glue/catalogDatabase:CatalogDatabase": _named("name", lambda w, v: w.arn("glue", f"database/{v}")),

@@ -103,3 +103,23 @@ def test_no_name_nothing_derived_and_assigned_ids_are_placeholders() -> None:
     key = derived_outputs("aws:kms/key:Key", {}, "encryption-key", WHERE)
     assert key["arn"] == f"arn:aws:kms:eu-west-1:123456789012:key/{PLACEHOLDER}-mlp-dev-encryption-key"
     assert derived_outputs("aws:ec2/subnet:Subnet", {}, "net-0", WHERE) == {"id": f"subnet-{PLACEHOLDER}-mlp-dev-net-0"}
+
+
+def test_a_repositorys_url_is_derived_in_its_partition() -> None:
+    """`<repository>:<tag>` images are built from the URL: a model's container is known in offline plans."""
+    found = derived_outputs("aws:ecr/repository:Repository", {"name": "mlp-dev/serving"}, "registry-serving", WHERE)
+    assert found == {
+        "arn": "arn:aws:ecr:eu-west-1:123456789012:repository/mlp-dev/serving",
+        "registryId": "123456789012",
+        "repositoryUrl": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlp-dev/serving",
+    }
+    china = Where("123456789012", "cn-north-1", "aws-cn", "mlp-dev", "amazonaws.com.cn")
+    url = derived_outputs("aws:ecr/repository:Repository", {"name": "r"}, "x", china)["repositoryUrl"]
+    assert url == "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/r"
+
+
+def test_an_endpoints_image_from_the_platforms_repository_is_known_offline() -> None:
+    plan = plan_spec(spec_for("level2"))
+    model = next(r for r in plan.resources if r.type == "aws:sagemaker/model:Model")
+    image = model.inputs["primaryContainer"]["image"]
+    assert re.fullmatch(r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/mlp-[a-z0-9-]+/serving:[\w.-]+", image), image

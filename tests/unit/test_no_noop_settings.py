@@ -67,9 +67,9 @@ CHECKED_TOGETHER: dict[Leaf, str] = {
 }
 """Leaves whose every other allowed value needs another leaf to change with it, each checked by its own test."""
 
-# Full image URIs: a `<repository>:<tag>` image names an ECR repository whose URL the offline plan does not know,
-# which leaves the model's container (and the pipeline's whole definition) unknown and every change in it unseen.
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlp-t/serving:1.0"
+# A `<repository>:<tag>` image: the offline plan derives the platform repository's URL, so changes in the
+# model's container and in the pipeline's definition are seen.
+IMAGE = "serving:1.0"
 ENDPOINT = {"name": "churn", "model": {"image": IMAGE, "model_data_url": "sample"}}
 PIPELINE = {"pipelines": {"enabled": True, "image": IMAGE}}
 FEATURE_GROUP = {
