@@ -21,6 +21,7 @@ import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from mlplatform.engine.embedded.monitor import EngineMonitor, UnsupportedFeatureError
 from mlplatform.errors import MlplatformError
@@ -93,6 +94,7 @@ def run_program(program: Program, monitor: EngineMonitor, *, preview: bool, para
             )
         )
         loop = asyncio.new_event_loop()
+        loop.set_exception_handler(_quiet_when_reported)
         executor = ThreadPoolExecutor(max_workers=max(parallel, 1), thread_name_prefix="mlplatform-register")
         loop.set_default_executor(executor)
         try:
@@ -119,6 +121,18 @@ def run_program(program: Program, monitor: EngineMonitor, *, preview: bool, para
                     "with the Pulumi engine."
                 ) from None
         raise ProgramError(f"{type(exc).__name__}: {text}") from exc
+
+
+def _quiet_when_reported(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The event loop's exception handler: silent about our own errors, which the run raises anyway.
+
+    The SDK sets a failed registration's error on several futures (the resource's URN, id and outputs) and
+    awaits only some; the others would print "Future exception was never retrieved" with a traceback when
+    they are garbage collected, after the CLI has already reported the error in one clear message.
+    """
+    if isinstance(context.get("exception"), MlplatformError):
+        return
+    loop.default_exception_handler(context)
 
 
 def _find_cause(exc: BaseException) -> MlplatformError | None:
