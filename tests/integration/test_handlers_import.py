@@ -19,7 +19,7 @@ from tests.integration import test_handlers_iam_ecr_cw_sns as iam_ecr_cw_sns
 from tests.integration import test_handlers_network_glue_budgets_scaling as network_glue
 from tests.integration import test_handlers_s3_kms as s3_kms
 from tests.integration import test_handlers_sagemaker as sagemaker
-from tests.integration.harness import deploy, destroy
+from tests.integration.harness import CONVENTIONS, deploy, destroy
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ def test_import_adopts_everything_a_program_deployed(endpoint: str, name: str) -
     first = deploy(program)
     assert not first.broken, [s.error for s in first.steps if s.error]
     try:
-        imported = Deployment(previous={}, handlers=registry(), preview=True, importing=True)
+        imported = Deployment(previous={}, handlers=registry(), preview=True, importing=True, conventions=CONVENTIONS)
         run_program(program, EngineMonitor(imported, "mlplatform", "test"), preview=True, parallel=10)
 
         actions = {c.name: c.action for c in imported.plan() if c.custom and not c.type.startswith(PROVIDER_PREFIX)}
