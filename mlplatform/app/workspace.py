@@ -79,11 +79,29 @@ def _session_id(pid: int | None, started_at: str | None) -> str:
     return f"{pid}:{started_at}"
 
 
-def state_engine(state_dir: Path) -> Engine:
-    """The engine that reads and repairs the environments' state in ``state_dir`` (no emulator, no program)."""
+def state_engine(state_dir: Path, env: str | None = None) -> Engine:
+    """The engine that reads and repairs ``env``'s state in ``state_dir`` (no emulator, no program): the Pulumi
+    engine for an environment it deployed or one with target aws, else the embedded engine."""
+    if env is not None and _deploys_with_pulumi(env, state_dir):
+        from mlplatform.app import pulumi as pulumi_wiring
+        from mlplatform.engine.pulumi.engine import PulumiEngine, PulumiSettings
+
+        settings = pulumi_wiring.settings_for(resolve(env, None, state_dir), state_dir)
+        assert isinstance(settings, PulumiSettings)
+        return PulumiEngine(settings, conventions=CONVENTIONS)
     from mlplatform.engine.embedded.engine import EmbeddedEngine
 
     return EmbeddedEngine(state_dir, conventions=CONVENTIONS)
+
+
+def _deploys_with_pulumi(env: str, state_dir: Path) -> bool:
+    from mlplatform.app import pulumi as pulumi_wiring
+
+    if pulumi_wiring.remembered_engine(env, state_dir) == "pulumi":
+        return True
+    if pulumi_wiring.remembered_engine(env, state_dir) == "embedded" or not environments.env_file_path(env).is_file():
+        return False
+    return resolve(env, None, state_dir).spec.target == "aws"
 
 
 def remembered_blueprint(env: str, state_dir: Path) -> str | None:
@@ -112,6 +130,7 @@ def open_workspace(
     events: Events | None = None,
     start_emulator: bool = True,
     allow_unprotected_prod: bool = False,
+    engine: str | None = None,
 ) -> Workspace:
     """Resolve ``env`` and prepare its engine and program.
 
@@ -124,21 +143,21 @@ def open_workspace(
         events: progress callback.
         start_emulator: start the emulator if it is not running (target local).
         allow_unprotected_prod: ``--allow-unprotected-prod`` (see :func:`mlplatform.environments.resolve`).
+        engine: ``--engine`` (``embedded`` or ``pulumi``); ``None``: the one the environment was deployed with,
+            else the target's (``local``: embedded, ``aws``: always Pulumi).
 
     Raises:
-        ConfigError, EnvNotFoundError: from resolving the environment.
-        EngineUnavailableError: target aws (the Pulumi engine is not part of this release).
+        ConfigError, EnvNotFoundError: from resolving the environment, or an engine the target cannot use.
+        AwsPreflightError: target aws without valid credentials for the environment's account (exit 3).
         EmulatorError: the emulator cannot be started or reached.
     """
     resolved = resolve(check_env_name(env), blueprint, state_dir, allow_unprotected_prod=allow_unprotected_prod)
     spec = resolved.spec
-    if spec.target != "local":
-        raise EngineUnavailableError(
-            f"environment {env!r} has target aws, which deploys through the Pulumi engine (Automation API and the "
-            "Pulumi CLI); that engine is not part of this release.",
-            hint="Use `mlplatform validate` and `mlplatform export` for aws environments for now, and the local "
-            "target (`--env local`) to deploy.",
-        )
+    from mlplatform.app import pulumi as pulumi_wiring
+
+    chosen = pulumi_wiring.choose_engine(resolved, engine, state_dir)
+    if spec.target == "aws":
+        return _aws_workspace(resolved, state_dir, parallel=parallel, events=events)
     from mlplatform import emulator
 
     endpoint: str | None
@@ -155,11 +174,14 @@ def open_workspace(
             emulator.check_reachable("http://127.0.0.1:4566")  # raises with "how to start it"
     # The engine (and through it the Pulumi SDK) is imported when an environment is opened, not by
     # `validate` and `export`, which only resolve one.
-    from mlplatform.engine.embedded.engine import EmbeddedEngine
+    if chosen == "pulumi":
+        runner = _pulumi_engine(resolved, state_dir, parallel=parallel, events=events)
+    else:
+        from mlplatform.engine.embedded.engine import EmbeddedEngine
 
-    engine = EmbeddedEngine(
-        state_dir, conventions=CONVENTIONS, parallel=parallel, events=events or no_events, endpoint=endpoint
-    )
+        runner = EmbeddedEngine(
+            state_dir, conventions=CONVENTIONS, parallel=parallel, events=events or no_events, endpoint=endpoint
+        )
     recorded = state_dir / "stacks" / env / SESSION_FILE
     restarted = recorded.is_file() and recorded.read_text(encoding="utf-8").strip() != session
 
@@ -169,7 +191,7 @@ def open_workspace(
     stack = Stack(env=env, blueprint=spec.blueprint, target=spec.target, program=lambda: build_platform(spec, settings))
     return Workspace(
         resolved,
-        engine,
+        runner,
         stack,
         endpoint,
         paths.project_dir(),
@@ -177,3 +199,32 @@ def open_workspace(
         emulator_restarted=restarted,
         emulator_started=started,
     )
+
+
+def _pulumi_engine(resolved: ResolvedEnvironment, state_dir: Path, *, parallel: int, events: Events | None) -> Engine:
+    from mlplatform.app import pulumi as pulumi_wiring
+    from mlplatform.engine.pulumi.engine import PulumiEngine, PulumiSettings
+
+    pulumi_wiring.require_cli()
+    settings = pulumi_wiring.settings_for(resolved, state_dir)
+    assert isinstance(settings, PulumiSettings)
+    pulumi_wiring.remember_engine(resolved.env, state_dir, "pulumi")
+    return PulumiEngine(settings, conventions=CONVENTIONS, parallel=parallel, events=events or no_events)
+
+
+def _aws_workspace(
+    resolved: ResolvedEnvironment, state_dir: Path, *, parallel: int, events: Events | None
+) -> Workspace:
+    """Target aws: the Pulumi engine, after the credentials proved to be the environment's account's."""
+    from mlplatform.app import pulumi as pulumi_wiring
+    from mlplatform.program import TargetSettings, build_platform
+
+    spec = resolved.spec
+    pulumi_wiring.require_cli()
+    pulumi_wiring.preflight(resolved)
+    runner = _pulumi_engine(resolved, state_dir, parallel=parallel, events=events)
+    settings = TargetSettings(region=spec.region, endpoint=None, account_id=spec.account_id)
+    stack = Stack(
+        env=resolved.env, blueprint=spec.blueprint, target=spec.target, program=lambda: build_platform(spec, settings)
+    )
+    return Workspace(resolved, runner, stack, None, paths.project_dir(), state_dir)

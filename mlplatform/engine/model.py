@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from mlplatform.engine.diff import PropertyDiff
 from mlplatform.engine.values import mask
+from mlplatform.errors import PlanError
 
 PLAN_FORMAT_VERSION = 1
 """``format_version`` of ``preview --json``: add fields freely, never rename or remove one."""
@@ -458,3 +459,21 @@ class Engine(Protocol):
     def unlock(self, env: str) -> str | None:
         """Remove the environment's lock whoever holds it (``pulumi cancel``); says who held it, ``None`` when
         nothing did."""
+
+
+def approve_plan(plan: Plan, approve: Callable[[Plan], bool]) -> bool:
+    """Hand ``plan`` to ``approve``; a plan with errors is refused whatever the answer (every engine's rule).
+
+    Raises:
+        PlanError: the plan has errors (exit 4; nothing was changed).
+    """
+    accepted = approve(plan)
+    if plan.errors:
+        count = len(plan.errors)
+        # Repeated here (the plan above may have gone to a file or a pipe): the error is what the user reads.
+        listed = "\n".join(f"- {diagnostic.message}" for diagnostic in plan.errors)
+        raise PlanError(
+            f"{count} planned change{'s' if count != 1 else ''} would fail; nothing was changed:\n{listed}",
+            [diagnostic.message for diagnostic in plan.errors],
+        )
+    return accepted

@@ -51,11 +51,12 @@ from mlplatform.engine.model import (
     StackState,
     StateResource,
     StepStatus,
+    approve_plan,
     no_events,
 )
 from mlplatform.engine.targets import logical_name, resolve_urns
 from mlplatform.engine.values import plain
-from mlplatform.errors import ConfigError, MlplatformError, PlanError
+from mlplatform.errors import ConfigError, MlplatformError
 
 
 class _StoreJournal(Journal):
@@ -284,7 +285,7 @@ class EmbeddedEngine:
         with store.lock("up"), _graceful_interrupt() as cancelled:
             loaded = store.load()
             targets = self._targets(stack, loaded, targets)
-            if approve is not None and not _approved(
+            if approve is not None and not approve_plan(
                 self._plan(stack, loaded, refresh=refresh, targets=targets), approve
             ):
                 return None
@@ -379,7 +380,7 @@ class EmbeddedEngine:
         store = self.store(stack.env)
         with store.lock("destroy"), _graceful_interrupt() as cancelled:
             loaded = store.load()
-            if approve is not None and not _approved(self._destroy_plan(stack, loaded.snapshot, targets), approve):
+            if approve is not None and not approve_plan(self._destroy_plan(stack, loaded.snapshot, targets), approve):
                 return None
             previous = _by_urn(loaded.snapshot)
             chosen, _ = _destroy_set(stack.env, previous, targets)
@@ -627,20 +628,6 @@ class EmbeddedEngine:
 
 Approve = Callable[[Plan], bool]
 """Shown a plan before it is applied; ``False`` stops the run with nothing changed."""
-
-
-def _approved(plan: Plan, approve: Approve) -> bool:
-    """Hand ``plan`` to ``approve``; a plan with errors is refused whatever the answer."""
-    accepted = approve(plan)
-    if plan.errors:
-        count = len(plan.errors)
-        # Repeated here (the plan above may have gone to a file or a pipe): the error is what the user reads.
-        listed = "\n".join(f"- {diagnostic.message}" for diagnostic in plan.errors)
-        raise PlanError(
-            f"{count} planned change{'s' if count != 1 else ''} would fail; nothing was changed:\n{listed}",
-            [diagnostic.message for diagnostic in plan.errors],
-        )
-    return accepted
 
 
 def _blueprint_change_note(plan: Plan, known: frozenset[str]) -> Diagnostic | None:
