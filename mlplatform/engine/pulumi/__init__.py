@@ -1,0 +1,6 @@
+"""The Pulumi engine's side of mlplatform: what runs a program through the Pulumi CLI instead of in-process.
+
+:mod:`.emulator_provider` is the emulator provider, a resource provider plugin named ``aws`` that stands in for
+pulumi-aws *only* against the local emulator, so the real Pulumi engine can be exercised end to end on machines
+without the pulumi-aws plugin (docs/pulumi-engine.md).
+"""
