@@ -79,7 +79,13 @@ def unstruct(values: Any) -> dict[str, Any]:
 
 
 def run(call: Coroutine[Any, Any, Any]) -> Any:
-    return asyncio.run(call)
+    """Run one servicer call on a loop of its own (``asyncio.run`` would leave the main thread without a current
+    loop, which later tests of the SDK's synchronous helpers rely on)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(call)
+    finally:
+        loop.close()
 
 
 def urn(type_: str, name: str = "r") -> str:
