@@ -62,6 +62,40 @@ def record_id(record: ResourceState) -> str:
     return record.id or ""
 
 
+def deletes_first(handler: Handler, olds: dict[str, Any], news: dict[str, Any], requested: bool | None = None) -> bool:
+    """Whether a replacement deletes the old resource before it creates the new one.
+
+    Only when the physical name stays the same (two resources of one name cannot coexist); a changed or
+    generated name creates first, so the old resource serves until its replacement exists. The resource's
+    ``delete_before_replace`` option, when the program set it, decides instead. The Pulumi engine's stand-in
+    provider answers ``Diff`` with the same rule (``engine/pulumi/emulator_provider.py``).
+
+    Args:
+        olds: the recorded inputs, secrets revealed.
+        news: the requested inputs, secrets revealed.
+        requested: the resource's ``delete_before_replace`` option, ``None`` when unset.
+    """
+    if requested is not None:
+        return requested
+    name = handler.physical_name(news)
+    return name is not None and name == handler.physical_name(olds)
+
+
+def guard(call: Callable[[], Any]) -> Any:
+    """Run one handler call, turning an unreachable endpoint into one clear, run-stopping error."""
+    try:
+        return call()
+    except Exception as exc:
+        name = type(exc).__name__
+        if name in ("EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"):
+            raise EndpointUnreachableError(
+                f"{exc}.",
+                hint="For target local, start the emulator with `mlplatform emulator start` (preview and up start "
+                "it automatically); check the endpoint in the provider settings otherwise.",
+            ) from exc
+        raise
+
+
 def dependents_of(records: Iterable[ResourceState], urns: Iterable[str]) -> set[str]:
     """Every record that depends on one of ``urns``, directly or through others (``urns`` excluded)."""
     direct: dict[str, set[str]] = {}
@@ -253,11 +287,7 @@ class Applier:
         self, handler: Handler, ctx: StepContext, reg: Registration, old: Record, revealed: dict[str, Any]
     ) -> tuple[str, dict[str, Any]]:
         """Delete-before-replace when the physical name is fixed (two cannot coexist), else create first."""
-        fixed_name = handler.physical_name(revealed) is not None and handler.physical_name(revealed) == (
-            handler.physical_name(reveal(old.inputs))
-        )
-        delete_first = reg.delete_before_replace if reg.delete_before_replace is not None else fixed_name
-        if delete_first:
+        if deletes_first(handler, reveal(old.inputs), revealed, reg.delete_before_replace):
             self._guard(lambda: handler.delete(ctx, record_id(old), reveal(old.inputs), old.outputs))
             created: tuple[str, dict[str, Any]] = self._guard(lambda: handler.create(ctx, revealed))
             return created
@@ -266,18 +296,7 @@ class Applier:
         return created
 
     def _guard(self, call: Callable[[], Any]) -> Any:
-        """Run one handler call, turning an unreachable endpoint into one clear, run-stopping error."""
-        try:
-            return call()
-        except Exception as exc:
-            name = type(exc).__name__
-            if name in ("EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"):
-                raise EndpointUnreachableError(
-                    f"{exc}.",
-                    hint="For target local, start the emulator with `mlplatform emulator start` (preview and up start "
-                    "it automatically); check the endpoint in the provider settings otherwise.",
-                ) from exc
-            raise
+        return guard(call)
 
     def _note(self, severity: str, message: str, urn: str | None = None) -> None:
         with self.lock:

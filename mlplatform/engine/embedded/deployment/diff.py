@@ -58,6 +58,43 @@ def diff_keys(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
     return keys
 
 
+def predicted_outputs(
+    handler: Handler, news: dict[str, Any], old_outputs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A preview's outputs of a resource that would be created (or replaced) or, given ``old_outputs``, updated.
+
+    Computed outputs of a new resource are unknown until the cloud answers, unless the program set them itself
+    (a fixed bucket name is known in the preview); an update keeps the recorded outputs under the new inputs.
+    """
+    if old_outputs is not None:
+        return {**old_outputs, **news}
+    return {**dict.fromkeys(handler.computed, UNKNOWN), **news}
+
+
+def answer_invoke(token: str, aws: AwsContext) -> dict[str, Any]:
+    """Answer one of the data sources a program may call (``aws.get_caller_identity()``...) from ``aws``.
+
+    Raises:
+        MlplatformError: any other data source; the program should take the value from its spec.
+    """
+    if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        account = aws.account_id
+        return {
+            "accountId": account,
+            "arn": f"arn:{aws.partition}:iam::{account}:root",
+            "userId": account,
+            "id": account,
+        }
+    if token == "aws:index/getRegion:getRegion":
+        return {"name": aws.region, "region": aws.region, "id": aws.region, "endpoint": ""}
+    if token == "aws:index/getPartition:getPartition":
+        return {"partition": aws.partition, "dnsSuffix": "amazonaws.com", "id": aws.partition}
+    raise MlplatformError(
+        f"the program calls the data source {token}, which the embedded engine does not answer; pass the value "
+        "in through the spec instead."
+    )
+
+
 _PLAN_ONLY = Handler()
 """Stands in for a missing handler in an offline plan: no CRUD, outputs beyond the inputs unknown."""
 
@@ -202,23 +239,7 @@ class Deployment(Applier):
                 self.component_outputs[urn] = outputs
 
     def invoke(self, token: str, args: dict[str, Any], provider: str | None) -> dict[str, Any]:
-        ctx = self._context(provider, token)
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            account = ctx.account_id
-            return {
-                "accountId": account,
-                "arn": f"arn:{ctx.partition}:iam::{account}:root",
-                "userId": account,
-                "id": account,
-            }
-        if token == "aws:index/getRegion:getRegion":
-            return {"name": ctx.region, "region": ctx.region, "id": ctx.region, "endpoint": ""}
-        if token == "aws:index/getPartition:getPartition":
-            return {"partition": ctx.partition, "dnsSuffix": "amazonaws.com", "id": ctx.partition}
-        raise MlplatformError(
-            f"the program calls the data source {token}, which the embedded engine does not answer; pass the value "
-            "in through the spec instead."
-        )
+        return answer_invoke(token, self._context(provider, token))
 
     # ---- registrations ---------------------------------------------------------------------------
 
@@ -390,10 +411,8 @@ class Deployment(Applier):
         if change.action is Action.SAME and old is not None:
             return record_id(old), old.outputs
         if change.action is Action.UPDATE and old is not None:
-            return record_id(old), {**old.outputs, **news}
-        # Computed outputs are unknown until the cloud answers, unless the program set them itself
-        # (a fixed bucket name is known in the preview).
-        return "", {**dict.fromkeys(handler.computed, UNKNOWN), **news}
+            return record_id(old), predicted_outputs(handler, news, old.outputs)
+        return "", predicted_outputs(handler, news)
 
     def _skip(
         self, handler: Handler, reg: Registration, old: Record | None, change: Change, reason: str | None = None

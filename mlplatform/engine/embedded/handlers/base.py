@@ -101,12 +101,16 @@ class AwsContext:
                 s3={"addressing_style": "path"} if self.path_style else None,
                 max_pool_connections=50,
             )
-            keys = (service, *_ENDPOINT_ALIASES.get(service, ()))
-            endpoint = next((self.endpoints[key] for key in keys if key in self.endpoints), None)
-            client = self._session.client(service, endpoint_url=endpoint, config=config)
+            client = self._session.client(service, endpoint_url=self.endpoint_for(service), config=config)
             client.meta.events.register("before-call.*.*", self.counter)
             self._clients[service] = client
             return client
+
+    def endpoint_for(self, service: str) -> str | None:
+        """The provider's endpoint override for the boto3 service ``service`` (under any key pulumi-aws accepts
+        for it), or ``None``: the service's public AWS endpoint."""
+        keys = (service, *_ENDPOINT_ALIASES.get(service, ()))
+        return next((self.endpoints[key] for key in keys if key in self.endpoints), None)
 
     @property
     def account_id(self) -> str:
