@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from mlplatform.cli.common import confirm, open_env
-from mlplatform.cli.options import AllowUnprotectedProdOpt, BlueprintOpt, EnvOpt, JsonOpt, StateDirOpt
+from mlplatform.cli.options import AllowUnprotectedProdOpt, BlueprintOpt, EngineOpt, EnvOpt, JsonOpt, StateDirOpt
 from mlplatform.engine.model import PlanMode  # plain data, no SDK import
 from mlplatform.errors import EXIT_CANCELLED, EXIT_EXPECT_NO_CHANGES, EXIT_RESOURCE, UsageError
 
@@ -116,6 +116,7 @@ def preview(
     target: TargetOpt = None,
     state_dir: StateDirOpt = None,
     allow_unprotected_prod: AllowUnprotectedProdOpt = False,
+    engine: EngineOpt = None,
 ) -> None:
     """Show what `up` would change, without changing anything.
 
@@ -127,7 +128,7 @@ def preview(
     (any error, also an invalid spec or flag, which otherwise exit 2). Active security overrides are named
     as warnings (diagnostics in --json).
     """
-    workspace = open_env(env, blueprint, state_dir, allow_unprotected_prod=allow_unprotected_prod)
+    workspace = open_env(env, blueprint, state_dir, allow_unprotected_prod=allow_unprotected_prod, engine=engine)
     plan = workspace.engine.preview(
         workspace.stack, refresh=refresh or workspace.emulator_restarted, targets=_targets(target)
     )
@@ -183,6 +184,7 @@ def up(
     as_json: JsonOpt = False,
     state_dir: StateDirOpt = None,
     allow_unprotected_prod: AllowUnprotectedProdOpt = False,
+    engine: EngineOpt = None,
 ) -> None:
     """Create or update the environment's platform until it matches the blueprint and overrides.
 
@@ -199,7 +201,13 @@ def up(
         raise UsageError("--skip-preview applies without showing a plan, so it needs --yes.")
     progress = Progress(sys.stderr if as_json else sys.stdout)
     workspace = open_env(
-        env, blueprint, state_dir, parallel=parallel, events=progress, allow_unprotected_prod=allow_unprotected_prod
+        env,
+        blueprint,
+        state_dir,
+        parallel=parallel,
+        events=progress,
+        allow_unprotected_prod=allow_unprotected_prod,
+        engine=engine,
     )
     approve = _approver(workspace, yes=yes, as_json=as_json, diff=diff, question="Do you want to perform this update?")
     with progress:
@@ -233,6 +241,7 @@ def destroy(
     as_json: JsonOpt = False,
     state_dir: StateDirOpt = None,
     allow_unprotected_prod: AllowUnprotectedProdOpt = False,
+    engine: EngineOpt = None,
 ) -> None:
     """Delete every resource of the environment, dependents first.
 
@@ -246,7 +255,13 @@ def destroy(
 
     progress = Progress(sys.stderr if as_json else sys.stdout)
     workspace = open_env(
-        env, None, state_dir, parallel=parallel, events=progress, allow_unprotected_prod=allow_unprotected_prod
+        env,
+        None,
+        state_dir,
+        parallel=parallel,
+        events=progress,
+        allow_unprotected_prod=allow_unprotected_prod,
+        engine=engine,
     )
     targets = _targets(target)
     what = "delete the resources above of" if targets else "destroy"
@@ -259,13 +274,15 @@ def destroy(
         _finish(result, as_json)
 
 
-def refresh(env: EnvOpt = "local", as_json: JsonOpt = False, state_dir: StateDirOpt = None) -> None:
+def refresh(
+    env: EnvOpt = "local", as_json: JsonOpt = False, state_dir: StateDirOpt = None, engine: EngineOpt = None
+) -> None:
     """Read every resource's live state into the environment's state (changes nothing in the cloud).
 
     Resources deleted outside mlplatform leave state; changed ones are noted, and the next preview shows
     the update that restores them.
     """
-    workspace = open_env(env, None, state_dir)
+    workspace = open_env(env, None, state_dir, engine=engine)
     result = workspace.engine.refresh(workspace.stack)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2, default=str))

@@ -23,6 +23,16 @@ StateDirOpt = Annotated[
     ),
 ]
 
+EngineOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--engine",
+        help="embedded (in-process, the default for target local) or pulumi (Automation API and the Pulumi CLI; "
+        "always for target aws, and for local with the provider pointed at the emulator). An environment keeps "
+        "the engine it was deployed with.",
+    ),
+]
+
 AllowUnprotectedProdOpt = Annotated[
     bool,
     typer.Option(

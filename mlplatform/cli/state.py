@@ -66,17 +66,17 @@ def list_(env: EnvOpt = "local", as_json: JsonOpt = False, state_dir: StateDirOp
     typer.echo(f"{len(snapshot.resources)} resources, serial {snapshot.serial}, blueprint {snapshot.blueprint}")
 
 
-def _engine(state_dir: Path | None) -> Engine:
+def _engine(env: str, state_dir: Path | None) -> Engine:
     from mlplatform.app.workspace import state_engine
 
-    return state_engine(paths.state_dir(state_dir))
+    return state_engine(paths.state_dir(state_dir), check_env_name(env))
 
 
 def _state(env: str, state_dir: Path | None) -> StackState:
     """The environment's state; an environment that was never deployed here is an error that names where
     mlplatform looked (a command run from another folder finds another project, or none)."""
     folder = paths.state_dir(state_dir)
-    found = _engine(state_dir).state(check_env_name(env))
+    found = _engine(env, state_dir).state(check_env_name(env))
     if found is None:
         raise EnvNotFoundError(
             f"environment {env!r} has no state in {folder}: nothing was deployed from project {paths.project_dir()}.",
@@ -123,7 +123,7 @@ def show(
     """
     from mlplatform.render.state import resource_json, resource_text
 
-    record = _engine(state_dir).resource(check_env_name(env), resource).details
+    record = _engine(env, state_dir).resource(check_env_name(env), resource).details
     if as_json:
         typer.echo(json.dumps(resource_json(record, show_secrets=show_secrets), indent=2, default=str))
     else:
@@ -157,7 +157,7 @@ def rm(
         ask(question, yes, changing="the environment's state")
         return True
 
-    removed = _engine(state_dir).forget(
+    removed = _engine(env, state_dir).forget(
         check_env_name(env), resources, with_dependents=target_dependents, confirm=confirm
     )
     typer.echo(f"removed {len(removed)} resources from the state of environment {env!r}; nothing was deleted")
@@ -165,7 +165,7 @@ def rm(
 
 def unlock(env: EnvOpt = "local", state_dir: StateDirOpt = None) -> None:
     """Remove the environment's lock left by a run that died (check that no run is still going first)."""
-    holder = _engine(state_dir).unlock(check_env_name(env))
+    holder = _engine(env, state_dir).unlock(check_env_name(env))
     if holder is None:
         typer.echo(f"environment {env!r} was not locked")
     else:

@@ -554,16 +554,15 @@ class PulumiEngine:
             for item in deployment.get("resources") or []
             if item.get("type") != "pulumi:pulumi:Stack"
         ]
-        root: dict[str, Any] = next(
-            (r for r in deployment.get("resources") or [] if r.get("type") == "pulumi:pulumi:Stack"), {}
-        )
+        with self._errors(env):
+            outputs = _outputs(pulumi_stack.outputs())
         return StackState(
             env,
             self.remembered_blueprint(env),
             int(history[0].version) if history else 0,
             f"pulumi:{self.settings.backend_url}/{self.settings.project}/{env}",
             resources,
-            dict(root.get("outputs") or {}),
+            outputs,
             None,
         )
 
