@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -49,19 +50,11 @@ def test_the_built_cli_reports_the_pin(cli_dir: Path) -> None:
     assert result.stdout.strip() == _pin()
 
 
-def test_pulumi_up_runs_a_python_project(cli_dir: Path, tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "Pulumi.yaml").write_text("name: smoke\nruntime:\n  name: python\n  options:\n    toolchain: pip\n")
-    (project / "__main__.py").write_text(
-        "import sys\n"
-        "import pulumi\n"
-        "config = pulumi.Config()\n"
-        "pulumi.export('greeting', 'hello ' + config.require('who'))\n"
-        "pulumi.export('token', config.require_secret('token'))\n"
-        "pulumi.export('dry_run', pulumi.runtime.is_dry_run())\n"
-        "pulumi.export('python', sys.executable)\n"
-    )
+Pulumi = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+def _pulumi_in(project: Path, cli_dir: Path, tmp_path: Path) -> Pulumi:
+    """Run the built `pulumi` in `project` with a file backend and a PULUMI_HOME of the test's own."""
     env = {
         **os.environ,
         # This test's Python (with the pulumi SDK) is the one on PATH for the pip toolchain.
@@ -73,7 +66,7 @@ def test_pulumi_up_runs_a_python_project(cli_dir: Path, tmp_path: Path) -> None:
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
     }
     env.pop("VIRTUAL_ENV", None)
-    (tmp_path / "state").mkdir()
+    (tmp_path / "state").mkdir(exist_ok=True)
 
     def pulumi(*args: str) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
@@ -88,6 +81,23 @@ def test_pulumi_up_runs_a_python_project(cli_dir: Path, tmp_path: Path) -> None:
         assert result.returncode == 0, f"pulumi {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
         return result
 
+    return pulumi
+
+
+def test_pulumi_up_runs_a_python_project(cli_dir: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: smoke\nruntime:\n  name: python\n  options:\n    toolchain: pip\n")
+    (project / "__main__.py").write_text(
+        "import sys\n"
+        "import pulumi\n"
+        "config = pulumi.Config()\n"
+        "pulumi.export('greeting', 'hello ' + config.require('who'))\n"
+        "pulumi.export('token', config.require_secret('token'))\n"
+        "pulumi.export('dry_run', pulumi.runtime.is_dry_run())\n"
+        "pulumi.export('python', sys.executable)\n"
+    )
+    pulumi = _pulumi_in(project, cli_dir, tmp_path)
     pulumi("stack", "init", "dev")
     pulumi("config", "set", "who", "world")
     pulumi("config", "set", "--secret", "token", "s3cr3t")
@@ -100,3 +110,63 @@ def test_pulumi_up_runs_a_python_project(cli_dir: Path, tmp_path: Path) -> None:
     assert outputs["token"] == "s3cr3t"
     assert outputs["dry_run"] is False
     assert Path(outputs["python"]).parent == Path(sys.executable).parent
+
+
+PLUGIN_MAIN = """\
+import sys
+
+import pulumi
+from pulumi.provider import ConstructResult, Provider, main
+
+
+class Greeter(pulumi.ComponentResource):
+    def __init__(self, name, inputs, opts):
+        super().__init__("smoke:index:Greeter", name, {}, opts)
+        self.message = pulumi.Output.from_input(inputs["who"]).apply(lambda who: f"hello {who} from a Python plugin")
+        self.register_outputs({"message": self.message})
+
+
+class SmokeProvider(Provider):
+    def construct(self, name, resource_type, inputs, options=None):
+        greeter = Greeter(name, inputs, options)
+        return ConstructResult(urn=greeter.urn, state={"message": greeter.message})
+
+
+if __name__ == "__main__":
+    main(SmokeProvider("0.0.1"), sys.argv[1:])
+"""
+
+PROGRAM_MAIN = """\
+import pulumi
+
+
+class Greeter(pulumi.ComponentResource):
+    message: pulumi.Output[str]
+
+    def __init__(self, name, who):
+        super().__init__("smoke:index:Greeter", name, {"who": who, "message": None}, None, remote=True)
+
+
+pulumi.export("message", Greeter("g", "world").message)
+"""
+
+
+def test_pulumi_up_loads_a_provider_plugin_written_in_python(cli_dir: Path, tmp_path: Path) -> None:
+    """A plugin directory with `runtime: python` and no executable: the CLI can start it only through the
+    language host's RunPlugin. The stack has no config at all (the host must still hand the shim valid JSON)."""
+    project = tmp_path / "project"
+    (project / "plugin").mkdir(parents=True)
+    (project / "Pulumi.yaml").write_text(
+        "name: smoke\nruntime: python\nplugins:\n  providers:\n    - name: smoke\n      path: ./plugin\n"
+    )
+    (project / "plugin" / "PulumiPlugin.yaml").write_text("runtime: python\n")
+    (project / "plugin" / "__main__.py").write_text(PLUGIN_MAIN)
+    (project / "__main__.py").write_text(PROGRAM_MAIN)
+    pulumi = _pulumi_in(project, cli_dir, tmp_path)
+    pulumi("stack", "init", "dev")
+    pulumi("up", "--yes")
+    outputs = json.loads(pulumi("stack", "output", "--json").stdout)
+    assert outputs == {"message": "hello world from a Python plugin"}
+    state = json.loads(pulumi("stack", "export").stdout)
+    types = [resource["type"] for resource in state["deployment"]["resources"]]
+    assert "smoke:index:Greeter" in types
