@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import threading
+import time
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
@@ -79,7 +81,8 @@ def fake_go(tmp_path: Path, no_go_path: str) -> tuple[str, Path]:
     """A PATH whose `go` logs its arguments to the returned file and fakes `build -o` and `list -m`.
 
     FAKE_GO_FAIL=<binary name> makes the build of that binary fail after writing half an output file;
-    FAKE_GO_SLEEP makes each build take that many seconds (to hold the lock while another run waits)."""
+    FAKE_GO_SLEEP makes each build write part of its output and then take that many seconds (to hold the
+    lock while another run waits, or to be interrupted)."""
     bin_dir = tmp_path / "fake-go-bin"
     bin_dir.mkdir()
     log = tmp_path / "go-calls.log"
@@ -93,6 +96,7 @@ echo "$*" >> {log}
 if [ "$1" = list ]; then echo {sdk}; exit 0; fi
 out=""; prev=""
 for a in "$@"; do [ "$prev" = -o ] && out="$a"; prev="$a"; done
+[ -n "${{FAKE_GO_SLEEP:-}}" ] && echo partial > "$out"
 sleep "${{FAKE_GO_SLEEP:-0}}"
 name="$(basename "$(pwd)")"
 if [ "${{FAKE_GO_FAIL:-}}" = "$name" ]; then echo half > "$out"; echo "fake go: build failed" >&2; exit 1; fi
@@ -279,4 +283,29 @@ def test_an_interrupted_rebuild_does_not_pass_the_old_binaries_off_as_new(
     # The new pulumi is in place, the language host's build fails: the old host is still there.
     assert _run(repo, path, cache, FAKE_GO_FAIL="pulumi-language-python").returncode == 1
     assert (cache / "v3.276.0" / "pulumi-language-python").exists()
+    assert _run(repo, path, cache, "--check").returncode == 1
+
+
+def test_ctrl_c_during_a_build_leaves_nothing_behind(repo: Path, fake_go: tuple[str, Path], tmp_path: Path) -> None:
+    path, _ = fake_go
+    cache = tmp_path / "cache"
+    out = cache / "v3.276.0"
+    env = {**os.environ, "PATH": path, "MLPLATFORM_PULUMI_CACHE": str(cache), "FAKE_GO_SLEEP": "30"}
+    process = subprocess.Popen(
+        ["bash", str(repo / "scripts" / "pulumi-cli")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while not list(out.glob(".pulumi.tmp.*")):
+        assert time.monotonic() < deadline, "the build never started"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends: to the script and the go it runs
+    stdout, _ = process.communicate(timeout=30)
+    assert process.returncode != 0
+    assert stdout == b""
+    assert not list(out.glob(".*tmp*")), "an interrupted build left its temporary file"
+    assert not (out / "pulumi").exists()
     assert _run(repo, path, cache, "--check").returncode == 1
