@@ -130,10 +130,15 @@ def settings_for(resolved: ResolvedEnvironment, state_dir: Path) -> object:
     if seconds is not None:
         expires = datetime.now(timezone.utc) + timedelta(seconds=seconds)
         tags["mlplatform:expires-at"] = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+    backend = env_file.backend
+    if backend is None:
+        local = state_dir / "pulumi-state"
+        local.mkdir(parents=True, exist_ok=True)  # Pulumi's file backend does not create its folder
+        backend = local.resolve().as_uri()
     return PulumiSettings(
         project=CONVENTIONS.project,
         work_dir=state_dir / "pulumi" / resolved.env,
-        backend_url=env_file.backend or (state_dir / "pulumi-state").resolve().as_uri(),
+        backend_url=backend,
         secrets_provider=provider,
         cli_root=cli_root(),
         env_vars=env_vars,

@@ -86,7 +86,9 @@ def state_engine(state_dir: Path, env: str | None = None) -> Engine:
         from mlplatform.app import pulumi as pulumi_wiring
         from mlplatform.engine.pulumi.engine import PulumiEngine, PulumiSettings
 
-        settings = pulumi_wiring.settings_for(resolve(env, None, state_dir), state_dir)
+        # The stack's settings (backend, region, account) do not depend on the blueprint: resolving without the
+        # remembered one keeps this from asking the stack which blueprint it has.
+        settings = pulumi_wiring.settings_for(environments.resolve(env, None), state_dir)
         assert isinstance(settings, PulumiSettings)
         return PulumiEngine(settings, conventions=CONVENTIONS)
     from mlplatform.engine.embedded.engine import EmbeddedEngine
@@ -101,12 +103,15 @@ def _deploys_with_pulumi(env: str, state_dir: Path) -> bool:
         return True
     if pulumi_wiring.remembered_engine(env, state_dir) == "embedded" or not environments.env_file_path(env).is_file():
         return False
-    return resolve(env, None, state_dir).spec.target == "aws"
+    return environments.resolve(env, None).spec.target == "aws"
 
 
 def remembered_blueprint(env: str, state_dir: Path) -> str | None:
     """The blueprint ``env`` was last deployed with, when it has state (no emulator, no program)."""
-    return state.remembered_blueprint(state_dir, check_env_name(env))
+    check_env_name(env)
+    if _deploys_with_pulumi(env, state_dir):
+        return state_engine(state_dir, env).remembered_blueprint(env)
+    return state.remembered_blueprint(state_dir, env)
 
 
 def resolve(

@@ -97,6 +97,10 @@ class PulumiImportUnsupportedError(ConfigError):
     headline = "not supported by the Pulumi engine"
 
 
+class _StackMissing(Exception):
+    """The environment has no stack in its backend (never deployed with the Pulumi engine)."""
+
+
 @dataclass(frozen=True)
 class PulumiSettings:
     """Where and how the Pulumi engine runs one environment's stack.
@@ -299,6 +303,8 @@ class PulumiEngine:
 
         try:
             yield
+        except auto.StackNotFoundError:
+            raise _StackMissing() from None
         except auto.ConcurrentUpdateError as exc:
             raise StateLockedError(
                 f"environment {env!r} is being updated by another run (Pulumi holds the stack's lock): "
@@ -347,10 +353,8 @@ class PulumiEngine:
                 return auto.select_stack(
                     stack_name=env, project_name=self.settings.project, program=_no_program, opts=self._options(None)
                 )
-        except PulumiEngineError as exc:
-            if "no stack named" in str(exc) or "not found" in str(exc):
-                return None
-            raise
+        except _StackMissing:
+            return None
 
     # ---- plans ----------------------------------------------------------------------------------------------
 
@@ -627,9 +631,15 @@ def _first_line(exc: BaseException) -> str:
     return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
 
 
-def _command_message(exc: Any) -> str:
-    """The part of a failed CLI run worth showing: its error lines (stderr), else the last lines of stdout."""
-    stderr = str(getattr(exc, "stderr", "") or "").strip()
-    stdout = str(getattr(exc, "stdout", "") or "").strip()
-    lines = [line for line in stderr.splitlines() if line.strip()] or stdout.splitlines()[-10:]
-    return "\n".join(lines[-20:]).strip() or str(exc)
+def _command_message(exc: BaseException) -> str:
+    """What a failed CLI run said, worth showing: its stderr (Pulumi's ``error:`` lines), else the end of stdout.
+
+    The Automation API's ``CommandError`` carries the run only as text: `` code: N\n stdout: ...\n stderr: ...``.
+    """
+    text = str(exc)
+    stdout, _, stderr = text.partition("\n stderr: ")
+    stdout = stdout.split(" stdout: ", 1)[-1]
+    lines = [line for line in stderr.splitlines() if line.strip()] or [
+        line for line in stdout.splitlines() if line.strip()
+    ][-10:]
+    return "\n".join(line.rstrip() for line in lines[-20:]).strip() or text.strip()
