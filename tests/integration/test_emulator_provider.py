@@ -6,9 +6,8 @@ each checked independently with boto3. The plugin is the ``pulumi-resource-aws``
 temporary directory and put first on ``PATH`` (an ambient plugin); ``PULUMI_HOME`` and the state backend are
 temporary too, so nothing reaches the user's Pulumi home or plugin cache.
 
-Needs the Pulumi CLI (``pulumi`` and ``pulumi-language-python``) built from its Go module: the directory named by
-``MLPLATFORM_PULUMI_CLI_DIR``, else the newest ``<cache>/mlplatform/pulumi-cli/v*/`` (``MLPLATFORM_PULUMI_CACHE``,
-else ``$XDG_CACHE_HOME`` or ``~/.cache``). Skipped, saying so, only when no such directory holds both binaries.
+Needs the Pulumi CLI built from its Go module (``tests/integration/pulumi_env.py`` finds it; the test command builds
+it first). Skipped, saying so, only when it is not there.
 """
 
 from __future__ import annotations
@@ -29,8 +28,10 @@ from pulumi import automation as auto
 
 from mlplatform.app.emulator_provider import write_plugin
 from mlplatform.engine.pulumi.emulator_provider import plugin_version
+from mlplatform.engine.pulumi.engine import collect_abandoned_programs
 from mlplatform.engine.values import is_secret
 from tests.integration.harness import SERVICES, client
+from tests.integration.pulumi_env import needs_cli, pulumi_cli_dir
 
 pytestmark = pytest.mark.integration
 
@@ -39,31 +40,9 @@ SECRET = "hunter2-never-in-state"
 KEY_DESCRIPTION = "emulator provider test key"
 
 
-def pulumi_cli_dir() -> Path | None:
-    """The directory holding ``pulumi`` and ``pulumi-language-python``, or ``None`` when there is none."""
-    named = os.environ.get("MLPLATFORM_PULUMI_CLI_DIR")
-    if named:
-        candidates = [Path(named)]
-    else:
-        cache = os.environ.get("MLPLATFORM_PULUMI_CACHE") or str(
-            Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlplatform" / "pulumi-cli"
-        )
-        candidates = sorted(Path(cache).glob("v*"), reverse=True)
-    for directory in candidates:
-        if all(os.access(directory / name, os.X_OK) for name in ("pulumi", "pulumi-language-python")):
-            return directory
-    return None
-
-
 CLI = pulumi_cli_dir()
 if CLI is None:
-    pytestmark = [
-        pytest.mark.integration,
-        pytest.mark.skip(
-            reason="the Pulumi CLI is not built: no pulumi and pulumi-language-python in MLPLATFORM_PULUMI_CLI_DIR or "
-            "~/.cache/mlplatform/pulumi-cli/v*/ (build it from its Go module first)"
-        ),
-    ]
+    pytestmark = [pytest.mark.integration, needs_cli]
 
 
 @dataclass
@@ -291,6 +270,7 @@ def test_the_pulumi_engine_is_refused_anything_but_the_emulator(
     lines: list[str] = []
     with pytest.raises(auto.errors.CommandError):
         stack.up(on_output=lines.append)
+    collect_abandoned_programs()  # as the Pulumi engine does after a failed run
     message = "\n".join(lines)
     assert "the emulator provider serves only the local emulator" in message
     assert ("endpoints: none set" if explicit is None else f"s3={explicit}") in message

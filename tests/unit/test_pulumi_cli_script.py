@@ -194,7 +194,7 @@ def test_builds_once_into_the_cache_and_reuses_it(repo: Path, fake_go: tuple[str
     cache = tmp_path / "cache"
     first = _run(repo, path, cache)
     assert first.returncode == 0, first.stderr
-    out = cache / "v3.276.0"
+    out = cache / "v3.276.0" / "bin"
     assert first.stdout.strip() == str(out)
     assert sorted(p.name for p in out.iterdir()) == [
         ".lock",
@@ -245,7 +245,7 @@ def test_an_interrupted_build_is_never_taken_for_a_finished_one(
     assert failed.returncode == 1
     assert failed.stdout == ""
     assert "building pulumi-language-python failed" in failed.stderr
-    out = cache / "v3.276.0"
+    out = cache / "v3.276.0" / "bin"
     assert not (out / "pulumi-language-python").exists()
     assert not list(out.glob(".*tmp*")), "the half-written output was left behind"
     assert _run(repo, path, cache, "--check").returncode == 1
@@ -268,7 +268,7 @@ def test_concurrent_runs_build_once(repo: Path, fake_go: tuple[str, Path], tmp_p
     for thread in threads:
         thread.join()
     assert [r.returncode for r in results] == [0, 0, 0], [r.stderr for r in results]
-    assert {r.stdout for r in results} == {f"{cache / 'v3.276.0'}\n"}
+    assert {r.stdout for r in results} == {f"{cache / 'v3.276.0' / 'bin'}\n"}
     assert len(_builds(log)) == 2
 
 
@@ -282,14 +282,14 @@ def test_an_interrupted_rebuild_does_not_pass_the_old_binaries_off_as_new(
     go_sum.write_text(go_sum.read_text() + "example.invalid/m v1.0.0 h1:x=\n")
     # The new pulumi is in place, the language host's build fails: the old host is still there.
     assert _run(repo, path, cache, FAKE_GO_FAIL="pulumi-language-python").returncode == 1
-    assert (cache / "v3.276.0" / "pulumi-language-python").exists()
+    assert (cache / "v3.276.0" / "bin" / "pulumi-language-python").exists()
     assert _run(repo, path, cache, "--check").returncode == 1
 
 
 def test_ctrl_c_during_a_build_leaves_nothing_behind(repo: Path, fake_go: tuple[str, Path], tmp_path: Path) -> None:
     path, _ = fake_go
     cache = tmp_path / "cache"
-    out = cache / "v3.276.0"
+    out = cache / "v3.276.0" / "bin"
     env = {**os.environ, "PATH": path, "MLPLATFORM_PULUMI_CACHE": str(cache), "FAKE_GO_SLEEP": "30"}
     process = subprocess.Popen(
         ["bash", str(repo / "scripts" / "pulumi-cli")],

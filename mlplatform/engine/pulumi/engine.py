@@ -24,6 +24,8 @@ Nothing here imports mlplatform's program, spec or emulator: the application bui
 
 from __future__ import annotations
 
+import gc
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -302,7 +304,11 @@ class PulumiEngine:
         from pulumi import automation as auto
 
         try:
-            yield
+            try:
+                yield
+            except auto.CommandError:
+                collect_abandoned_programs()  # a run stopped early leaves its program unfinished
+                raise
         except auto.StackNotFoundError:
             raise _StackMissing() from None
         except auto.ConcurrentUpdateError as exc:
@@ -616,6 +622,36 @@ class PulumiEngine:
                 return None
             raise
         return f"the Pulumi update of stack {env!r} (cancelled with `pulumi cancel`)"
+
+
+def collect_abandoned_programs() -> None:
+    """Collect, quietly and now, the inline program a failed run left unfinished.
+
+    When the CLI stops a run early (a provider refused its configuration, a resource failed), the Automation
+    API's in-process language server drops the program's coroutine unfinished; its finalizer then reports
+    "Exception ignored in: <coroutine run_pulumi_func>" whenever the garbage collector meets it. That is noise
+    after an error already reported, and on CPython 3.11 before 3.11.8 a collection that lands inside a
+    ``compile``/``ast.parse`` and formats such a traceback (which parses source again) crashes the parse with
+    ``SystemError: AST constructor recursion depth mismatch`` (python/cpython#106905). Collecting right after
+    the run, with the SDK's abandoned coroutines silenced, takes both away.
+    """
+    previous = sys.unraisablehook
+
+    def quiet(unraisable: Any) -> None:
+        source = getattr(unraisable.object, "__qualname__", "") or repr(unraisable.object)
+        if any(name in source for name in _ABANDONED):
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = quiet
+    try:
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
+
+
+_ABANDONED = ("run_pulumi_func", "run_in_stack", "_run_in_stack", "LanguageServer")
+"""The SDK's coroutines an early-stopped inline program leaves behind (see :func:`collect_abandoned_programs`)."""
 
 
 def _no_program() -> None:
