@@ -109,8 +109,15 @@ def _deploys_with_pulumi(env: str, state_dir: Path) -> bool:
 def remembered_blueprint(env: str, state_dir: Path) -> str | None:
     """The blueprint ``env`` was last deployed with, when it has state (no emulator, no program)."""
     check_env_name(env)
-    if _deploys_with_pulumi(env, state_dir):
-        return state_engine(state_dir, env).remembered_blueprint(env)
+    from mlplatform.app import pulumi as pulumi_wiring
+
+    if pulumi_wiring.remembered_engine(env, state_dir) == "pulumi":
+        # Deployed from here with the Pulumi engine: its stack tag says. An environment never deployed from
+        # here is not looked up in its backend: `validate` and `export` work offline, without credentials.
+        try:
+            return state_engine(state_dir, env).remembered_blueprint(env)
+        except MlplatformError:
+            return None
     return state.remembered_blueprint(state_dir, env)
 
 

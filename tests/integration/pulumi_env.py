@@ -30,11 +30,20 @@ def pulumi_cli_dir() -> Path | None:
 
 CLI = pulumi_cli_dir()
 
-needs_cli = pytest.mark.skipif(
-    CLI is None,
-    reason="the Pulumi CLI is not built (scripts/pulumi-cli --check finds none; the README's test command builds it "
-    "before the tests run)",
-)
+REQUIRED = os.environ.get("MLPLATFORM_REQUIRE_PULUMI_CLI") == "1"
+"""Set by scripts/check after it built the CLI: then a missing CLI is an error, never a skip."""
+if CLI is None and REQUIRED:
+    raise RuntimeError("MLPLATFORM_REQUIRE_PULUMI_CLI=1 but no Pulumi CLI was found (scripts/pulumi-cli --check)")
+
+needs_cli = [
+    pytest.mark.pulumi_cli,
+    pytest.mark.skipif(
+        CLI is None,
+        reason="the Pulumi CLI is not built (scripts/pulumi-cli --check finds none; the README's test command builds "
+        "it before these tests run)",
+    ),
+]
+"""Marks of a test module that runs the Pulumi CLI: ``pytestmark = [pytest.mark.integration, *needs_cli]``."""
 
 
 def isolated(tmp: Path) -> dict[str, str]:

@@ -33,7 +33,7 @@ from mlplatform.engine.values import is_secret
 from tests.integration.harness import SERVICES, client
 from tests.integration.pulumi_env import needs_cli, pulumi_cli_dir
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, *needs_cli]
 
 PASSPHRASE = "emulator-provider-test"
 SECRET = "hunter2-never-in-state"
@@ -41,8 +41,6 @@ KEY_DESCRIPTION = "emulator provider test key"
 
 
 CLI = pulumi_cli_dir()
-if CLI is None:
-    pytestmark = [pytest.mark.integration, needs_cli]
 
 
 @dataclass

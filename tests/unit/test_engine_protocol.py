@@ -172,7 +172,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
     )
     opened = workspace_module.Workspace(resolved, chosen, STACK, None, tmp_path, tmp_path / "state")  # type: ignore[arg-type]
     monkeypatch.setattr(workspace_module, "open_workspace", lambda *args, **kwargs: opened)
-    monkeypatch.setattr(workspace_module, "state_engine", lambda state_dir: chosen)
+    monkeypatch.setattr(workspace_module, "state_engine", lambda state_dir, env=None: chosen)
     monkeypatch.setenv("MLPLATFORM_STATE_DIR", str(tmp_path / "state"))
     return chosen, hold_lock
 

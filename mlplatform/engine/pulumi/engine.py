@@ -63,9 +63,6 @@ from mlplatform.errors import (
     StateLockedError,
 )
 
-BLUEPRINT_TAG = "mlplatform:blueprint"
-"""Stack tag holding the blueprint the environment was last deployed with (``remembered_blueprint``)."""
-
 _REPLACE_OPS = {"replace", "create-replacement", "delete-replaced", "discard-replaced", "read-replacement"}
 _OPS: dict[str, Action] = {
     "same": Action.SAME,
@@ -509,7 +506,9 @@ class PulumiEngine:
 
     def _tag(self, pulumi_stack: Any, stack: Stack) -> None:
         """Stack tags (owner, blueprint, expiry); a backend that keeps no tags is told once, not fatal."""
-        tags = {**self.settings.tags, **({BLUEPRINT_TAG: stack.blueprint} if stack.blueprint else {})}
+        # The blueprint goes in a stack tag under the application's blueprint tag key (remembered_blueprint).
+        key = self.conventions.blueprint_tag
+        tags = {**self.settings.tags, **({key: stack.blueprint} if key and stack.blueprint else {})}
         try:
             with self._errors(stack.env):
                 for key, value in tags.items():
@@ -543,7 +542,7 @@ class PulumiEngine:
                 tags = pulumi_stack.list_tags()
         except PulumiEngineError:
             return None
-        value = tags.get(BLUEPRINT_TAG)
+        value = tags.get(self.conventions.blueprint_tag) if self.conventions.blueprint_tag else None
         return str(value) if value else None
 
     def state(self, env: str) -> StackState | None:
