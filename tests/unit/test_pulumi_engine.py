@@ -67,8 +67,10 @@ def test_a_replacement_is_one_replace_change_with_its_reasons() -> None:
     collector = _Collector(CONVENTIONS, lambda *_: None, applying=False)
     old = {"bucket": "a", "tags": {"mlplatform:component": "artifact_store"}}
     new = {"bucket": "b", "tags": {"mlplatform:component": "artifact_store"}}
-    for op in ("create-replacement", "replace", "delete-replaced"):
-        collector(_pre(op, BUCKET, old, new, keys=["bucket"], diffs=["bucket"]))
+    # As the engine sends them: the old resource's delete carries only its old state, no keys, no diff.
+    collector(_pre("create-replacement", BUCKET, old, new, keys=["bucket"], diffs=["bucket"]))
+    collector(_pre("replace", BUCKET, old, new, keys=["bucket"], diffs=["bucket"]))
+    collector(_pre("delete-replaced", BUCKET, old, None))
     (change,) = collector.plan_changes()
     assert change.action is Action.REPLACE
     assert change.replace_reasons == ("bucket",) and change.diff == ("bucket",)
