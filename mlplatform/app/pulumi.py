@@ -99,10 +99,16 @@ def cli_root() -> Path | None:
     )
 
 
+class PulumiCliMissingError(MlplatformError):
+    """No Pulumi CLI: neither ``MLPLATFORM_PULUMI_CLI`` nor a ``pulumi`` on PATH (exit 1)."""
+
+    headline = "Pulumi CLI not found"
+
+
 def require_cli() -> None:
     """One clear error when no Pulumi CLI can be found (before the Automation API's own, less clear one)."""
     if cli_root() is None and shutil.which("pulumi") is None:
-        raise MlplatformError(
+        raise PulumiCliMissingError(
             "the Pulumi engine needs the Pulumi CLI, and there is no `pulumi` on PATH.",
             hint="Install it (https://www.pulumi.com/docs/iac/download-install/, or build it from its Go module "
             f"with scripts/pulumi-cli and set {CLI_ENV}), or deploy a local environment with the embedded engine "

@@ -82,7 +82,7 @@ def _session_id(pid: int | None, started_at: str | None) -> str:
 def state_engine(state_dir: Path, env: str | None = None) -> Engine:
     """The engine that reads and repairs ``env``'s state in ``state_dir`` (no emulator, no program): the Pulumi
     engine for an environment it deployed or one with target aws, else the embedded engine."""
-    if env is not None and _deploys_with_pulumi(env, state_dir):
+    if env is not None and deploys_with_pulumi(env, state_dir):
         from mlplatform.app import pulumi as pulumi_wiring
         from mlplatform.engine.pulumi.engine import PulumiEngine, PulumiSettings
 
@@ -96,7 +96,8 @@ def state_engine(state_dir: Path, env: str | None = None) -> Engine:
     return EmbeddedEngine(state_dir, conventions=CONVENTIONS)
 
 
-def _deploys_with_pulumi(env: str, state_dir: Path) -> bool:
+def deploys_with_pulumi(env: str, state_dir: Path) -> bool:
+    """Whether ``env``'s state lives in a Pulumi stack (deployed with ``--engine pulumi``, or target aws)."""
     from mlplatform.app import pulumi as pulumi_wiring
 
     if pulumi_wiring.remembered_engine(env, state_dir) == "pulumi":

@@ -226,6 +226,10 @@ app.command("import")(import_cmd.import_)
 app.command("export")(export_cmd.export)
 app.command("outputs")(state_cmd.outputs)
 app.command("unlock")(state_cmd.unlock)
+app.command(
+    "cancel",
+    help="Cancel an environment's interrupted Pulumi update (`pulumi cancel`): the same as `unlock`, in Pulumi's word.",
+)(state_cmd.unlock)
 
 
 def main() -> None:

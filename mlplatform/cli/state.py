@@ -164,7 +164,18 @@ def rm(
 
 
 def unlock(env: EnvOpt = "local", state_dir: StateDirOpt = None) -> None:
-    """Remove the environment's lock left by a run that died (check that no run is still going first)."""
+    """Remove the environment's lock left by a run that died (check that no run is still going first).
+
+    For an environment the Pulumi engine deploys this is `pulumi cancel` (also `mlplatform cancel`).
+    """
+    from mlplatform.app.workspace import deploys_with_pulumi
+
+    if deploys_with_pulumi(check_env_name(env), paths.state_dir(state_dir)):
+        typer.echo(
+            "warning: this cancels the stack's Pulumi update (`pulumi cancel`); if that run is in fact still going, "
+            "its in-flight operations stay unfinished in the stack (the next `mlplatform up` names them)",
+            err=True,
+        )
     holder = _engine(env, state_dir).unlock(check_env_name(env))
     if holder is None:
         typer.echo(f"environment {env!r} was not locked")

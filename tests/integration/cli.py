@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,12 @@ class Cli:
 
     cwd: Path
     state_dir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """More environment for every run (e.g. an isolated Pulumi home and CLI)."""
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "MLPLATFORM_STATE_DIR": str(self.state_dir), "NO_COLOR": "1"}
+        return {**os.environ, "MLPLATFORM_STATE_DIR": str(self.state_dir), "NO_COLOR": "1", **self.extra_env}
 
     def run(self, *args: str, code: int | None = 0, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         """Run ``mlplatform *args``; assert its exit code unless ``code`` is None."""
@@ -48,7 +50,8 @@ class Cli:
         result = self.run(*args, "--json", code=code)
         return dict(json.loads(result.stdout))
 
-    def start(self, *args: str) -> subprocess.Popen[str]:
+    def start(self, *args: str, new_session: bool = False) -> subprocess.Popen[str]:
+        """Start ``mlplatform *args`` in the background (``new_session``: its own process group, to kill it all)."""
         return subprocess.Popen(
             [MLPLATFORM, *args],
             cwd=self.cwd,
@@ -57,6 +60,7 @@ class Cli:
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             text=True,
+            start_new_session=new_session,
         )
 
     def endpoint(self) -> str:

@@ -90,6 +90,13 @@ class PulumiResourceError(MlplatformError):
     exit_code = EXIT_RESOURCE
 
 
+class PulumiPendingOperationsError(MlplatformError):
+    """A killed run left operations whose outcome Pulumi does not know (exit 4, the resource-error code)."""
+
+    headline = "interrupted run"
+    exit_code = EXIT_RESOURCE
+
+
 class PulumiImportUnsupportedError(ConfigError):
     """``mlplatform import`` is the embedded engine's adoption; Pulumi's is ``pulumi import``."""
 
@@ -309,9 +316,10 @@ class PulumiEngine:
         except auto.StackNotFoundError:
             raise _StackMissing() from None
         except auto.ConcurrentUpdateError as exc:
+            # Pulumi's own lines name the lock (the file backend: its file, pid, user, host and time).
             raise StateLockedError(
-                f"environment {env!r} is being updated by another run (Pulumi holds the stack's lock): "
-                f"{_first_line(exc)}",
+                f"environment {env!r} is being updated by another run (Pulumi holds the stack's lock):\n"
+                f"{_command_message(exc)}",
                 hint=f"If no other run is going on (it was killed), `mlplatform unlock --env {env}` clears the "
                 "lock (`pulumi cancel`).",
             ) from None
@@ -426,6 +434,7 @@ class PulumiEngine:
         targets: frozenset[str] | None = None,
         approve: Callable[[Plan], bool] | None = None,
     ) -> Result | None:
+        self._check_pending(stack.env)
         if approve is not None and not approve_plan(self.preview(stack, refresh=refresh, targets=targets), approve):
             return None
         pulumi_stack = self._stack(stack)
@@ -446,6 +455,39 @@ class PulumiEngine:
         except PulumiEngineError as exc:
             failure = exc
         return self._result(PlanMode.UPDATE, stack, pulumi_stack, collector, outputs, failure)
+
+    def pending_operations(self, env: str) -> list[tuple[str, str]]:
+        """What an interrupted run left in the stack's checkpoint: ``(operation, urn)`` pairs, in Pulumi's words
+        (``creating``, ``updating``, ``deleting``, ``reading``, ``importing``)."""
+        pulumi_stack = self._existing(env)
+        if pulumi_stack is None:
+            return []
+        with self._errors(env):
+            deployment = pulumi_stack.export_stack().deployment or {}
+        return [
+            (str(item.get("type", "")), str((item.get("resource") or {}).get("urn", "")))
+            for item in deployment.get("pending_operations") or []
+        ]
+
+    def _check_pending(self, env: str) -> None:
+        """Refuse an ``up`` over operations a killed run left unfinished, before anything changes.
+
+        Left alone, Pulumi drops them with a warning and creates each interrupted resource again: a resource with
+        a fixed name then fails (it exists), one without (a VPC, a KMS key) is silently created twice. Updates and
+        deletes are safe to redo after a refresh, which reads them and clears their pending entries; a create is
+        not, until someone has checked whether it happened.
+        """
+        pending = self.pending_operations(env)
+        if not pending:
+            return
+        lines = "\n".join(f"  {op:<9} {logical_name(urn)}  ({urn})" for op, urn in pending)
+        raise PulumiPendingOperationsError(
+            f"an earlier run of environment {env!r} was killed during {len(pending)} operations; Pulumi does not "
+            f"know whether they happened:\n{lines}\nNothing was changed by this run.",
+            hint="Check each in the cloud: delete what an interrupted create made (or import it with `pulumi "
+            f"refresh --import-pending-creates <urn>,<id>`), then `pulumi refresh --clear-pending-creates -s {env}` "
+            "(in the folder of the stack's Pulumi.yaml) clears them and reads the rest; `mlplatform up` converges.",
+        )
 
     def destroy(
         self,
