@@ -66,6 +66,7 @@ from mlplatform.errors import (
 BLUEPRINT_TAG = "mlplatform:blueprint"
 """Stack tag holding the blueprint the environment was last deployed with (``remembered_blueprint``)."""
 
+_PROVIDER_PREFIX = "pulumi:providers:"
 _REPLACE_OPS = {"replace", "create-replacement", "delete-replaced", "discard-replaced", "read-replacement"}
 _OPS: dict[str, Action] = {
     "same": Action.SAME,
@@ -173,7 +174,10 @@ class _Collector:
         new = meta.new
         before = _shown(old.inputs) if old is not None else None
         after = _shown(new.inputs) if new is not None and action is not Action.DELETE else None
+        # A provider is bookkeeping, not infrastructure, as in the embedded engine's plans: neither the summary
+        # nor the listed changes count it (Pulumi's own summary does).
         custom = bool((new or old).custom) if (new or old) is not None else True
+        custom = custom and not str(meta.type).startswith(_PROVIDER_PREFIX)
         diff = tuple(meta.diffs or ())
         reasons = tuple(meta.keys or ()) if action is Action.REPLACE else ()
         if action is Action.REPLACE and meta.urn in self.changes:
