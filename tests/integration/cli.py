@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,12 @@ class Cli:
 
     cwd: Path
     state_dir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """More environment for every run (e.g. an isolated Pulumi home, ``tests.integration.pulumi_env.isolated``)."""
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "MLPLATFORM_STATE_DIR": str(self.state_dir), "NO_COLOR": "1"}
+        return {**os.environ, **self.extra_env, "MLPLATFORM_STATE_DIR": str(self.state_dir), "NO_COLOR": "1"}
 
     def run(self, *args: str, code: int | None = 0, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         """Run ``mlplatform *args``; assert its exit code unless ``code`` is None."""
