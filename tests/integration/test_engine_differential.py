@@ -162,7 +162,8 @@ def _value(value: Any, learned: dict[str, str], order: list[str]) -> Any:
             # A secret: the embedded engine keeps {sig, value}, Pulumi's export {sig, plaintext: <json>}.
             inner = json.loads(value["plaintext"]) if "plaintext" in value else value.get("value")
             return {"<secret>": _value(inner, learned, order)}
-        return {key: _value(item, learned, order) for key, item in value.items()}
+        # A null nested property: Pulumi's checkpoint keeps it, the embedded engine's state leaves it out.
+        return {key: _value(item, learned, order) for key, item in value.items() if item is not None}
     if isinstance(value, list):
         return [_value(item, learned, order) for item in value]
     if isinstance(value, str):
@@ -187,7 +188,10 @@ def normalised(state: dict[str, dict[str, Any]], other: dict[str, dict[str, Any]
     4. Values the emulators assigned (see :func:`_learned`) become placeholders naming the URN and output.
     5. The emulator's URL (its port) in the provider's ``endpoints`` becomes ``<emulator>``.
     6. Secrets: both keep the value, in different envelopes (see :func:`_value`).
-    7. The provider's ``version`` and ``__internal`` inputs are the Pulumi engine's own bookkeeping (the
+    7. A property set to ``None`` inside an object or list element (``environmentVariables`` of a CodeBuild
+       project's ``environment``): Pulumi records ``null``, the embedded engine leaves the key out; both mean
+       "not set" to every handler and diff (docs/pulumi-engine.md).
+    8. The provider's ``version`` and ``__internal`` inputs are the Pulumi engine's own bookkeeping (the
        plugin version it loaded); the embedded engine has no plugins (docs/pulumi-engine.md).
     """
     learned = _learned(state, other)
@@ -257,6 +261,15 @@ def _differences(embedded: dict[str, Any], pulumi: dict[str, Any]) -> list[str]:
 
 def _actions(document: dict[str, Any], key: str) -> dict[str, str]:
     return {item["urn"]: item["action"] for item in document[key]}
+
+
+def _reasons(document: dict[str, Any]) -> dict[str, tuple[list[str], list[str]]]:
+    """Per changed URN: the changed keys and the keys that force its replacement."""
+    return {
+        item["urn"]: (sorted(item["diff"]), sorted(item["replace_reasons"]))
+        for item in document["changes"]
+        if item["action"] in ("update", "replace")
+    }
 
 
 # ---- live inventory ---------------------------------------------------------------------------------------------
@@ -387,3 +400,4 @@ def test_level2_and_its_edits_plan_the_same_actions(deploy: Any) -> None:
     }
     assert not mismatched, json.dumps(mismatched, indent=1)
     assert plans["embedded"]["summary"] == plans["pulumi"]["summary"]
+    assert _reasons(plans["embedded"]) == _reasons(plans["pulumi"])
