@@ -609,3 +609,16 @@ def test_import_option_on_a_resource_already_in_state_changes_nothing() -> None:
     deployment, handler = up(lambda: bucket("adopted", opts), [record("adopted")])
     assert change_of(deployment, "adopted").action is Action.SAME
     assert handler.calls == []
+
+
+def test_a_component_records_the_outputs_it_registers_as_pulumi_does() -> None:
+    class Store(pulumi.ComponentResource):
+        def __init__(self, name: str) -> None:
+            super().__init__("test:storage:Store", name, {}, None)
+            made = bucket(f"{name}-data", pulumi.ResourceOptions(parent=self))
+            self.register_outputs({"bucket_name": made.bucket, "count": 1})
+
+    deployment, _ = up(lambda: Store("store"))
+
+    (record,) = [r for r in deployment.records.values() if r.type == "test:storage:Store"]
+    assert record.outputs == {"bucket_name": "store-data", "count": 1}

@@ -63,6 +63,7 @@ from mlplatform.errors import (
     StateLockedError,
 )
 
+_PROVIDER_PREFIX = "pulumi:providers:"
 _REPLACE_OPS = {"replace", "create-replacement", "delete-replaced", "discard-replaced", "read-replacement"}
 _OPS: dict[str, Action] = {
     "same": Action.SAME,
@@ -177,7 +178,10 @@ class _Collector:
         new = meta.new
         before = _shown(old.inputs) if old is not None else None
         after = _shown(new.inputs) if new is not None and action is not Action.DELETE else None
+        # A provider is bookkeeping, not infrastructure, as in the embedded engine's plans: neither the summary
+        # nor the listed changes count it (Pulumi's own summary does).
         custom = bool((new or old).custom) if (new or old) is not None else True
+        custom = custom and not str(meta.type).startswith(_PROVIDER_PREFIX)
         diff = tuple(meta.diffs or ())
         reasons = tuple(meta.keys or ()) if action is Action.REPLACE else ()
         if action is Action.REPLACE and meta.urn in self.changes:
@@ -593,7 +597,8 @@ class PulumiEngine:
             return None
         with self._errors(env):
             deployment = pulumi_stack.export_stack().deployment or {}
-            history = pulumi_stack.history(page_size=1)
+            # The file backend numbers every update 0 (`history()[0].version`): the serial is how many there were.
+            history = pulumi_stack.history()
         resources = [
             StateResource(
                 str(item["urn"]),
@@ -610,7 +615,7 @@ class PulumiEngine:
         return StackState(
             env,
             self.remembered_blueprint(env),
-            int(history[0].version) if history else 0,
+            max([len(history), *(int(entry.version) for entry in history)]) if history else 0,
             f"pulumi:{self.settings.backend_url}/{self.settings.project}/{env}",
             resources,
             outputs,

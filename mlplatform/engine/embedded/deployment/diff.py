@@ -237,6 +237,10 @@ class Deployment(Applier):
                 self.stack_outputs = outputs
             else:
                 self.component_outputs[urn] = outputs
+                # Recorded with the component, as Pulumi's checkpoint does (`state show` reads them there).
+                record = self.records.get(urn)
+                if record is not None and not record.custom:
+                    self.records[urn] = replace(record, outputs=plain(outputs))
 
     def invoke(self, token: str, args: dict[str, Any], provider: str | None) -> dict[str, Any]:
         return answer_invoke(token, self._context(provider, token))
