@@ -30,9 +30,10 @@ from mlplatform.spec.yamlfile import parse_yaml_text
 
 PULUMI_YAML = """\
 # The Pulumi project of this mlplatform project: one stack per environment in stacks/ (written by
-# `mlplatform init`). Target `local` runs the program in mlplatform's embedded engine, in-process, against
-# the local emulator; target `aws` needs the Pulumi engine (Automation API + the Pulumi CLI), which is not
-# part of this release: such environments are validated and exported (`mlplatform export`), not deployed.
+# `mlplatform init`). Target `local` runs the program in mlplatform's embedded engine by default, in-process,
+# against the local emulator; target `aws` (and local with `--engine pulumi`) runs it through the Pulumi
+# engine: mlplatform drives the Pulumi CLI with the Automation API (docs/pulumi-engine.md). A plain
+# `pulumi up` on this file is not supported yet: deploy with `mlplatform up --env <env>`.
 name: mlplatform
 description: ML platform from mlplatform blueprints (one stack per environment in stacks/)
 runtime:

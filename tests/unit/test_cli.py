@@ -260,7 +260,8 @@ def test_init_adds_the_state_folder_to_an_existing_gitignore_once(run: Run, tmp_
 def test_the_scaffolded_pulumi_yaml_is_the_repository_one() -> None:
     # One text for both, so what `init` writes says what the README says about engines.
     assert (REPO_ROOT / "Pulumi.yaml").read_text(encoding="utf-8") == scaffold.PULUMI_YAML
-    assert "not part of this release" in " ".join(line.lstrip("# ") for line in scaffold.PULUMI_YAML.splitlines())
+    comment = " ".join(line.lstrip("# ") for line in scaffold.PULUMI_YAML.splitlines())
+    assert "runs it through the Pulumi engine" in comment and "not supported yet" in comment
 
 
 def test_init_local_keeps_the_samples_and_leaves_the_blueprint_to_choose(run: Run, tmp_path: Path) -> None:
