@@ -30,7 +30,7 @@ import pytest
 from tests.integration.cli import Cli
 from tests.integration.pulumi_env import CLI, isolated, needs_cli
 
-pytestmark = [pytest.mark.integration, needs_cli]
+pytestmark = [pytest.mark.integration, *needs_cli]
 
 ENV_FILE = """\
 target: local

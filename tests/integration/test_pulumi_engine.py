@@ -27,7 +27,7 @@ import yaml
 from tests.integration.cli import Cli
 from tests.integration.pulumi_env import isolated, needs_cli
 
-pytestmark = [pytest.mark.integration, needs_cli]
+pytestmark = [pytest.mark.integration, *needs_cli]
 
 PLATFORM = "mlp-local"
 ENV_TAG = {"Key": "mlplatform:env", "Values": ["local"]}
@@ -189,8 +189,13 @@ def test_destroy_leaves_nothing_tagged(cli: Cli) -> None:
     assert cli.json("state", "list")["resources"] == []
 
 
+PULUMI_LEVEL2 = ("--engine", "pulumi", "--blueprint", "level2")
+"""Named on every run of the test below, so it passes alone too (not only after the tests above)."""
+
+
 def test_an_up_killed_with_sigkill_is_reported_and_never_duplicated(cli: Cli) -> None:
-    running = cli.start("up", "--yes", new_session=True)
+    # --json: the progress lines go to stderr, which is read here (stdout holds the result at the end).
+    running = cli.start("up", *PULUMI_LEVEL2, "--yes", "--json", new_session=True)
     assert running.stderr is not None
     created = 0
     for line in running.stderr:
@@ -204,15 +209,14 @@ def test_an_up_killed_with_sigkill_is_reported_and_never_duplicated(cli: Cli) ->
     pending = json.loads(latest.read_text(encoding="utf-8"))["checkpoint"]["latest"].get("pending_operations") or []
     assert pending, "the kill left no pending operation (it came too late?)"
 
-    refused = cli.run("up", "--yes", code=1)  # the dead run's lock is still there
-    assert "mlplatform unlock --env local" in refused.stderr, refused.stderr
+    vpcs = {v["VpcId"] for v in _vpcs(cli)}
+    # Pulumi itself would drop the pending creates with a warning and create them again (a second VPC): the
+    # engine refuses, naming each, before anything changes — also once the dead run's lock is cleared.
+    refused = cli.run("up", *PULUMI_LEVEL2, "--yes", code=4)
+    assert "interrupted run" in refused.stderr and "Nothing was changed" in refused.stderr, refused.stderr
     unlocked = cli.run("unlock")
     assert "removed the lock" in unlocked.stdout and not _locks(cli)
-
-    vpcs = {v["VpcId"] for v in _vpcs(cli)}
-    # Pulumi itself would drop the pending creates with a warning and create them again (a second VPC):
-    # the engine refuses, naming each, before anything changes.
-    again = cli.run("up", "--yes", code=4)
+    again = cli.run("up", *PULUMI_LEVEL2, "--yes", code=4)
     assert "interrupted run" in again.stderr and "Nothing was changed" in again.stderr, again.stderr
     for operation in pending:
         assert operation["resource"]["urn"] in again.stderr, again.stderr

@@ -17,7 +17,7 @@ import pytest
 from tests.integration.cli import MLPLATFORM, Cli
 from tests.integration.pulumi_env import isolated, needs_cli
 
-pytestmark = [pytest.mark.integration, needs_cli]
+pytestmark = [pytest.mark.integration, *needs_cli]
 
 AWS_VARS = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL")
 

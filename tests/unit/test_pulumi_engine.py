@@ -202,3 +202,18 @@ def test_the_cli_folder_must_hold_pulumi(tmp_path: Path, monkeypatch: pytest.Mon
     with pytest.raises(Exception, match="needs the Pulumi CLI"):
         wiring.require_cli()
     assert os.environ["PATH"] == str(tmp_path / "empty")
+
+
+def test_a_killed_runs_empty_metadata_sidecar_is_removed_and_nothing_else(tmp_path: Path) -> None:
+    """Pulumi's file backend writes ``<file>.attrs`` in place: a kill can leave it empty, and every later
+    command then fails with "failed to load checkpoint: EOF" (seen in the kill -9 integration test)."""
+    from mlplatform.engine.pulumi.engine import PulumiEngine, PulumiSettings
+
+    stacks = tmp_path / "backend" / ".pulumi" / "stacks" / "mlplatform"
+    stacks.mkdir(parents=True)
+    (stacks / "local.json").write_text("{}")
+    (stacks / "local.json.attrs").write_text("")
+    (stacks / "local.json.bak.attrs").write_text('{"user.cache_control": ""}')
+    settings = PulumiSettings("mlplatform", tmp_path / "work", (tmp_path / "backend").as_uri())
+    PulumiEngine(settings, conventions=CONVENTIONS)._repair_file_backend()
+    assert sorted(p.name for p in stacks.iterdir()) == ["local.json", "local.json.bak.attrs"]

@@ -342,9 +342,28 @@ class PulumiEngine:
                 "embedded engine, which needs no CLI.",
             ) from None
 
+    def _repair_file_backend(self) -> None:
+        """Remove the empty metadata files a killed run can leave in a ``file://`` backend.
+
+        Pulumi's file backend (gocloud's fileblob) writes each state file atomically (a temporary file, then a
+        rename) but its ``<file>.attrs`` metadata sidecar in place: a run killed at that moment leaves it empty,
+        and every later command fails with "failed to load checkpoint: EOF". An empty sidecar holds nothing (a
+        missing one means "no attributes"), so removing it loses nothing.
+        """
+        url = self.settings.backend_url
+        if not url.startswith("file://"):
+            return
+        root = Path(url.removeprefix("file://")) / ".pulumi"
+        if root.is_dir():
+            for sidecar in root.rglob("*.attrs"):
+                if sidecar.is_file() and sidecar.stat().st_size == 0:
+                    sidecar.unlink(missing_ok=True)
+
     def _stack(self, stack: Stack) -> Any:
         """Select (or create) the environment's stack with its config set."""
         from pulumi import automation as auto
+
+        self._repair_file_backend()
 
         with self._errors(stack.env):
             pulumi_stack = auto.create_or_select_stack(
@@ -363,6 +382,7 @@ class PulumiEngine:
         """The environment's stack if it exists (no program: for reads and state surgery)."""
         from pulumi import automation as auto
 
+        self._repair_file_backend()
         try:
             with self._errors(env):
                 return auto.select_stack(
