@@ -861,6 +861,7 @@ def test_the_full_document_is_valid(tmp_path: Path) -> None:
     assert _problems(tmp_path, _env_file(_full_overrides())) is None
 
 
+@pytest.mark.slow  # one validation per node of the full document: the full run, not the edit loop
 def test_a_wrong_kind_of_value_anywhere_is_reported_at_its_path(tmp_path: Path) -> None:
     full = _full_overrides()
     missed = []

@@ -219,6 +219,7 @@ def test_a_byte_order_mark_is_accepted(run: Run, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow  # subprocesses of the installed command: the full run, not the edit loop
 def test_hostile_files_are_refused_through_the_installed_command(tmp_path: Path) -> None:
     # Not CliRunner: a separate process, exactly what a CI job runs, with a hard timeout.
     write(tmp_path / "stacks" / "dev.yaml", ENV_HEAD + _indented("overrides", "tags:\n" + laughs()))

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from types import MappingProxyType
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -227,21 +228,25 @@ def test_merge_is_not_associative_when_a_middle_layer_replaces_a_mapping_by_a_sc
 # ---------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a property over generated mappings: the full run, not the edit loop
 @given(NULL_FREE_MAPPINGS)
 def test_property_empty_override_is_the_identity(x: dict[str, Any]) -> None:
     assert same(deep_merge(x, {}), x)
 
 
+@pytest.mark.slow  # a property over generated mappings: the full run, not the edit loop
 @given(NULL_FREE_MAPPINGS)
 def test_property_empty_base_is_the_identity(x: dict[str, Any]) -> None:
     assert same(deep_merge({}, x), x)
 
 
+@pytest.mark.slow  # a property over generated mappings: the full run, not the edit loop
 @given(NULL_FREE_MAPPINGS)
 def test_property_merge_is_idempotent(x: dict[str, Any]) -> None:
     assert same(deep_merge(x, x), x)
 
 
+@pytest.mark.slow  # a property over generated mappings: the full run, not the edit loop
 @given(MAPPINGS, MAPPINGS)
 def test_property_override_leaves_win(base: dict[str, Any], override: dict[str, Any]) -> None:
     merged = deep_merge(base, override)
@@ -252,6 +257,7 @@ def test_property_override_leaves_win(base: dict[str, Any], override: dict[str, 
         assert same(get(merged, path), value), path
 
 
+@pytest.mark.slow  # a property over generated mappings: the full run, not the edit loop
 @given(MAPPINGS, MAPPINGS)
 def test_property_override_mappings_stay_mappings(base: dict[str, Any], override: dict[str, Any]) -> None:
     merged = deep_merge(base, override)
@@ -261,6 +267,7 @@ def test_property_override_mappings_stay_mappings(base: dict[str, Any], override
             assert isinstance(get(merged, path), dict), path
 
 
+@pytest.mark.slow  # a property over generated mappings: the full run, not the edit loop
 @given(MAPPINGS, MAPPINGS)
 def test_property_null_in_the_override_removes_the_key(base: dict[str, Any], override: dict[str, Any]) -> None:
     merged = deep_merge(base, override)
@@ -270,6 +277,7 @@ def test_property_null_in_the_override_removes_the_key(base: dict[str, Any], ove
             assert get(merged, path) is _MISSING, path
 
 
+@pytest.mark.slow  # a property over generated mappings: the full run, not the edit loop
 @given(MAPPINGS, MAPPINGS)
 def test_property_base_values_the_override_does_not_touch_survive(
     base: dict[str, Any], override: dict[str, Any]
@@ -287,6 +295,7 @@ def test_property_base_values_the_override_does_not_touch_survive(
     assert set(merged) <= set(base) | set(override)
 
 
+@pytest.mark.slow  # a property over generated mappings: the full run, not the edit loop
 @given(MAPPINGS, MAPPINGS)
 def test_property_inputs_unchanged_and_never_aliased(base: dict[str, Any], override: dict[str, Any]) -> None:
     base_before, override_before = copy.deepcopy(base), copy.deepcopy(override)
@@ -300,6 +309,7 @@ def test_property_inputs_unchanged_and_never_aliased(base: dict[str, Any], overr
 
 
 @settings(max_examples=200)
+@pytest.mark.slow  # a property over generated mappings: the full run, not the edit loop
 @given(SHAPE_CONSISTENT, SHAPE_CONSISTENT, SHAPE_CONSISTENT)
 def test_property_associative_when_layers_agree_on_which_keys_are_mappings(
     a: dict[str, Any], b: dict[str, Any], c: dict[str, Any]
