@@ -6,8 +6,9 @@ shared by ``preview``, ``up``, ``destroy``, ``refresh`` and ``import``:
 * the blueprint follows one rule (:func:`mlplatform.environments.choose_blueprint`): ``--blueprint``, else
   the env file's ``blueprint:``, else the one the environment was last deployed with, else level0 — so
   ``up --blueprint level2`` then ``up`` never silently falls back and plans to delete half the platform;
-* target ``local`` makes sure the emulator runs and points the program's provider at it;
-* target ``aws`` needs the Pulumi engine, which is not available in this release.
+* target ``local`` makes sure the emulator runs and points the program's provider at it, and runs on the
+  embedded engine unless ``--engine pulumi`` (or its last deploy) says otherwise;
+* target ``aws`` always runs on the Pulumi engine, after the AWS preflight (:mod:`mlplatform.app.pulumi`).
 
 The commands that only read or repair state (``outputs``, ``state``, ``unlock``) get an engine without an
 emulator or a program (:func:`state_engine`). Either way the engine is given mlplatform's conventions
@@ -30,12 +31,6 @@ from mlplatform.spec.names import check_env_name
 from mlplatform.spec.rules import EMULATOR_ACCOUNT_ID
 
 SESSION_FILE = "emulator-session"
-
-
-class EngineUnavailableError(MlplatformError):
-    """The environment's target needs an engine that cannot run here."""
-
-    headline = "engine not available"
 
 
 @dataclass
