@@ -183,7 +183,7 @@ def open_workspace(
     # The engine (and through it the Pulumi SDK) is imported when an environment is opened, not by
     # `validate` and `export`, which only resolve one.
     if chosen == "pulumi":
-        runner = _pulumi_engine(resolved, state_dir, parallel=parallel, events=events)
+        runner = _pulumi_engine(resolved, state_dir, parallel=parallel, events=events, emulator=endpoint)
     else:
         from mlplatform.engine.embedded.engine import EmbeddedEngine
 
@@ -209,7 +209,16 @@ def open_workspace(
     )
 
 
-def _pulumi_engine(resolved: ResolvedEnvironment, state_dir: Path, *, parallel: int, events: Events | None) -> Engine:
+def _pulumi_engine(
+    resolved: ResolvedEnvironment,
+    state_dir: Path,
+    *,
+    parallel: int,
+    events: Events | None,
+    emulator: str | None = None,
+) -> Engine:
+    """The Pulumi engine for ``resolved``; ``emulator``: the local emulator's endpoint (target local), where the
+    engine can look for what a killed run created (``EmulatorLookup``). On AWS it cannot: see that class."""
     from mlplatform.app import pulumi as pulumi_wiring
     from mlplatform.engine.pulumi.engine import PulumiEngine, PulumiSettings
 
@@ -217,7 +226,14 @@ def _pulumi_engine(resolved: ResolvedEnvironment, state_dir: Path, *, parallel: 
     settings = pulumi_wiring.settings_for(resolved, state_dir)
     assert isinstance(settings, PulumiSettings)
     pulumi_wiring.remember_engine(resolved.env, state_dir, "pulumi")
-    return PulumiEngine(settings, conventions=CONVENTIONS, parallel=parallel, events=events or no_events)
+    lookup = None
+    if emulator is not None:
+        from mlplatform.engine.pulumi.lookup import EmulatorLookup
+
+        lookup = EmulatorLookup(CONVENTIONS, emulator)
+    return PulumiEngine(
+        settings, conventions=CONVENTIONS, parallel=parallel, events=events or no_events, find_created=lookup
+    )
 
 
 def _aws_workspace(

@@ -54,6 +54,7 @@ from mlplatform.engine.model import (
     approve_plan,
     no_events,
 )
+from mlplatform.engine.pulumi.recovery import PROVIDER_PREFIX, FindCreated, op_urn, recover
 from mlplatform.engine.targets import logical_name, resolve_urns
 from mlplatform.engine.values import COMPUTED_MASK, secret
 from mlplatform.errors import (
@@ -63,7 +64,6 @@ from mlplatform.errors import (
     StateLockedError,
 )
 
-_PROVIDER_PREFIX = "pulumi:providers:"
 _REPLACE_OPS = {"replace", "create-replacement", "delete-replaced", "discard-replaced", "read-replacement"}
 _OPS: dict[str, Action] = {
     "same": Action.SAME,
@@ -88,13 +88,6 @@ class PulumiResourceError(MlplatformError):
     """Pulumi could not apply some resources (exit 4, the resource-error code)."""
 
     headline = "resource error"
-    exit_code = EXIT_RESOURCE
-
-
-class PulumiPendingOperationsError(MlplatformError):
-    """A killed run left operations whose outcome Pulumi does not know (exit 4, the resource-error code)."""
-
-    headline = "interrupted run"
     exit_code = EXIT_RESOURCE
 
 
@@ -181,7 +174,7 @@ class _Collector:
         # A provider is bookkeeping, not infrastructure, as in the embedded engine's plans: neither the summary
         # nor the listed changes count it (Pulumi's own summary does).
         custom = bool((new or old).custom) if (new or old) is not None else True
-        custom = custom and not str(meta.type).startswith(_PROVIDER_PREFIX)
+        custom = custom and not str(meta.type).startswith(PROVIDER_PREFIX)
         diff = tuple(meta.diffs or ())
         reasons = tuple(meta.keys or ()) if action is Action.REPLACE else ()
         if action is Action.REPLACE and meta.urn in self.changes:
@@ -278,12 +271,27 @@ class PulumiEngine:
     """
 
     def __init__(
-        self, settings: PulumiSettings, *, conventions: Conventions, parallel: int = 10, events: Events = no_events
+        self,
+        settings: PulumiSettings,
+        *,
+        conventions: Conventions,
+        parallel: int = 10,
+        events: Events = no_events,
+        find_created: FindCreated | None = None,
     ) -> None:
+        """Args:
+        settings: the stack's backend, secrets, CLI and config.
+        conventions: the application's tags and names.
+        parallel: how many resource operations Pulumi runs at once.
+        events: progress callback.
+        find_created: how to look for what an interrupted create made (:mod:`.recovery`); ``None`` refuses
+            an ``up`` after a killed run that left creates.
+        """
         self.settings = settings
         self.conventions = conventions
         self.parallel = parallel
         self.events = events
+        self.find_created = find_created
 
     # ---- workspace ----------------------------------------------------------------------------------------
 
@@ -406,6 +414,16 @@ class PulumiEngine:
                 parallel=self.parallel,
             )
         del result
+        pending = self.pending_operations(stack.env)
+        interrupted = [
+            Diagnostic(
+                "warning",
+                f"an earlier run was killed while {op} {logical_name(urn)!r}: `up` looks for what it left (adopting a "
+                "resource it created) before it changes anything",
+                urn,
+            )
+            for op, urn in pending
+        ]
         return Plan(
             PlanMode.UPDATE,
             stack.env,
@@ -413,7 +431,7 @@ class PulumiEngine:
             stack.target,
             collector.plan_changes(),
             {},
-            collector.diagnostics,
+            interrupted + collector.diagnostics,
             previous_blueprint=self.remembered_blueprint(stack.env),
         )
 
@@ -458,9 +476,12 @@ class PulumiEngine:
         targets: frozenset[str] | None = None,
         approve: Callable[[Plan], bool] | None = None,
     ) -> Result | None:
-        self._check_pending(stack.env)
-        if approve is not None and not approve_plan(self.preview(stack, refresh=refresh, targets=targets), approve):
-            return None
+        recovered = self._recover(stack)
+        if approve is not None:
+            plan = self.preview(stack, refresh=refresh, targets=targets)
+            plan.diagnostics[:0] = recovered
+            if not approve_plan(plan, approve):
+                return None
         pulumi_stack = self._stack(stack)
         urns = self._target_urns(stack, pulumi_stack, targets)
         collector = _Collector(self.conventions, self.events, applying=True)
@@ -478,7 +499,18 @@ class PulumiEngine:
                 outputs = _outputs(result.outputs)
         except PulumiEngineError as exc:
             failure = exc
-        return self._result(PlanMode.UPDATE, stack, pulumi_stack, collector, outputs, failure)
+        result = self._result(PlanMode.UPDATE, stack, pulumi_stack, collector, outputs, failure)
+        result.diagnostics[:0] = recovered
+        return result
+
+    def _recover(self, stack: Stack) -> list[Diagnostic]:
+        """What a killed run left pending, settled before this ``up`` plans (:func:`recovery.recover`)."""
+        pulumi_stack = self._existing(stack.env)
+        if pulumi_stack is None:
+            return []
+        return recover(
+            pulumi_stack, stack.env, self.find_created, parallel=self.parallel, guard=lambda: self._errors(stack.env)
+        )
 
     def pending_operations(self, env: str) -> list[tuple[str, str]]:
         """What an interrupted run left in the stack's checkpoint: ``(operation, urn)`` pairs, in Pulumi's words
@@ -488,30 +520,7 @@ class PulumiEngine:
             return []
         with self._errors(env):
             deployment = pulumi_stack.export_stack().deployment or {}
-        return [
-            (str(item.get("type", "")), str((item.get("resource") or {}).get("urn", "")))
-            for item in deployment.get("pending_operations") or []
-        ]
-
-    def _check_pending(self, env: str) -> None:
-        """Refuse an ``up`` over operations a killed run left unfinished, before anything changes.
-
-        Left alone, Pulumi drops them with a warning and creates each interrupted resource again: a resource with
-        a fixed name then fails (it exists), one without (a VPC, a KMS key) is silently created twice. Updates and
-        deletes are safe to redo after a refresh, which reads them and clears their pending entries; a create is
-        not, until someone has checked whether it happened.
-        """
-        pending = self.pending_operations(env)
-        if not pending:
-            return
-        lines = "\n".join(f"  {op:<9} {logical_name(urn)}  ({urn})" for op, urn in pending)
-        raise PulumiPendingOperationsError(
-            f"an earlier run of environment {env!r} was killed during {len(pending)} operations; Pulumi does not "
-            f"know whether they happened:\n{lines}\nNothing was changed by this run.",
-            hint="Check each in the cloud: delete what an interrupted create made (or import it with `pulumi "
-            f"refresh --import-pending-creates <urn>,<id>`), then `pulumi refresh --clear-pending-creates -s {env}` "
-            "(in the folder of the stack's Pulumi.yaml) clears them and reads the rest; `mlplatform up` converges.",
-        )
+        return [(str(op.get("type", "")), op_urn(op)) for op in deployment.get("pending_operations") or []]
 
     def destroy(
         self,
