@@ -24,6 +24,11 @@ What is measured (see docs/performance.md for what the numbers mean):
   in a fresh process (a) by the embedded engine as an offline preview and (b) by the bare SDK under
   ``pulumi.runtime.set_mocks`` with trivial mocks; (a - b) / N. Imports are done before the clock starts.
 * ``preview --blueprint level0`` with 500 extra buckets (the CLI, with the program wrapped), and its peak RSS.
+* the Pulumi engine next to the embedded one (``--only pulumi``; in the default set when a Pulumi CLI is found
+  by ``scripts/pulumi-cli --check``): level2 ``preview`` with no state, ``up`` from fresh state, a no-op
+  ``up``, a ``preview`` with state and ``destroy``, through ``--engine pulumi`` (the real Pulumi CLI with the
+  emulator provider standing in for pulumi-aws, in a ``PULUMI_HOME`` of the benchmark's own) and through
+  ``--engine embedded``, the two engines alternating run by run so that load affects both alike.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PYTHON = sys.executable
+ROOT = Path(__file__).resolve().parents[1]
 REPO = Path(__file__).resolve().parent.parent
 
 # ---- programs run in child processes -------------------------------------------------------------------
@@ -258,14 +264,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=None, help="runs per measurement (default 5; 3 with --quick)")
     parser.add_argument("--quick", action="store_true", help="3 runs, level0 and level2 only, sizes 10 and 500")
     parser.add_argument("--json", type=Path, help="also write the raw samples here")
-    parser.add_argument("--only", help="comma-separated sections: imports,startup,preview,up,overhead,extra")
+    parser.add_argument("--only", help="comma-separated sections: imports,startup,preview,up,overhead,extra,pulumi")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (for debugging)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-run progress on stderr")
     args = parser.parse_args(argv)
     runs = args.runs or (3 if args.quick else 5)
     levels = ["level0", "level2"] if args.quick else ["level0", "level1", "level2"]
     sizes = [10, 500] if args.quick else [10, 100, 500]
-    sections = set((args.only or "imports,startup,preview,up,overhead,extra").split(","))
+    sections = set((args.only or "imports,startup,preview,up,overhead,extra,pulumi").split(","))
 
     workdir = Path(tempfile.mkdtemp(prefix="mlplatform-bench-"))
     bench = Bench(workdir, verbose=not args.quiet)
@@ -315,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             rows.append(_measure(bench, Row("mlplatform emulator start (cold, fresh state dir)"), runs, emulator_start))
 
-        if sections & {"preview", "up", "extra"}:
+        if sections & {"preview", "up", "extra", "pulumi"}:
             started = bench.mlp("emulator", "start")
             if started.code != 0:
                 raise SystemExit(f"cannot start the emulator: {started.stdout}")
@@ -397,6 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     lambda: bench.run([PYTHON, "-c", _CLI_EXTRA, "500", "preview", "--blueprint", "level0"]),
                 )
             )
+        if "pulumi" in sections:
+            rows.extend(_engines(bench, runs, explicit=args.only is not None))
     finally:
         bench.mlp("emulator", "stop")
         for path in workdir.glob("emu-*"):
@@ -424,9 +432,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if any(row.failures() for row in rows) else 0
 
 
+def _engines(bench: Bench, runs: int, *, explicit: bool) -> list[Row]:
+    """Level2 through the Pulumi engine and the embedded engine, alternating run by run (see the docstring)."""
+    found = subprocess.run(
+        [str(ROOT / "scripts" / "pulumi-cli"), "--check"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if not found:
+        message = "no Pulumi CLI (scripts/pulumi-cli --check found none; scripts/pulumi-cli builds it)"
+        if explicit:
+            raise SystemExit(message)
+        print(f"skipping the Pulumi engine rows: {message}", file=sys.stderr)
+        return []
+    from mlplatform.app.emulator_provider import write_plugin
+
+    shim = write_plugin(bench.workdir / "plugins").parent
+    pulumi_env = {
+        **bench.env,
+        "PULUMI_HOME": str(bench.workdir / "pulumi-home"),
+        "PATH": f"{shim}{os.pathsep}{found}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MLPLATFORM_PULUMI_CLI": found,
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+    }
+    steps = [
+        ("preview (no state)", ["preview", "--blueprint", "level2"]),
+        ("up (fresh state)", ["up", "--yes", "--blueprint", "level2"]),
+        ("up (no-op)", ["up", "--yes", "--blueprint", "level2"]),
+        ("preview (with state)", ["preview", "--blueprint", "level2"]),
+        ("destroy", ["destroy", "--yes"]),
+    ]
+    rows = {
+        (engine, name): Row(f"level2 {name}, {engine} engine") for engine in ("embedded", "pulumi") for name, _ in steps
+    }
+    for i in range(runs):
+        for engine in ("pulumi", "embedded"):
+            _reset_env(bench)
+            for name, args in steps:
+                sample = bench.run([*bench.cli, *args, "--engine", engine], env=pulumi_env)
+                rows[engine, name].samples.append(sample)
+                if bench.verbose:
+                    print(
+                        f"  {rows[engine, name].name} [{i + 1}/{runs}] {sample.seconds:.3f}s exit {sample.code}",
+                        file=sys.stderr,
+                    )
+    _reset_env(bench)
+    return [rows[engine, name] for name, _ in steps for engine in ("embedded", "pulumi")]
+
+
 def _reset_env(bench: Bench) -> None:
-    """Fresh state for env local (the emulator's own record is left alone)."""
+    """Fresh state for env local, either engine's (the emulator's own record is left alone)."""
     shutil.rmtree(bench.state / "stacks" / "local", ignore_errors=True)
+    shutil.rmtree(bench.state / "pulumi-state", ignore_errors=True)
+    shutil.rmtree(bench.state / "pulumi" / "local", ignore_errors=True)
 
 
 def _table(rows: list[Row], runs: int) -> str:

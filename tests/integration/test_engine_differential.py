@@ -10,7 +10,8 @@ CLI with the emulator provider standing in for pulumi-aws). Then it compares
 * the ``up`` summaries and per-URN actions (the Pulumi engine's mapping of its steps onto mlplatform's plans);
 * the live inventory, read with boto3 from each emulator (:func:`inventory`);
 * for level2, a set of edits (in place and replace-forcing, on a bucket, the KMS key, a feature group, an
-  endpoint, roles, the network): the ``preview --json`` action per URN from both engines.
+  endpoint, roles, the network): the ``preview --json`` action per URN from both engines, then the edits
+  applied by each and all of the above compared again.
 
 Differences that are by design are listed in docs/pulumi-engine.md ("Differences between the engines"); this
 test removes exactly those, and nothing else.
@@ -381,7 +382,7 @@ def test_both_engines_deploy_the_same_platform(deploy: Any, level: str) -> None:
     _compare(deploy("embedded", level), deploy("pulumi", level))
 
 
-def test_level2_and_its_edits_plan_the_same_actions(deploy: Any) -> None:
+def test_level2_and_its_edits_plan_and_apply_the_same_actions(deploy: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     embedded, pulumi = deploy("embedded", "level2"), deploy("pulumi", "level2")
     _compare(embedded, pulumi)
 
@@ -401,3 +402,14 @@ def test_level2_and_its_edits_plan_the_same_actions(deploy: Any) -> None:
     assert not mismatched, json.dumps(mismatched, indent=1)
     assert plans["embedded"]["summary"] == plans["pulumi"]["summary"]
     assert _reasons(plans["embedded"]) == _reasons(plans["pulumi"])
+
+    # Applied: the same steps, and again the same state, outputs and live inventory.
+    applied = {}
+    for deployment in (embedded, pulumi):
+        up = deployment.cli.json("up", "--yes")
+        assert up["failed"] == 0, up["diagnostics"]
+        done = {urn: action for urn, action in _actions(up, "steps").items() if action != "same"}
+        assert done == {urn: action for urn, action in embedded_actions.items() if action != "same"}
+        resources, outputs = _read_state(deployment.cli, monkeypatch)
+        applied[deployment.engine] = Deployment(deployment.engine, deployment.cli, up, resources, outputs)
+    _compare(applied["embedded"], applied["pulumi"])

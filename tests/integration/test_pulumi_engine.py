@@ -225,9 +225,14 @@ def test_an_up_killed_with_sigkill_is_reported_and_the_next_up_converges(cli: Cl
         created += " created " in line
         if created >= 20:
             break
-    os.killpg(running.pid, signal.SIGKILL)  # the CLI, the Pulumi CLI and the provider plugin at once
+    os.killpg(running.pid, signal.SIGKILL)  # the CLI and the Pulumi CLI (the plugin has a process group of its own)
     running.wait(timeout=60)
     assert created >= 20
+    # The orphaned provider plugin notices its parent is gone and stops (it would otherwise live on).
+    deadline = time.monotonic() + 15
+    while _plugins(cli) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _plugins(cli), "the provider plugin outlived the killed run"
     pending = _checkpoint(cli).get("pending_operations") or []
     assert pending, "the kill left no pending operation (it came too late?)"
 
@@ -303,3 +308,18 @@ def _write_checkpoint(cli: Cli, deployment: dict[str, Any]) -> None:
     document = json.loads(path.read_text(encoding="utf-8"))
     document["checkpoint"]["latest"] = deployment
     path.write_text(json.dumps(document), encoding="utf-8")
+
+
+def _plugins(cli: Cli) -> list[int]:
+    """The emulator provider plugin processes of this test's Pulumi home (read from /proc)."""
+    home = f"PULUMI_HOME={cli.extra_env['PULUMI_HOME']}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if b"mlplatform.app.emulator_provider" in cmdline and home in environ.split(b"\0"):
+            found.append(int(proc.name))
+    return found

@@ -40,6 +40,7 @@ import contextlib
 import contextvars
 import ipaddress
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from importlib.util import find_spec
@@ -555,7 +556,9 @@ def serve(provider: Provider, version: str, args: Sequence[str]) -> None:
     """Run the plugin's gRPC server until the engine stops it (what the plugin executable does).
 
     The engine starts the plugin with its own address as the first argument and reads the port the server
-    listens on (127.0.0.1 only) from the first line of standard output.
+    listens on (127.0.0.1 only) from the first line of standard output. The engine stops its plugins when it
+    ends; when it dies instead (``kill -9``), the plugin, which the CLI starts in a process group of its own,
+    would live on: it stops once its parent is gone.
     """
     parser = argparse.ArgumentParser(prog=f"pulumi-resource-{PLUGIN_NAME}", description=__doc__.split("\n")[0])
     parser.add_argument("engine", help="the Pulumi engine's address")
@@ -569,7 +572,19 @@ def serve(provider: Provider, version: str, args: Sequence[str]) -> None:
         await server.start()
         sys.stdout.write(f"{port}\n")
         sys.stdout.flush()
+        watchdog = asyncio.create_task(_stop_when_orphaned(server, os.getppid()))
         await server.wait_for_termination()
+        watchdog.cancel()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+async def _stop_when_orphaned(server: grpc.aio.Server, parent: int) -> None:
+    """Stop ``server`` once the process that started it is gone (its parent pid changes on re-parenting)."""
+    while os.getppid() == parent:
+        await asyncio.sleep(_ORPHAN_POLL_SECONDS)
+    await server.stop(grace=None)
+
+
+_ORPHAN_POLL_SECONDS = 1.0
