@@ -86,9 +86,9 @@ def resolve_stack(env: str, config_blueprint: str | None, project_dir: Path | No
             # know it, and level0 in its place would plan to delete what a bigger blueprint deployed.
             names = ", ".join(blueprints.discover(root))
             raise ConfigError(
-                f"environment {env!r}: {path.relative_to(root)} pins no `blueprint:`, so mlplatform uses the one the "
-                f"environment was last deployed with, which a plain Pulumi run cannot know; and the stack has no "
-                f"{BLUEPRINT_CONFIG} config.",
+                f"environment {env!r}: {path.relative_to(root)} pins no `blueprint:` and the stack has no "
+                f"{BLUEPRINT_CONFIG} config; mlplatform would use the blueprint the environment was last deployed "
+                "with, which a plain Pulumi run cannot know.",
                 hint=f"Name it for this stack: `pulumi config set {BLUEPRINT_CONFIG} <name> -s {env}` (one of "
                 f"{names}), or pin `blueprint: <name>` in {path.relative_to(root)}.",
             )
