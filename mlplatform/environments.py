@@ -239,6 +239,7 @@ def resolve(
     *,
     remembered_blueprint: str | None = None,
     allow_unprotected_prod: bool = False,
+    blueprint_origin: str = "--blueprint",
 ) -> ResolvedEnvironment:
     """Resolve an environment into a validated :class:`PlatformSpec`.
 
@@ -251,6 +252,8 @@ def resolve(
             when neither ``--blueprint`` nor the env file names one.
         allow_unprotected_prod: accept a production environment with ``protect: false`` and
             ``allow_destroy_data: true`` (``--allow-unprotected-prod``); it is still named as an override.
+        blueprint_origin: what ``blueprint`` came from, for messages: ``--blueprint``, or the stack config a
+            plain Pulumi run reads (:mod:`mlplatform.app.stack_program`).
 
     Raises:
         InvalidEnvNameError: ``env`` is not a valid name (checked before any file is read).
@@ -280,11 +283,17 @@ def resolve(
         path=path,
         remembered_blueprint=remembered_blueprint,
         allow_unprotected_prod=allow_unprotected_prod,
+        blueprint_origin=blueprint_origin,
     )
 
 
 def choose_blueprint(
-    settings: EnvironmentFile, doc: YamlDocument | None, flag: str | None, remembered: str | None
+    settings: EnvironmentFile,
+    doc: YamlDocument | None,
+    flag: str | None,
+    remembered: str | None,
+    *,
+    flag_origin: str = "--blueprint",
 ) -> tuple[str, str, str]:
     """Which blueprint an environment uses, and why — the one rule every command follows.
 
@@ -295,11 +304,13 @@ def choose_blueprint(
        ``up`` keeps level2 instead of planning to delete half the platform;
     4. ``level0``.
 
+    A plain Pulumi run takes the flag's place with its stack config (``flag_origin`` names it).
+
     Returns:
         (blueprint name, where the choice came from for messages, ``wanted_by`` for a not-found error).
     """
     if flag:
-        return flag, "--blueprint", "--blueprint"
+        return flag, flag_origin, flag_origin
     if settings.blueprint:
         where = doc.file if doc else "built-in local environment"
         line = doc.lines.get(("blueprint",)) if doc else None
@@ -324,21 +335,31 @@ def resolve_loaded(
     path: Path | None = None,
     remembered_blueprint: str | None = None,
     allow_unprotected_prod: bool = False,
+    blueprint_origin: str = "--blueprint",
 ) -> ResolvedEnvironment:
     """Resolve an environment whose file is already parsed (``doc`` is ``None`` for the built-in local).
 
-    ``init`` uses this to validate a new file completely before writing it. ``allow_unprotected_prod``: see
-    :func:`resolve`.
+    ``init`` uses this to validate a new file completely before writing it. ``allow_unprotected_prod`` and
+    ``blueprint_origin``: see :func:`resolve`.
     """
-    name, source, wanted_by = choose_blueprint(settings, doc, blueprint, remembered_blueprint)
+    name, source, wanted_by = choose_blueprint(
+        settings, doc, blueprint, remembered_blueprint, flag_origin=blueprint_origin
+    )
     resolved_blueprint = blueprints.resolve(name, project_dir, wanted_by=wanted_by)
     notes: list[str] = []
     warnings: list[str] = []
-    if blueprint and settings.blueprint and blueprint != settings.blueprint:
+    if blueprint and settings.blueprint and blueprint != settings.blueprint and blueprint_origin == "--blueprint":
         warnings.append(
             f"--blueprint {blueprint} overrides `blueprint: {settings.blueprint}` in {settings_name(doc)} for this "
             f"run only: the next command without --blueprint uses {settings.blueprint} again (and would undo this "
             f"one). Change the file to keep {blueprint}."
+        )
+    elif blueprint and settings.blueprint and blueprint != settings.blueprint:
+        # The stack config persists: every plain Pulumi run uses it, every mlplatform command the file's.
+        warnings.append(
+            f"{blueprint_origin} = {blueprint} overrides `blueprint: {settings.blueprint}` in {settings_name(doc)}: "
+            f"mlplatform commands without --blueprint use {settings.blueprint}, so each would undo the other's "
+            f"deploy. Set the same blueprint in both."
         )
 
     region = settings.region or (DEFAULT_LOCAL_REGION if settings.target == "local" else None)

@@ -1,4 +1,4 @@
-"""Scaffold new environments: ``stacks/<env>.yaml`` and, when missing, ``Pulumi.yaml``.
+"""Scaffold new environments: ``stacks/<env>.yaml`` and, when missing, ``Pulumi.yaml`` and ``__main__.py``.
 
 Files are written atomically (temporary file + ``os.replace``) and never overwritten unless asked, so
 an interrupted or refused ``init`` leaves the project as it was.
@@ -30,10 +30,22 @@ from mlplatform.spec.yamlfile import parse_yaml_text
 
 PULUMI_YAML = """\
 # The Pulumi project of this mlplatform project: one stack per environment in stacks/ (written by
-# `mlplatform init`). Target `local` runs the program in mlplatform's embedded engine by default, in-process,
-# against the local emulator; target `aws` (and local with `--engine pulumi`) runs it through the Pulumi
-# engine: mlplatform drives the Pulumi CLI with the Automation API (docs/pulumi-engine.md). A plain
-# `pulumi up` on this file is not supported yet: deploy with `mlplatform up --env <env>`.
+# `mlplatform init`). `mlplatform up --env <env>` deploys one: target `local` on mlplatform's embedded engine by
+# default, in-process, into the local emulator; target `aws` (and local with `--engine pulumi`) through the
+# Pulumi engine, which drives the Pulumi CLI with the Automation API (docs/pulumi-engine.md).
+#
+# The plain Pulumi CLI runs the same program (__main__.py) for a stack named like an environment, e.g.
+# `pulumi preview -s dev` builds what `mlplatform preview --env dev` plans, from stacks/dev.yaml:
+# - blueprint: the stack config `mlplatform:blueprint` if set (`pulumi config set mlplatform:blueprint level2`;
+#   required when the env file pins no `blueprint:`), else the env file's, else level0 for the built-in local;
+# - the stack mlplatform deploys: backend `file://<state dir>/pulumi-state` unless the env file names one
+#   (`export PULUMI_BACKEND_URL=file://$PWD/.mlplatform/pulumi-state`), its config file
+#   `--config-file .mlplatform/pulumi/<env>/Pulumi.<env>.yaml`, and for target local the passphrase file
+#   `export PULUMI_CONFIG_PASSPHRASE_FILE=$PWD/.mlplatform/pulumi/passphrase`;
+# - target local needs mlplatform's emulator provider as `pulumi-resource-aws` first on PATH (written by
+#   `mlplatform.app.emulator_provider.write_plugin`): it stands in for pulumi-aws against the emulator. Target
+#   aws uses the real pulumi-aws plugin.
+# Step by step: docs/pulumi-engine.md, "Running the stack with the plain Pulumi CLI".
 name: mlplatform
 description: ML platform from mlplatform blueprints (one stack per environment in stacks/)
 runtime:
@@ -41,6 +53,16 @@ runtime:
   options:
     toolchain: pip
 """
+
+MAIN_PY = '''\
+"""The program `pulumi up -s <env>` runs on Pulumi.yaml: the platform `mlplatform up --env <env>` deploys."""
+
+from mlplatform.app.stack_program import run
+
+run()
+'''
+"""The project's Pulumi program (``Pulumi.yaml``'s default ``main``): what a plain ``pulumi up -s <env>`` runs
+(:mod:`mlplatform.app.stack_program`). The repository's ``__main__.py`` is the same file."""
 
 GITIGNORE_LINE = ".mlplatform/"
 """mlplatform's local files: state, journals, locks and ``secrets.key`` — never to be committed."""
@@ -54,6 +76,7 @@ class InitResult:
     pulumi_yaml: Path | None
     resolved: ResolvedEnvironment
     gitignore: Path | None = None
+    main_py: Path | None = None
 
 
 def _scalar(value: str) -> str:
@@ -130,7 +153,10 @@ def init_environment(
     force: bool = False,
     project_dir: Path | None = None,
 ) -> InitResult:
-    """Write ``stacks/<env>.yaml`` (and ``Pulumi.yaml`` when missing) into ``project_dir``.
+    """Write ``stacks/<env>.yaml`` (and ``Pulumi.yaml`` and ``__main__.py`` when missing) into ``project_dir``.
+
+    ``__main__.py`` is the program a plain ``pulumi up`` on ``Pulumi.yaml`` runs; an existing one is the
+    project's own and is left alone, like an existing ``Pulumi.yaml``.
 
     Raises:
         InvalidEnvNameError: ``env`` is not a valid environment name (nothing is written).
@@ -182,14 +208,23 @@ def init_environment(
     if path.exists():
         shutil.copy2(path, path.with_name(path.name + ".bak"))  # byte for byte: line endings, encoding, mode
     atomic_write(path, text)
-    pulumi_yaml = root / "Pulumi.yaml"
-    wrote_pulumi = None
-    if not pulumi_yaml.exists():
-        atomic_write(pulumi_yaml, PULUMI_YAML)
-        wrote_pulumi = pulumi_yaml
+    wrote_pulumi = _write_if_missing(root / "Pulumi.yaml", PULUMI_YAML)
+    wrote_main = _write_if_missing(root / "__main__.py", MAIN_PY)
     return InitResult(
-        env_file=path, pulumi_yaml=wrote_pulumi, resolved=resolved, gitignore=_ignore_state(root / ".gitignore")
+        env_file=path,
+        pulumi_yaml=wrote_pulumi,
+        resolved=resolved,
+        gitignore=_ignore_state(root / ".gitignore"),
+        main_py=wrote_main,
     )
+
+
+def _write_if_missing(path: Path, text: str) -> Path | None:
+    """Write ``text`` to ``path`` unless something is there (a file, or a dangling link); the path if written."""
+    if path.exists() or path.is_symlink():
+        return None
+    atomic_write(path, text)
+    return path
 
 
 def _ignore_state(gitignore: Path) -> Path | None:

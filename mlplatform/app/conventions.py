@@ -13,6 +13,11 @@ from mlplatform.spec.models import COMPONENTS
 PROJECT = "mlplatform"
 """The Pulumi project name (``Pulumi.yaml``'s ``name``): the project in every URN."""
 
+BLUEPRINT_CONFIG = "mlplatform:blueprint"
+"""The stack config key naming a stack's blueprint: the project's ``__main__.py`` (a plain ``pulumi up``, see
+:mod:`mlplatform.app.stack_program`) builds that blueprint, and the Pulumi engine records it there after each
+``up``, so a plain run of a stack mlplatform deployed builds the platform it deployed."""
+
 COMPONENT_TYPE_PREFIX = "mlplatform:"
 """Every component's type token is ``mlplatform:<module>:<Name>`` (``mlplatform:storage:ArtifactStore``)."""
 
@@ -24,6 +29,7 @@ CONVENTIONS = Conventions(
     env_tag=tagging.ENV_KEY,
     managed_by=(tagging.MANAGED_BY_KEY, tagging.MANAGED_BY_VALUE),
     blueprint_tag=tagging.BLUEPRINT_KEY,
+    blueprint_config=BLUEPRINT_CONFIG,
     urn_tag=tagging.URN_KEY,
 )
 """How mlplatform's resources map to components and which tags identify an environment's resources."""

@@ -10,6 +10,9 @@ shared by ``preview``, ``up``, ``destroy``, ``refresh`` and ``import``:
   embedded engine unless ``--engine pulumi`` (or its last deploy) says otherwise;
 * target ``aws`` always runs on the Pulumi engine, after the AWS preflight (:mod:`mlplatform.app.pulumi`).
 
+The program and its target settings come from one place (:func:`platform_program`), which the project's
+``__main__.py`` uses too when the plain Pulumi CLI runs a stack (:mod:`mlplatform.app.stack_program`).
+
 The commands that only read or repair state (``outputs``, ``state``, ``unlock``) get an engine without an
 emulator or a program (:func:`state_engine`). Either way the engine is given mlplatform's conventions
 (:data:`mlplatform.app.conventions.CONVENTIONS`) and the CLI sees it only as the
@@ -18,8 +21,10 @@ emulator or a program (:func:`state_engine`). Either way the engine is given mlp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlplatform import environments, paths
 from mlplatform.app.conventions import CONVENTIONS
@@ -27,8 +32,12 @@ from mlplatform.engine.embedded import state
 from mlplatform.engine.model import Engine, Events, Stack, no_events
 from mlplatform.environments import ResolvedEnvironment
 from mlplatform.errors import MlplatformError
+from mlplatform.spec.models import PlatformSpec
 from mlplatform.spec.names import check_env_name
 from mlplatform.spec.rules import EMULATOR_ACCOUNT_ID
+
+if TYPE_CHECKING:
+    from mlplatform.program import TargetSettings
 
 SESSION_FILE = "emulator-session"
 
@@ -193,10 +202,7 @@ def open_workspace(
     recorded = state_dir / "stacks" / env / SESSION_FILE
     restarted = recorded.is_file() and recorded.read_text(encoding="utf-8").strip() != session
 
-    from mlplatform.program import TargetSettings, build_platform
-
-    settings = TargetSettings(region=spec.region, endpoint=endpoint, account_id=EMULATOR_ACCOUNT_ID)
-    stack = Stack(env=env, blueprint=spec.blueprint, target=spec.target, program=lambda: build_platform(spec, settings))
+    stack = Stack(env=env, blueprint=spec.blueprint, target=spec.target, program=platform_program(spec, endpoint))
     return Workspace(
         resolved,
         runner,
@@ -207,6 +213,25 @@ def open_workspace(
         emulator_restarted=restarted,
         emulator_started=started,
     )
+
+
+def target_settings(spec: PlatformSpec, endpoint: str | None) -> TargetSettings:
+    """Where ``spec``'s program deploys: target ``local`` into the emulator at ``endpoint`` (its fixed account),
+    target ``aws`` into real AWS, guarded by the env file's account (``endpoint`` is ignored)."""
+    from mlplatform.program import TargetSettings
+
+    if spec.target == "aws":
+        return TargetSettings(region=spec.region, endpoint=None, account_id=spec.account_id)
+    return TargetSettings(region=spec.region, endpoint=endpoint, account_id=EMULATOR_ACCOUNT_ID)
+
+
+def platform_program(spec: PlatformSpec, endpoint: str | None) -> Callable[[], object]:
+    """The Pulumi program of ``spec``: what every engine runs, and what the project's ``__main__.py`` runs for
+    a plain ``pulumi up`` (:mod:`mlplatform.app.stack_program`), so the two cannot drift apart."""
+    from mlplatform.program import build_platform
+
+    settings = target_settings(spec, endpoint)
+    return lambda: build_platform(spec, settings)
 
 
 def _pulumi_engine(
@@ -241,14 +266,10 @@ def _aws_workspace(
 ) -> Workspace:
     """Target aws: the Pulumi engine, after the credentials proved to be the environment's account's."""
     from mlplatform.app import pulumi as pulumi_wiring
-    from mlplatform.program import TargetSettings, build_platform
 
     spec = resolved.spec
     pulumi_wiring.require_cli()
     pulumi_wiring.preflight(resolved)
     runner = _pulumi_engine(resolved, state_dir, parallel=parallel, events=events)
-    settings = TargetSettings(region=spec.region, endpoint=None, account_id=spec.account_id)
-    stack = Stack(
-        env=resolved.env, blueprint=spec.blueprint, target=spec.target, program=lambda: build_platform(spec, settings)
-    )
+    stack = Stack(env=resolved.env, blueprint=spec.blueprint, target=spec.target, program=platform_program(spec, None))
     return Workspace(resolved, runner, stack, None, paths.project_dir(), state_dir)

@@ -37,10 +37,12 @@ def init(
         bool, typer.Option("--force", help="Overwrite an existing stacks/<env>.yaml (kept as .bak).")
     ] = False,
 ) -> None:
-    """Scaffold stacks/ENV.yaml (and Pulumi.yaml when missing) in the project folder.
+    """Scaffold stacks/ENV.yaml (and Pulumi.yaml and __main__.py when missing) in the project folder.
 
     The project folder is the nearest one from here upwards with stacks/, Pulumi.yaml or .mlplatform/
-    (else the current directory). Also makes sure .gitignore ignores .mlplatform/ (it holds the secrets key).
+    (else the current directory). Pulumi.yaml and __main__.py let the plain Pulumi CLI run the same program
+    (`pulumi preview -s ENV`); existing ones are left alone. Also makes sure .gitignore ignores .mlplatform/
+    (it holds the secrets key).
     """
     result = scaffold.init_environment(
         env, blueprint=blueprint, target=target, region=region, account_id=account_id, owner=owner, force=force
@@ -48,6 +50,8 @@ def init(
     typer.echo(f"wrote {result.env_file.relative_to(result.env_file.parent.parent)}")
     if result.pulumi_yaml:
         typer.echo("wrote Pulumi.yaml")
+    if result.main_py:
+        typer.echo("wrote __main__.py (the program `pulumi up -s <env>` runs)")
     if result.gitignore:
         typer.echo("added .mlplatform/ to .gitignore (state, locks and the secrets key stay out of git)")
     typer.echo(environment_summary(result.resolved))

@@ -9,6 +9,8 @@ An engine runs any Pulumi program; it does not know that mlplatform names its co
   component type in its URN), for plans and their JSON;
 * which tags identify an environment's resources in the cloud, so an engine can notice lost state and
   report what an import leaves unmanaged;
+* under which stack config key the Pulumi engine records the blueprint a stack was deployed with, for the
+  application's program when the plain Pulumi CLI runs the same stack;
 * under which tag key the embedded engine may record a resource's URN on the resource (the application
   reserves the key, so no user tag overwrites it).
 
@@ -36,6 +38,9 @@ class Conventions:
             ``None``: resources cannot be found by environment.
         managed_by: a ``(key, value)`` tag every such resource carries too, or ``None``.
         blueprint_tag: the tag naming the blueprint a resource was deployed with, or ``None``.
+        blueprint_config: the stack config key under which the Pulumi engine records, after each successful
+            ``up``, the blueprint the stack was deployed with (the application's own program entry reads it when
+            the plain Pulumi CLI runs the stack), or ``None``.
         urn_tag: the tag key under which the embedded engine records a resource's URN, in the create call, on
             resources AWS names itself (security groups, VPCs, KMS keys, topics, ...), so that a run
             interrupted after the create finds and adopts the resource instead of creating a second one.
@@ -49,6 +54,7 @@ class Conventions:
     env_tag: str | None = None
     managed_by: tuple[str, str] | None = None
     blueprint_tag: str | None = None
+    blueprint_config: str | None = None
     urn_tag: str = "urn"
 
     def component_of(self, urn: str, inputs: dict[str, Any] | None) -> str | None:

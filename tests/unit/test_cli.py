@@ -228,12 +228,13 @@ def test_unknown_option_is_a_usage_error(run: Run) -> None:
 INIT_DEV = ("init", "--env", "dev", "--target", "aws", "--account-id", "111111111111", "--region", "eu-west-1")
 
 
-def test_init_writes_env_file_and_pulumi_yaml(run: Run, tmp_path: Path) -> None:
+def test_init_writes_env_file_pulumi_yaml_and_the_program(run: Run, tmp_path: Path) -> None:
     result = run(*INIT_DEV)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(
-        "wrote stacks/dev.yaml\nwrote Pulumi.yaml\nadded .mlplatform/ to .gitignore (state, locks and the secrets "
-        "key stay out of git)\nenvironment 'dev' is valid"
+        "wrote stacks/dev.yaml\nwrote Pulumi.yaml\nwrote __main__.py (the program `pulumi up -s <env>` runs)\n"
+        "added .mlplatform/ to .gitignore (state, locks and the secrets key stay out of git)\n"
+        "environment 'dev' is valid"
     )
     env_file = tmp_path / "stacks" / "dev.yaml"
     data = yaml.safe_load(env_file.read_text(encoding="utf-8"))
@@ -242,7 +243,8 @@ def test_init_writes_env_file_and_pulumi_yaml(run: Run, tmp_path: Path) -> None:
     assert data["region"] == "eu-west-1"
     assert data["overrides"] == {"tags": {"environment": "dev"}}
     assert (tmp_path / "Pulumi.yaml").read_text(encoding="utf-8") == scaffold.PULUMI_YAML
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".gitignore", "Pulumi.yaml", "stacks"]
+    assert (tmp_path / "__main__.py").read_text(encoding="utf-8") == scaffold.MAIN_PY
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".gitignore", "Pulumi.yaml", "__main__.py", "stacks"]
     assert sorted(p.name for p in (tmp_path / "stacks").iterdir()) == ["dev.yaml"]
     assert ".mlplatform/" in (tmp_path / ".gitignore").read_text(encoding="utf-8").splitlines()
 
@@ -257,11 +259,42 @@ def test_init_adds_the_state_folder_to_an_existing_gitignore_once(run: Run, tmp_
     assert lines.count(".mlplatform/") == 1
 
 
-def test_the_scaffolded_pulumi_yaml_is_the_repository_one() -> None:
-    # One text for both, so what `init` writes says what the README says about engines.
+def test_init_leaves_an_existing_program_and_pulumi_yaml_alone(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "__main__.py").write_text("print('the project's own program')\n", encoding="utf-8")
+    (tmp_path / "Pulumi.yaml").write_text("name: theirs\nruntime: python\n", encoding="utf-8")
+    result = run(*INIT_DEV)
+    assert result.exit_code == 0, result.output
+    assert "wrote __main__.py" not in result.stdout and "wrote Pulumi.yaml" not in result.stdout
+    assert (tmp_path / "__main__.py").read_text(encoding="utf-8") == "print('the project's own program')\n"
+    assert (tmp_path / "Pulumi.yaml").read_text(encoding="utf-8") == "name: theirs\nruntime: python\n"
+
+
+def test_init_writes_the_program_into_a_project_that_has_only_pulumi_yaml(run: Run, tmp_path: Path) -> None:
+    # A project from before the program entry existed gets it with its next init; its Pulumi.yaml stays.
+    (tmp_path / "Pulumi.yaml").write_text("name: mlplatform\nruntime: python\n", encoding="utf-8")
+    result = run(*INIT_DEV)
+    assert result.exit_code == 0, result.output
+    assert "wrote __main__.py" in result.stdout and "wrote Pulumi.yaml" not in result.stdout
+    assert (tmp_path / "__main__.py").read_text(encoding="utf-8") == scaffold.MAIN_PY
+
+
+def test_the_scaffolded_pulumi_yaml_and_program_are_the_repository_ones() -> None:
+    # One text for each, so what `init` writes is what the repository runs and documents.
     assert (REPO_ROOT / "Pulumi.yaml").read_text(encoding="utf-8") == scaffold.PULUMI_YAML
+    assert (REPO_ROOT / "__main__.py").read_text(encoding="utf-8") == scaffold.MAIN_PY
     comment = " ".join(line.lstrip("# ") for line in scaffold.PULUMI_YAML.splitlines())
-    assert "runs it through the Pulumi engine" in comment and "not supported yet" in comment
+    assert "through the Pulumi engine" in comment and "not supported" not in comment
+    # How to use it: the stack named like the env, the blueprint config, the backend, the passphrase, the plugin.
+    for needed in (
+        "pulumi preview -s dev",
+        "pulumi config set mlplatform:blueprint",
+        "PULUMI_BACKEND_URL=file://$PWD/.mlplatform/pulumi-state",
+        "--config-file .mlplatform/pulumi/<env>/Pulumi.<env>.yaml",
+        "PULUMI_CONFIG_PASSPHRASE_FILE=$PWD/.mlplatform/pulumi/passphrase",
+        "pulumi-resource-aws",
+        "mlplatform.app.emulator_provider.write_plugin",
+    ):
+        assert needed in comment, needed
 
 
 def test_init_local_keeps_the_samples_and_leaves_the_blueprint_to_choose(run: Run, tmp_path: Path) -> None:

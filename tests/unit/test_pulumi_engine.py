@@ -217,3 +217,19 @@ def test_a_killed_runs_empty_metadata_sidecar_is_removed_and_nothing_else(tmp_pa
     settings = PulumiSettings("mlplatform", tmp_path / "work", (tmp_path / "backend").as_uri())
     PulumiEngine(settings, conventions=CONVENTIONS)._repair_file_backend()
     assert sorted(p.name for p in stacks.iterdir()) == ["local.json", "local.json.bak.attrs"]
+
+
+def test_after_an_up_the_blueprint_is_a_stack_tag_and_the_stack_config_the_program_entry_reads(tmp_path: Path) -> None:
+    # The config key is what mlplatform.app.stack_program reads when the plain Pulumi CLI runs the same stack.
+    from mlplatform.app.conventions import BLUEPRINT_CONFIG
+    from mlplatform.engine.model import Stack
+    from mlplatform.engine.pulumi.engine import PulumiEngine, PulumiSettings
+
+    tags: dict[str, str] = {}
+    config: dict[str, Any] = {}
+    fake = SimpleNamespace(set_tag=tags.__setitem__, set_config=config.__setitem__)
+    settings = PulumiSettings("mlplatform", tmp_path, tmp_path.as_uri(), tags={"mlplatform:owner": "team"})
+    PulumiEngine(settings, conventions=CONVENTIONS)._tag(fake, Stack("local", "level2", "local", lambda: None))
+    assert tags == {"mlplatform:owner": "team", "mlplatform:blueprint": "level2"}
+    assert BLUEPRINT_CONFIG == "mlplatform:blueprint" and list(config) == [BLUEPRINT_CONFIG]
+    assert config[BLUEPRINT_CONFIG].value == "level2" and config[BLUEPRINT_CONFIG].secret is False

@@ -580,7 +580,9 @@ class PulumiEngine:
         return Result(mode, stack.env, stack.blueprint, stack.target, steps, outputs, diagnostics)
 
     def _tag(self, pulumi_stack: Any, stack: Stack) -> None:
-        """Stack tags (owner, blueprint, expiry); a backend that keeps no tags is told once, not fatal."""
+        """Stack tags (owner, blueprint, expiry) and the blueprint's stack config, after a successful ``up``."""
+        from pulumi import automation as auto
+
         # The blueprint goes in a stack tag under the application's blueprint tag key (remembered_blueprint).
         key = self.conventions.blueprint_tag
         tags = {**self.settings.tags, **({key: stack.blueprint} if key and stack.blueprint else {})}
@@ -590,6 +592,13 @@ class PulumiEngine:
                     pulumi_stack.set_tag(key, value)
         except PulumiEngineError:
             pass  # self-managed backends before Pulumi 3.x kept no tags: the blueprint is then not remembered
+        # And in the stack's config, where the application's own program reads it when the plain Pulumi CLI runs
+        # this stack (with this config file): set only after an up, so a preview of another blueprint changes
+        # nothing there. A config file is local, so this cannot fail the way a backend's tags can.
+        config_key = self.conventions.blueprint_config
+        if config_key and stack.blueprint:
+            with self._errors(stack.env):
+                pulumi_stack.set_config(config_key, auto.ConfigValue(stack.blueprint))
 
     def import_resources(self, stack: Stack, *, confirm: Callable[[ImportPlan], bool]) -> ImportPlan:
         raise PulumiImportUnsupportedError(
