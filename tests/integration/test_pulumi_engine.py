@@ -303,6 +303,23 @@ def test_what_a_killed_run_left_is_adopted_created_again_or_read_again(cli: Cli)
     assert not _changed(cli.json("preview", "--refresh"))
 
 
+def test_destroy_after_a_killed_run_destroys_what_it_created_too(cli: Cli) -> None:
+    checkpoint = _checkpoint(cli)
+    needed = {urn for r in checkpoint["resources"] for urn in r.get("dependencies", [])}
+    made = next(r for r in checkpoint["resources"] if r["type"] == "aws:ec2/flowLog:FlowLog" and r["urn"] not in needed)
+    kept = {k: v for k, v in made.items() if k not in ("outputs", "created", "modified")}
+    checkpoint["resources"] = [r for r in checkpoint["resources"] if r["urn"] != made["urn"]]
+    checkpoint["pending_operations"] = [{"resource": {**kept, "id": ""}, "type": "creating"}]
+    _write_checkpoint(cli, checkpoint)
+
+    destroyed = _timed(cli, "destroy", "--yes")
+    assert destroyed["failed"] == 0, destroyed
+    note = "\n".join(d["message"] for d in destroyed["diagnostics"])
+    assert f"adopted {logical(made['urn'])!r} ({made['id']})" in note, note
+    assert _tagged(cli) == []  # Pulumi alone would have left the flow log behind, outside its state
+    assert not cli.client("ec2").describe_flow_logs()["FlowLogs"]
+
+
 def _write_checkpoint(cli: Cli, deployment: dict[str, Any]) -> None:
     path = cli.state_dir / "pulumi-state" / ".pulumi" / "stacks" / "mlplatform" / "local.json"
     document = json.loads(path.read_text(encoding="utf-8"))

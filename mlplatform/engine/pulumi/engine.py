@@ -529,8 +529,13 @@ class PulumiEngine:
         targets: frozenset[str] | None = None,
         approve: Callable[[Plan], bool] | None = None,
     ) -> Result | None:
-        if approve is not None and not approve_plan(self.preview_destroy(stack, targets=targets), approve):
-            return None
+        # What a killed run created is adopted first, so that it is destroyed too rather than left behind.
+        recovered = self._recover(stack)
+        if approve is not None:
+            plan = self.preview_destroy(stack, targets=targets)
+            plan.diagnostics[:0] = recovered
+            if not approve_plan(plan, approve):
+                return None
         pulumi_stack = self._stack(stack)
         urns = self._target_urns(stack, pulumi_stack, targets)
         collector = _Collector(self.conventions, self.events, applying=True)
@@ -546,9 +551,12 @@ class PulumiEngine:
                 )
         except PulumiEngineError as exc:
             failure = exc
-        return self._result(PlanMode.DESTROY, stack, pulumi_stack, collector, {}, failure)
+        result = self._result(PlanMode.DESTROY, stack, pulumi_stack, collector, {}, failure)
+        result.diagnostics[:0] = recovered
+        return result
 
     def refresh(self, stack: Stack) -> Result:
+        recovered = self._recover(stack)
         pulumi_stack = self._stack(stack)
         collector = _Collector(self.conventions, self.events, applying=True)
         failure: PulumiEngineError | None = None
@@ -557,7 +565,9 @@ class PulumiEngine:
                 pulumi_stack.refresh(on_event=collector, parallel=self.parallel, show_secrets=False)
         except PulumiEngineError as exc:
             failure = exc
-        return self._result(PlanMode.REFRESH, stack, pulumi_stack, collector, self.outputs(stack.env), failure)
+        result = self._result(PlanMode.REFRESH, stack, pulumi_stack, collector, self.outputs(stack.env), failure)
+        result.diagnostics[:0] = recovered
+        return result
 
     def _result(
         self,
