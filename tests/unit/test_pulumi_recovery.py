@@ -151,7 +151,7 @@ def test_without_an_answer_for_every_create_nothing_is_changed(finder: Any, reas
 
 def test_an_adopted_resource_the_provider_cannot_read_is_an_error_not_a_silent_create() -> None:
     stack = FakeStack(_deployment(), refresh_drops=(KEY,))
-    with pytest.raises(PulumiPendingOperationsError, match="could not read it by that id"):
+    with pytest.raises(PulumiPendingOperationsError, match="could not read it by the id found"):
         _recover(stack, lambda created: ("key-1234", {}) if created.urn == KEY else None)
 
 

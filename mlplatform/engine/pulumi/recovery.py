@@ -96,18 +96,19 @@ def recover(
     known = {str(item.get("urn")) for item in resources}
     targets = sorted(set(adopted) | {op_urn(op) for op in pending if op_urn(op) in known})
     with guard():
+        # `stack import` drops every pending entry; the refresh reads what the interrupted updates and deletes
+        # left, and the adopted resources' live state.
         pulumi_stack.import_stack(exported)
-        # Pulumi drops the remaining (non-create) pending entries when the refresh writes its checkpoint.
         if targets:
             pulumi_stack.refresh(target=targets, parallel=parallel, show_secrets=False)
         after = pulumi_stack.export_stack().deployment or {}
     lost = sorted(set(adopted) - {str(item.get("urn")) for item in after.get("resources") or []})
     if lost:
         raise PulumiPendingOperationsError(
-            f"the interrupted run's {', '.join(logical_name(urn) for urn in lost)} was found by name, but the "
-            "provider could not read it by that id: it was left out of the state, and nothing was changed.",
-            hint="Check it in the cloud, then `pulumi import` it into the stack or delete it; `mlplatform up` "
-            "then converges.",
+            f"the interrupted run's {', '.join(logical_name(urn) for urn in lost)} was found, but the provider "
+            "could not read it by the id found: it is not in the state, and nothing was changed in the cloud.",
+            hint="Check it in the cloud before the next `up`, which would create it again: `pulumi import` it into "
+            "the stack, or delete it.",
         )
     return [_recovery_note(pending, found)]
 
