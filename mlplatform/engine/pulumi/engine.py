@@ -402,6 +402,11 @@ class PulumiEngine:
     # ---- plans ----------------------------------------------------------------------------------------------
 
     def preview(self, stack: Stack, *, refresh: bool = False, targets: frozenset[str] | None = None) -> Plan:
+        return self._preview(stack, refresh=refresh, targets=targets, pending=True)
+
+    def _preview(self, stack: Stack, *, refresh: bool, targets: frozenset[str] | None, pending: bool) -> Plan:
+        """The update plan; ``pending``: also warn about operations a killed run left (one more CLI call, which
+        ``up`` and ``destroy`` skip: they have just settled them)."""
         pulumi_stack = self._stack(stack)
         collector = _Collector(self.conventions, no_events, applying=False)
         urns = self._target_urns(stack, pulumi_stack, targets)
@@ -414,15 +419,14 @@ class PulumiEngine:
                 parallel=self.parallel,
             )
         del result
-        pending = self.pending_operations(stack.env)
         interrupted = [
             Diagnostic(
                 "warning",
-                f"an earlier run was killed while {op} {logical_name(urn)!r}: `up` looks for what it left (adopting a "
-                "resource it created) before it changes anything",
+                f"an earlier run was killed while {op} {logical_name(urn)!r}: `up` settles what it left before it "
+                'changes anything (docs/pulumi-engine.md, "Interrupted and concurrent runs")',
                 urn,
             )
-            for op, urn in pending
+            for op, urn in (self.pending_operations(stack.env) if pending else [])
         ]
         return Plan(
             PlanMode.UPDATE,
@@ -478,9 +482,8 @@ class PulumiEngine:
     ) -> Result | None:
         recovered = self._recover(stack)
         if approve is not None:
-            plan = self.preview(stack, refresh=refresh, targets=targets)
-            plan.diagnostics[:0] = recovered
-            if not approve_plan(plan, approve):
+            plan = self._preview(stack, refresh=refresh, targets=targets, pending=False)
+            if not _approved(plan, recovered, approve):
                 return None
         pulumi_stack = self._stack(stack)
         urns = self._target_urns(stack, pulumi_stack, targets)
@@ -504,7 +507,8 @@ class PulumiEngine:
         return result
 
     def _recover(self, stack: Stack) -> list[Diagnostic]:
-        """What a killed run left pending, settled before this ``up`` plans (:func:`recovery.recover`)."""
+        """What a killed run left pending, settled before an ``up``, ``destroy`` or ``refresh`` plans
+        (:func:`recovery.recover`)."""
         pulumi_stack = self._existing(stack.env)
         if pulumi_stack is None:
             return []
@@ -531,11 +535,8 @@ class PulumiEngine:
     ) -> Result | None:
         # What a killed run created is adopted first, so that it is destroyed too rather than left behind.
         recovered = self._recover(stack)
-        if approve is not None:
-            plan = self.preview_destroy(stack, targets=targets)
-            plan.diagnostics[:0] = recovered
-            if not approve_plan(plan, approve):
-                return None
+        if approve is not None and not _approved(self.preview_destroy(stack, targets=targets), recovered, approve):
+            return None
         pulumi_stack = self._stack(stack)
         urns = self._target_urns(stack, pulumi_stack, targets)
         collector = _Collector(self.conventions, self.events, applying=True)
@@ -746,6 +747,12 @@ def collect_abandoned_programs() -> None:
 
 _ABANDONED = ("run_pulumi_func", "run_in_stack", "_run_in_stack", "LanguageServer")
 """The SDK's coroutines an early-stopped inline program leaves behind (see :func:`collect_abandoned_programs`)."""
+
+
+def _approved(plan: Plan, recovered: list[Diagnostic], approve: Callable[[Plan], bool]) -> bool:
+    """``approve_plan`` on ``plan``, with what settling a killed run's operations did shown first."""
+    plan.diagnostics[:0] = recovered
+    return approve_plan(plan, approve)
 
 
 def _no_program() -> None:
