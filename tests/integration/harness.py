@@ -111,7 +111,8 @@ def deploy(
     preview: bool = False,
     refresh: bool = False,
 ) -> Deployment:
-    """Run ``program`` once through the embedded engine; orphans are deleted like ``up`` does."""
+    """Run ``program`` once through the embedded engine; replaced resources and orphans are deleted like ``up``
+    does."""
     deployment = Deployment(
         previous=dict(previous or {}),
         handlers=registry(),
@@ -121,6 +122,7 @@ def deploy(
     )
     run_program(program, EngineMonitor(deployment, "mlplatform", "test"), preview=preview, parallel=10)
     if not deployment.broken:
+        deployment.delete_replaced()
         deployment.delete(deployment.orphans(), parallel=10)
     return deployment
 

@@ -761,3 +761,57 @@ def test_instance_types_through_the_emulator_follow_botocore(endpoint: str) -> N
     with pytest.raises(ClientError) as wrong_api:
         _endpoint_config(sm, "gpu-wrong-api", notebook_only[0])
     assert _code(wrong_api) == "ValidationException"
+
+
+# --- feature group and domain updates in place (patches/sagemaker_fidelity.py) -------------------------
+
+
+def test_update_feature_group_and_throughput_on_plain_moto(plain: str) -> None:
+    sm = _sm(plain)
+    _feature_group(sm, "fg-throughput-plain")
+    with pytest.raises(ClientError) as caught:
+        sm.update_feature_group(FeatureGroupName="fg-throughput-plain", ThroughputConfig={"ThroughputMode": "OnDemand"})
+    assert _status(caught) >= 400
+
+
+def test_update_feature_group_and_throughput_through_the_emulator(endpoint: str) -> None:
+    sm = _sm(endpoint)
+    _feature_group(sm, "fg-throughput-fixed")
+    assert sm.describe_feature_group(FeatureGroupName="fg-throughput-fixed")["ThroughputConfig"] == {
+        "ThroughputMode": "OnDemand"
+    }
+    provisioned = {"ThroughputMode": "Provisioned", "ProvisionedReadCapacityUnits": 5,
+                   "ProvisionedWriteCapacityUnits": 5}  # fmt: skip
+    sm.update_feature_group(FeatureGroupName="fg-throughput-fixed", ThroughputConfig=provisioned,
+                            OnlineStoreConfig={"TtlDuration": {"Unit": "Days", "Value": 7}})  # fmt: skip
+    described = sm.describe_feature_group(FeatureGroupName="fg-throughput-fixed")
+    assert described["ThroughputConfig"] == provisioned
+    assert described["OnlineStoreConfig"]["TtlDuration"] == {"Unit": "Days", "Value": 7}
+    assert described["OnlineStoreConfig"]["EnableOnlineStore"] is True  # the rest of the store is kept
+
+
+def test_domain_tag_propagation_and_settings_on_plain_moto(plain: str) -> None:
+    sm = _sm(plain)
+    name = "dom-propagation-plain"
+    sm.create_domain(
+        DomainName=name, AuthMode="IAM", DefaultUserSettings={"ExecutionRole": ROLE}, SubnetIds=["subnet-1"],
+        VpcId="vpc-1", TagPropagation="ENABLED",
+    )  # fmt: skip
+    domain_id = next(d["DomainId"] for d in sm.list_domains()["Domains"] if d["DomainName"] == name)
+    assert "TagPropagation" not in sm.describe_domain(DomainId=domain_id)
+
+
+def test_domain_tag_propagation_and_settings_through_the_emulator(endpoint: str) -> None:
+    sm = _sm(endpoint)
+    name = "dom-propagation-fixed"
+    sm.create_domain(
+        DomainName=name, AuthMode="IAM", DefaultUserSettings={"ExecutionRole": ROLE}, SubnetIds=["subnet-1"],
+        VpcId="vpc-1", TagPropagation="ENABLED",
+    )  # fmt: skip
+    domain_id = next(d["DomainId"] for d in sm.list_domains()["Domains"] if d["DomainName"] == name)
+    assert sm.describe_domain(DomainId=domain_id)["TagPropagation"] == "ENABLED"
+    sm.update_domain(DomainId=domain_id, TagPropagation="DISABLED",
+                     DomainSettingsForUpdate={"SecurityGroupIds": ["sg-1"]})  # fmt: skip
+    described = sm.describe_domain(DomainId=domain_id)
+    assert described["TagPropagation"] == "DISABLED"
+    assert described["DomainSettings"]["SecurityGroupIds"] == ["sg-1"]

@@ -61,7 +61,11 @@ def _network(endpoint: str, *, team: str = "ml", admin_cidr: str = "10.42.0.0/24
         tags=tags,
         opts=opts,
     )
-    aws.ec2.DefaultSecurityGroup("default-sg", vpc_id=vpc.id, tags={"Name": "deny-all"}, opts=opts)
+    # Explicit empty rule lists, as the network component sets them: the rules are optional+computed, so only an
+    # explicit [] (not an omitted list) removes a rule added outside mlplatform.
+    aws.ec2.DefaultSecurityGroup(
+        "default-sg", vpc_id=vpc.id, ingress=[], egress=[], tags={"Name": "deny-all"}, opts=opts
+    )
     table = aws.ec2.RouteTable("private", vpc_id=vpc.id, tags=tags, opts=opts)
     subnets = []
     for index, zone in enumerate(("us-east-1a", "us-east-1b")):

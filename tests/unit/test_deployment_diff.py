@@ -159,6 +159,7 @@ def up(
     )
     run_program(lambda: _discard(program), EngineMonitor(deployment, "mlplatform", "test"), preview=preview, parallel=4)
     if not deployment.broken:
+        deployment.delete_replaced()
         deployment.delete(deployment.orphans(), parallel=4)
     return deployment, handler
 
@@ -266,6 +267,61 @@ def test_handler_replace_on_change_key_forces_replace_with_that_reason() -> None
     assert change.replace_reasons == ("bucket",)  # tags changed too, but only bucket forces it
     # The physical name changed, so both can coexist: create first, then delete the old one.
     assert handler.calls == [("create", "new-name"), ("delete", "old-name")]
+    assert deployment.records[urn("data")].id == "new-name"
+
+
+def test_a_replacement_deletes_the_old_resource_after_its_dependents_point_at_the_new_one() -> None:
+    # Pulumi's order: create the replacement, update what depends on it, delete the old one last, so no
+    # dependent ever points at a deleted resource.
+    log: list[tuple[str, ...]] = []
+    previous = [
+        record("data", inputs={"bucket": "old-name"}),
+        record(
+            "logs", inputs={"bucket": "logs", "tags": {"target": "arn:aws:s3:::old-name"}}, dependencies=[urn("data")]
+        ),
+    ]
+
+    def program() -> None:
+        data = bucket("data", bucket="new-name")
+        bucket("logs", tags={"target": data.arn}, opts=None)
+
+    deployment, handler = up(program, previous, handler=FakeBucket(log), journal=RecordingJournal(log))
+    calls = [call for call in handler.calls if call[0] in ("create", "update", "delete")]
+    assert calls == [("create", "new-name"), ("update", "logs"), ("delete", "old-name")]
+    # The old resource stays on record (a pending discard) until its delete has succeeded.
+    assert log.index(("begin", "discard", "data")) < log.index(("update", "logs")) < log.index(("delete", "old-name"))
+    assert log.index(("delete", "old-name")) < len(log) - 1 and log[-1] == ("succeed", "data")
+    assert change_of(deployment, "data").action is Action.REPLACE
+    assert deployment.records[urn("data")].id == "new-name"
+
+
+def test_the_old_resource_of_a_replacement_an_earlier_run_left_is_deleted_by_the_next_run() -> None:
+    log: list[tuple[str, ...]] = []
+    handler = FakeBucket(log)
+    deployment = Deployment(
+        previous={PROVIDER_URN: provider_record()},
+        handlers={BUCKET: handler},
+        preview=False,
+        journal=RecordingJournal(log),
+    )
+    deployment.delete_replaced([("op-7", record("data", inputs={"bucket": "old-name"}))])
+    assert log == [("delete", "old-name"), ("succeed", "data")]  # the discard settles once it is deleted
+    assert deployment.steps == []
+
+
+def test_a_replaced_resource_whose_delete_fails_is_reported_and_stays_pending() -> None:
+    class Stubborn(FakeBucket):
+        def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+            raise RuntimeError("DependencyViolation: still in use")
+
+    log: list[tuple[str, ...]] = []
+    previous = [record("data", inputs={"bucket": "old-name"})]
+    deployment, _ = up(lambda: bucket("data", bucket="new-name"), previous, handler=Stubborn(log),
+                       journal=RecordingJournal(log))  # fmt: skip
+    (failed,) = [step for step in deployment.steps if step.status is StepStatus.FAILED]
+    assert failed.change.action is Action.DELETE and "DependencyViolation" in (failed.error or "")
+    # After the discard began, only the replacement itself succeeded: the discard stays pending.
+    assert log[log.index(("begin", "discard", "data")) :].count(("succeed", "data")) == 1
     assert deployment.records[urn("data")].id == "new-name"
 
 
@@ -547,7 +603,7 @@ def test_a_refreshed_plan_never_holds_a_secret_in_plaintext() -> None:
             if resource_id == "broken":
                 raise RuntimeError("AccessDenied")
             live = super().read(ctx, resource_id, inputs) or {}
-            return {**live, "acl": "public-read"}  # drift elsewhere: every live value is taken over
+            return {**live, "forceDestroy": True}  # drift elsewhere: every live value is taken over
 
     def program() -> None:
         bucket("data", tags={"token": pulumi.Output.secret("hunter3")})
@@ -572,7 +628,7 @@ def test_a_refreshed_plan_never_holds_a_secret_in_plaintext() -> None:
         assert change.before["tags"] == {"token": SECRET_MASK}, name
         assert "hunter" not in repr(change.as_dict())
     assert [d.path for d in change_of(deployment, "data").property_diff] == [
-        "acl",
+        "forceDestroy",
         "tags",
     ]  # the SDK makes the whole map secret
 

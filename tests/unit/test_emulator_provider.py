@@ -161,6 +161,7 @@ def embedded(
     deployment.register(
         Registration(urn(type_), type_, "r", provider=provider_ref, inputs=news, ignore_changes=ignore, **common)
     )
+    deployment.delete_replaced()  # what up does once the program has finished
     return deployment.changes[urn(type_)].action, log
 
 
@@ -201,7 +202,7 @@ DIFF_CASES = [
      (), Action.SAME, None),
     ("bucket-secret-changed", BUCKET, {"bucket": "b1", "tags": {"k": secret("v")}},
      {"bucket": "b1", "tags": {"k": secret("w")}}, (), Action.UPDATE, None),
-    ("bucket-number-as-double", BUCKET, {"bucket": "b1", "n": 7}, {"bucket": "b1", "n": 7.0}, (), Action.SAME, None),
+    ("key-number-as-double", KEY, {"deletionWindowInDays": 7}, {"deletionWindowInDays": 7.0}, (), Action.SAME, None),
     ("key-description", KEY, {"description": "a", "enableKeyRotation": True}, {"description": "b",
      "enableKeyRotation": True}, (), Action.UPDATE, None),
     ("key-usage", KEY, {"keyUsage": "ENCRYPT_DECRYPT"}, {"keyUsage": "SIGN_VERIFY"}, (), Action.REPLACE,

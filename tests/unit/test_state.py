@@ -735,3 +735,38 @@ def test_plaintext_opt_in_is_encrypted_once_it_is_turned_off(
         opted_out.compact()
     assert SECRET_INPUT.encode() not in store.snapshot_path.read_bytes()
     _assert_secrets_round_trip(fresh(store).load())
+
+
+# ------------------------------------------------------------------------------ replaced resources (discard)
+
+
+def test_a_pending_discard_keeps_the_replaced_resource_on_record_until_it_is_deleted(store: StateStore) -> None:
+    old = resource(URN_A, id="old-a")
+    with store.lock("up"):
+        create(store, old)
+        store.compact()
+    with store.lock("up"):
+        replace_op = store.begin("replace", URN_A, BUCKET, {})
+        discard = store.begin("discard", URN_A, BUCKET, {"id": "old-a", "resource": old.to_dict()})
+        # The replacement succeeding settles the URN, but not the discard: that is another physical resource.
+        store.succeed(replace_op, resource(URN_A, id="new-a"))
+        # The run dies here, before the old resource is deleted.
+    loaded = fresh(store).load()
+    assert [r.id for r in loaded.snapshot.resources] == ["new-a"]
+    assert [(op_id, r.id) for op_id, r in loaded.replaced] == [(discard, "old-a")]
+    assert loaded.unsettled == []  # nothing to adopt: the replacement itself completed
+    next_run = fresh(store)
+    with next_run.lock("up"):
+        next_run.succeed(discard, None)  # the next run deleted it
+        next_run.compact()
+    loaded = fresh(store).load()
+    assert loaded.replaced == [] and loaded.interrupted == []
+    assert [r.id for r in loaded.snapshot.resources] == ["new-a"]  # the replacement stays
+
+
+def test_a_discard_takes_no_resource_on_success(store: StateStore) -> None:
+    with store.lock("up"):
+        create(store, resource(URN_A))
+        op_id = store.begin("discard", URN_A, BUCKET, {})
+        with pytest.raises(ValueError, match="discard takes resource=None"):
+            store.succeed(op_id, resource(URN_A))

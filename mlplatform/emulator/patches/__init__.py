@@ -1,7 +1,8 @@
 """Every fix for moto's gaps, applied in one defined order inside the emulator's server process.
 
-One module per AWS service (:mod:`.sagemaker`, :mod:`.sagemaker_monitoring`, :mod:`.budgets`,
-:mod:`.applicationautoscaling`, :mod:`.codebuild`, :mod:`.s3`, :mod:`.glue`, :mod:`.ec2`, :mod:`.iam`); each
+One module per AWS service (:mod:`.sagemaker`, :mod:`.sagemaker_monitoring`, :mod:`.sagemaker_fidelity`,
+:mod:`.budgets`, :mod:`.applicationautoscaling`, :mod:`.codebuild`, :mod:`.s3`, :mod:`.glue`, :mod:`.ec2`,
+:mod:`.ec2_endpoints`, :mod:`.iam`); each
 module's docstring lists the gaps it closes and the test that shows each one on plain moto and fixed through
 the emulator. :data:`PATCHES` is the order :func:`apply_patches` applies them in.
 
@@ -27,10 +28,12 @@ from mlplatform.emulator.patches import (
     budgets,
     codebuild,
     ec2,
+    ec2_endpoints,
     glue,
     iam,
     s3,
     sagemaker,
+    sagemaker_fidelity,
     sagemaker_monitoring,
 )
 
@@ -49,6 +52,8 @@ PATCHES: tuple[Callable[[], None], ...] = (
     sagemaker.keep_model_network_isolation,
     sagemaker.fix_endpoint_config_arn,
     sagemaker.accept_instance_types_from_botocore,
+    sagemaker_fidelity.add_update_feature_group,
+    sagemaker_fidelity.keep_domain_settings_updates,
     sagemaker_monitoring.add_monitoring_schedules,
     budgets.add_subscribers_update_and_tags,
     applicationautoscaling.add_tags,
@@ -59,6 +64,7 @@ PATCHES: tuple[Callable[[], None], ...] = (
     glue.drop_database_tags_on_delete,
     ec2.describe_group_rule_descriptions,
     ec2.describe_prefix_list_rule_descriptions,
+    ec2_endpoints.modify_vpc_endpoint_settings,
     iam.authorize_sagemaker_and_codebuild_by_resource,
 )
 

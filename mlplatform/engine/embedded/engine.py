@@ -186,7 +186,7 @@ class EmbeddedEngine:
             preview=True,
             refresh=refresh,
             targets=targets,
-            interrupted=[op.urn for op in loaded.interrupted],
+            interrupted=[op.urn for op in loaded.unsettled],
             preflight=_lost_state_check(stack.env, loaded, self.conventions),
             conventions=self.conventions,
         )
@@ -208,7 +208,8 @@ class EmbeddedEngine:
             previous_blueprint=loaded.snapshot.blueprint if loaded.snapshot.resources else None,
         )
         plan.diagnostics += [Diagnostic("warning", text) for text in loaded.warnings]
-        plan.diagnostics += [_interrupted_note(op) for op in loaded.interrupted]
+        plan.diagnostics += [_interrupted_note(op) for op in loaded.unsettled]
+        plan.diagnostics += [_replaced_note(record) for _, record in loaded.replaced]
         downgrade = _blueprint_change_note(plan, self.conventions.components)
         if downgrade is not None:
             plan.diagnostics.insert(0, downgrade)
@@ -302,7 +303,7 @@ class EmbeddedEngine:
                 journal=journal,
                 events=self.events,
                 counter=counter,
-                interrupted=[op.urn for op in loaded.interrupted],
+                interrupted=[op.urn for op in loaded.unsettled],
                 preflight=_lost_state_check(stack.env, loaded, self.conventions, store, stack.blueprint),
                 conventions=self.conventions,
             )
@@ -317,6 +318,9 @@ class EmbeddedEngine:
                 if deployment.refusal is not None:
                     raise deployment.refusal  # stopped before the first create: nothing happened, nothing to record
                 deployment.note_untargeted()
+                if not deployment.broken and not cancelled.is_set():
+                    # After every create and update, so nothing points at them any more (Pulumi's order).
+                    deployment.delete_replaced(loaded.replaced)
                 orphans = deployment.orphans() if targets is None else []
                 if orphans and not deployment.broken and not cancelled.is_set():
                     deployment.delete(orphans, parallel=self.parallel)
@@ -332,7 +336,7 @@ class EmbeddedEngine:
                         previous,
                         deployment,
                         journal,
-                        loaded.interrupted,
+                        loaded.unsettled,
                         complete=not deployment.broken and not cancelled.is_set() and targets is None,
                     )
                     outputs = plain(deployment.stack_outputs)
@@ -398,6 +402,8 @@ class EmbeddedEngine:
             )
             deployment.cancelled = cancelled
             try:
+                if targets is None:
+                    deployment.delete_replaced(loaded.replaced)  # before what they may still use
                 deployment.delete(chosen, parallel=self.parallel)
             finally:
                 # The outputs describe the platform: they go with the last resource, not with a targeted few.
@@ -695,7 +701,7 @@ def _lost_state_check(
     During ``up`` (``store`` given) the blueprint is journaled once the check has passed, still before the
     first create: a refused run leaves the environment's state exactly as it was.
     """
-    if loaded.snapshot.resources or loaded.interrupted:
+    if loaded.snapshot.resources or loaded.unsettled or loaded.replaced:
         return None
     check = discovery.existing_check(env, conventions)
     if check is None or store is None or blueprint == loaded.snapshot.blueprint:
@@ -783,6 +789,15 @@ def _interrupted_note(operation: PendingOperation) -> Diagnostic:
         f"an earlier run was interrupted during {operation.op} of {name} ({operation.started_at}); up will adopt or "
         "redo it",
         operation.urn,
+    )
+
+
+def _replaced_note(record: Record) -> Diagnostic:
+    return Diagnostic(
+        "warning",
+        f"{logical_name(record.urn)} was replaced by an earlier run that did not delete the old resource "
+        f"({record.id}); up or destroy deletes it",
+        record.urn,
     )
 
 

@@ -14,8 +14,8 @@ two engines can be held to the same plan by a differential test:
   ``local`` (region, keys, ``endpoints``, the ``skip*`` flags, ``s3UsePathStyle``); :class:`AwsContext` reads
   it as the embedded engine reads a provider's inputs.
 * ``Check`` returns the inputs unchanged: no defaults invented (the embedded engine invents none either).
-* ``Diff`` is the embedded engine's rule over the *old inputs*: :func:`diff_keys`, the handler's replace-on-change
-  keys (:func:`replace_reasons`) and :func:`deletes_first`. The engine sends the old inputs beside the old
+* ``Diff`` is the embedded engine's rule over the *old inputs*: :func:`compare` with the type's rules from the
+  provider's table (``handlers/rules.py``) and :func:`deletes_first`. The engine sends the old inputs beside the old
   outputs, but the SDK's framework passes on only the outputs, so :class:`EmulatorServicer` hands them over
   (``Update`` and ``Delete`` need them too: handlers take the old inputs). The engine applies ``ignore_changes``
   to the new inputs before ``Check``; ``Diff`` applies them again, a no-op then. The ``replace_on_changes`` and
@@ -76,10 +76,18 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from mlplatform.engine.conventions import Conventions
 from mlplatform.engine.embedded.deployment.apply import MissingHandlerError, deletes_first, guard
-from mlplatform.engine.embedded.deployment.diff import answer_invoke, diff_keys, predicted_outputs, replace_reasons
+from mlplatform.engine.embedded.deployment.diff import (
+    answer_invoke,
+    compare,
+    diff_keys,
+    other_region,
+    predicted_outputs,
+    unsupported_reason,
+)
 from mlplatform.engine.embedded.deployment.ignore_changes import keep_old_at
 from mlplatform.engine.embedded.handlers import registry
 from mlplatform.engine.embedded.handlers.base import AwsContext, CallCounter, Handler, HandlerError, StepContext
+from mlplatform.engine.embedded.handlers.rules import keep_computed
 from mlplatform.engine.targets import logical_name
 from mlplatform.engine.values import (
     UNKNOWN,
@@ -301,9 +309,15 @@ class EmulatorProvider(Provider):
     # ---- resources ---------------------------------------------------------------------------------------------
 
     async def check(self, request: CheckRequest) -> CheckResponse:
-        """The inputs unchanged (no defaults invented); a type without a handler is refused here, before any step."""
-        self._handler(request.urn)
-        return CheckResponse(inputs=request.new_inputs)
+        """The inputs unchanged (no defaults invented); a type without a handler, and an input its handler does not
+        implement, are refused here, before any step (as the embedded engine refuses them)."""
+        handler = self._handler(request.urn)
+        news = reveal(plain_map(request.new_inputs))
+        failures = [CheckFailure(path, unsupported_reason(handler, path)) for path in handler.unsupported_inputs(news)]
+        elsewhere = other_region(handler, news, self._configured().region)
+        if elsewhere:
+            failures.append(CheckFailure("region", elsewhere))
+        return CheckResponse(inputs=request.new_inputs, failures=failures or None)
 
     async def diff(self, request: DiffRequest) -> DiffResponse:
         """The embedded engine's diff: changed keys, replace reasons, delete-before-replace, per-key detail."""
@@ -312,8 +326,9 @@ class EmulatorProvider(Provider):
         news = plain_map(request.new_inputs)
         for path in request.ignore_changes:
             news = keep_old_at(news, olds, path)
-        changed = diff_keys(olds, news)
-        reasons = replace_reasons(changed, handler, ())
+        news = keep_computed(handler.rules, olds, news)
+        aws = self._configured()
+        changed, reasons = compare(handler, olds, news, region=aws.region, account=lambda: aws.account_id)
         return DiffResponse(
             changes=bool(changed),
             replaces=reasons,

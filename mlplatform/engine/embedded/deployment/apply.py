@@ -170,6 +170,7 @@ class Applier:
         self.contexts: dict[str, AwsContext] = {}
         self.cancelled = threading.Event()
         self.live: dict[str, tuple[dict[str, Any] | None, Exception | None]] = {}  # urn -> read_live's answer
+        self.replaced: list[tuple[str, Record]] = []  # (discard op id, old record): deleted by delete_replaced
 
     # ---- shared by registrations and steps -------------------------------------------------------
 
@@ -292,8 +293,69 @@ class Applier:
             created: tuple[str, dict[str, Any]] = self._guard(lambda: handler.create(ctx, revealed))
             return created
         created = self._guard(lambda: handler.create(ctx, revealed))
-        self._guard(lambda: handler.delete(ctx, record_id(old), reveal(old.inputs), old.outputs))
+        # Pulumi's create-before-delete: the old resource goes last, once everything that pointed at it has been
+        # updated to the replacement (``delete_replaced``), so no dependent ever points at a deleted resource.
+        # The pending "discard" entry keeps the old resource on record until then: a run killed in between
+        # deletes it next time instead of leaking it.
+        op_id = self.journal.begin(
+            "discard",
+            old,
+            old.urn,
+            old.type,
+            {
+                "id": record_id(old),
+                "resource": old.to_dict(),
+                "physical_name": handler.physical_name(reveal(old.inputs)),
+            },
+        )
+        with self.lock:
+            self.replaced.append((op_id, old))
         return created
+
+    def delete_replaced(self, earlier: Iterable[tuple[str, Record]] = ()) -> None:
+        """Delete the old halves of this run's create-before-delete replacements, newest first, then those an
+        earlier, interrupted run left (``earlier``: their pending ``discard`` operations and records).
+
+        Replacements happen in registration order, which follows the dependency graph, so newest first deletes
+        an old resource before the old resources it used. A delete that fails leaves its ``discard`` pending: the
+        old resource stays on record and the next ``up`` or ``destroy`` tries again (Pulumi keeps such a resource
+        as ``delete: true``).
+        """
+        with self.lock:
+            pending = [*reversed(self.replaced), *earlier]
+            self.replaced = []
+        if not pending:
+            return
+        self._provider_contexts([*(record for _, record in pending), *self.previous.values()])
+        for op_id, old in pending:
+            if self.cancelled.is_set():
+                return
+            handler = self.handlers.get(old.type)
+            name = logical_name(old.urn)
+            change = Change(
+                old.urn, old.type, name, self.conventions.component_of(old.urn, old.inputs), Action.DELETE,
+                shown(old.inputs), None, detail=f"replaced: deleting the old resource {record_id(old)}",
+            )  # fmt: skip
+            self.events("start", change, None, 0.0, None)
+            started = time.monotonic()
+            try:
+                if handler is None:
+                    raise MissingHandlerError(f"no handler for {old.type}: cannot delete the replaced {old.urn}")
+                ctx = StepContext(self._context(old.provider, old.urn), old.urn, name, self.conventions.urn_tag)
+                self._guard(lambda h=handler, c=ctx, o=old: h.delete(c, record_id(o), reveal(o.inputs), o.outputs))  # type: ignore[misc]
+            except EndpointUnreachableError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reported; the discard stays pending for the next run
+                message = exc.message if isinstance(exc, MlplatformError) else f"{type(exc).__name__}: {exc}"
+                seconds = time.monotonic() - started
+                with self.lock:
+                    self.steps.append(StepResult(change, StepStatus.FAILED, seconds, message))
+                    self.broken.add(old.urn)
+                self.events("end", change, StepStatus.FAILED, seconds, message)
+                continue
+            self.journal.succeed(op_id, None, old.urn)
+            # No step of its own: it is the second half of the replacement, which the summary already counts.
+            self.events("end", change, StepStatus.OK, time.monotonic() - started, None)
 
     def _guard(self, call: Callable[[], Any]) -> Any:
         return guard(call)

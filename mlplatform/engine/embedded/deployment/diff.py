@@ -2,8 +2,8 @@
 
 ``Deployment`` is the monitor's :class:`~mlplatform.engine.embedded.monitor.Registrar`. For every
 resource the program registers it finds the resource's previous state (by URN, or by an alias when it
-was renamed), applies ``ignore_changes`` (:mod:`.ignore_changes`), diffs the inputs (:func:`diff_keys`),
-finds the keys that force a replacement (:func:`replace_reasons`) and decides an
+was renamed), applies ``ignore_changes`` (:mod:`.ignore_changes`), compares the inputs by the provider's
+rules (:func:`compare`: sets, optional+computed keys, nested and conditional replace rules) and decides an
 :class:`~mlplatform.engine.model.Action`. In a preview it only records the change and answers with
 predicted outputs (unknown where only the cloud knows). During ``up`` it applies the step right away —
 *apply on register* (:class:`~.apply.Applier`): the SDK cannot register a resource before the resources
@@ -41,6 +41,7 @@ from mlplatform.engine.embedded.handlers.base import (
     Handler,
     StepContext,
 )
+from mlplatform.engine.embedded.handlers.rules import Comparison, keep_computed
 from mlplatform.engine.embedded.monitor import Registration
 from mlplatform.engine.model import Action, Change, Diagnostic, Events, StepResult, StepStatus, no_events
 from mlplatform.engine.targets import logical_name
@@ -95,15 +96,86 @@ def answer_invoke(token: str, aws: AwsContext) -> dict[str, Any]:
     )
 
 
+def unsupported_reason(handler: Handler, path: str) -> str:
+    """Why an input set at ``path`` is refused: the local engines do not deploy it (pulumi-aws would)."""
+    return (
+        f"{path} is not implemented by the local engine's {handler.type} handler, so it would be ignored here "
+        "while pulumi-aws applies it on AWS"
+    )
+
+
+def other_region(handler: Handler, inputs: dict[str, Any], region: str) -> str | None:
+    """Why a resource-level ``region`` other than the provider's is refused (``None`` when it is not set or the
+    same): the handlers call the provider's region's endpoints, so the resource would land there instead."""
+    wanted = inputs.get("region")
+    if not isinstance(wanted, str) or not wanted or wanted == region or not handler.rules.regional:
+        return None
+    return (
+        f"region {wanted!r} differs from its provider's region {region!r}; the local engine deploys every resource "
+        "in its provider's region. Give the resource a provider for that region instead (pulumi-aws treats both "
+        "the same way)."
+    )
+
+
+def refuse_unsupported(handler: Handler, reg: Registration, inputs: dict[str, Any], region: str) -> None:
+    """Refuse a registration that sets inputs the handler does not implement (never ignore one silently).
+
+    Raises:
+        ConfigError: naming the resource, the inputs, and what the handler does implement.
+    """
+    elsewhere = other_region(handler, inputs, region)
+    if elsewhere:
+        raise ConfigError(f"resource {reg.name!r} ({reg.type}): {elsewhere}")
+    unsupported = handler.unsupported_inputs(inputs)
+    if not unsupported:
+        return
+    implemented = ", ".join(sorted(handler.implemented or ()))
+    raise ConfigError(
+        f"resource {reg.name!r} ({reg.type}) sets {', '.join(unsupported)}, which the local engine does not "
+        "implement: deploying it to the emulator would silently leave "
+        f"{'it' if len(unsupported) == 1 else 'them'} out, so the run stops before planning anything.",
+        hint=f"The handler implements: {implemented}. Remove the input for the local environment, or deploy to AWS "
+        "with the Pulumi engine (--engine pulumi), where pulumi-aws applies it.",
+    )
+
+
 _PLAN_ONLY = Handler()
 """Stands in for a missing handler in an offline plan: no CRUD, outputs beyond the inputs unknown."""
 
 
 def replace_reasons(changed: Iterable[str], handler: Handler, requested: Collection[str]) -> list[str]:
-    """The changed keys that force a replacement: the handler's replace-on-change keys and the resource's
-    ``replace_on_changes`` option (``*``: any change)."""
+    """The changed keys that may force a replacement, judged by key alone: the keys the type's rules name and
+    the resource's ``replace_on_changes`` option (``*``: any change). :func:`compare` applies the rules to the
+    values (nested keys, conditions, sets); this coarser answer is for callers that have only the keys."""
     forcing = handler.replace_on_change | set(requested)
     return [key for key in changed if key in forcing or "*" in forcing]
+
+
+def compare(
+    handler: Handler,
+    olds: dict[str, Any],
+    news: dict[str, Any],
+    *,
+    region: str | None,
+    requested: Collection[str] = (),
+    account: Callable[[], str] | None = None,
+) -> tuple[list[str], list[str]]:
+    """The changed top-level keys and those among them that force a replacement, by the provider's rules.
+
+    Sets compare without order, an optional+computed key the program dropped is no change, ``region`` equal
+    to the provider's is no change, and nested and conditional rules replace only when their values say so
+    (:class:`~mlplatform.engine.embedded.handlers.rules.Comparison`). Both engines decide with this.
+
+    Args:
+        olds: the recorded inputs.
+        news: the program's inputs (after ``ignore_changes`` and :func:`keep_computed`).
+        region: the provider's region.
+        requested: the resource's ``replace_on_changes`` option.
+        account: the provider's account id (called only by a rule that depends on it).
+    """
+    comparison = Comparison(handler.rules, olds, news, region=region, requested=requested, account=account)
+    changed = comparison.changed()
+    return changed, comparison.reasons(changed)
 
 
 class Deployment(Applier):
@@ -308,10 +380,13 @@ class Deployment(Applier):
         ctx = StepContext(
             self._context(reg.provider, f"resource {reg.name!r}"), reg.urn, reg.name, self.conventions.urn_tag
         )
+        if not self.offline:
+            refuse_unsupported(handler, reg, reveal(plain(reg.inputs)), ctx.aws.region)
         news = dict(reg.inputs)
         if old is not None:
             for path in reg.ignore_changes:
                 news = keep_old_at(news, old.inputs, path)
+            news = keep_computed(handler.rules, old.inputs, news)
         olds = dict(old.inputs) if old else {}
         detail = None
         if self.importing and old is None:
@@ -344,8 +419,18 @@ class Deployment(Applier):
                     # plan (printed by preview --json) would show it.
                     olds = {**olds, **conceal(live, secret_texts(olds))}
 
-        changed = diff_keys(olds, news) if old is not None else []
-        reasons = replace_reasons(changed, handler, reg.replace_on_changes)
+        changed, reasons = (
+            compare(
+                handler,
+                olds,
+                news,
+                region=ctx.aws.region,
+                requested=reg.replace_on_changes,
+                account=lambda: ctx.aws.account_id,
+            )
+            if old is not None
+            else ([], [])
+        )
         if old is None:
             action = Action.CREATE
         elif not changed:
@@ -544,8 +629,7 @@ class Deployment(Applier):
         resource_id, outputs = found
         inputs = {**news, **live}
         record = self._record_for(reg, resource_id, {**outputs, **news}, inputs)
-        changed = diff_keys(inputs, news)
-        reasons = replace_reasons(changed, handler, reg.replace_on_changes)
+        changed, reasons = compare(handler, inputs, news, region=ctx.aws.region, requested=reg.replace_on_changes)
         change = Change(
             reg.urn, reg.type, reg.name, component, Action.IMPORT, None, shown(record.inputs), tuple(changed),
             tuple(reasons),

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag
+from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext, is_set
+from mlplatform.engine.embedded.handlers.common import is_not_found, physical_name, retag
 from mlplatform.engine.embedded.handlers.shapes import from_api, input_shape, output_shape, request, to_api
 
 
@@ -27,8 +27,18 @@ class TargetHandler(Handler):
 
     type = "aws:appautoscaling/target:Target"
     service = "application-autoscaling"
-    replace_on_change = frozenset({"resourceId", "scalableDimension", "serviceNamespace", "region"})
     computed = ("arn", "roleArn")
+    implemented = frozenset(
+        {
+            "maxCapacity",
+            "minCapacity",
+            "resourceId",
+            "roleArn",
+            "scalableDimension",
+            "serviceNamespace",
+            "suspendedState",
+        }
+    )
 
     def _register(self, ctx: StepContext, inputs: dict[str, Any], *, tags: bool) -> str:
         args: dict[str, Any] = {**_target_key(inputs), **self._capacity(ctx, inputs)}
@@ -150,9 +160,22 @@ class PolicyHandler(Handler):
 
     type = "aws:appautoscaling/policy:Policy"
     service = "application-autoscaling"
-    replace_on_change = frozenset({"name", "resourceId", "scalableDimension", "serviceNamespace", "region"})
     name_key = "name"
     computed = ("arn", "alarmArns", "name")
+    # Only target tracking is implemented: step and predictive scaling configurations are refused.
+    implemented = frozenset(
+        {"name", "policyType", "resourceId", "scalableDimension", "serviceNamespace",
+         "targetTrackingScalingPolicyConfiguration"}
+    )  # fmt: skip
+
+    def unsupported_inputs(self, inputs: dict[str, Any]) -> list[str]:
+        found = super().unsupported_inputs(inputs)
+        if inputs.get("policyType") not in (None, "", "TargetTrackingScaling"):
+            found.append("policyType")
+        tracking = inputs.get("targetTrackingScalingPolicyConfiguration")
+        if isinstance(tracking, dict) and is_set(tracking.get("customizedMetricSpecification")):
+            found.append("targetTrackingScalingPolicyConfiguration.customizedMetricSpecification")
+        return sorted(found)
 
     def _put(self, ctx: StepContext, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         client = ctx.aws.client("application-autoscaling")
@@ -177,7 +200,7 @@ class PolicyHandler(Handler):
         }
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        name = inputs.get("name") or auto_name(ctx.name, max_length=255, lowercase=False)
+        name = physical_name(inputs, ctx.name, prefix_key="", max_length=255)
         return name, self._put(ctx, name, inputs)
 
     def _describe(self, ctx: StepContext, name: str, inputs: dict[str, Any]) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mlplatform.engine.embedded.handlers.common import tag_dict
+from mlplatform.engine.embedded.handlers.rules import NO_RULES, ReplaceRules, rules_for
 from mlplatform.errors import MlplatformError
 
 READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Query", "BatchGet", "Select")
@@ -184,12 +185,50 @@ class Handler:
 
     type: ClassVar[str]
     service: ClassVar[str]
-    replace_on_change: ClassVar[frozenset[str]] = frozenset()
-    """Input keys whose change forces a replacement (from the provider schema's ForceNew)."""
     name_key: ClassVar[str | None] = None
     """Input key holding a fixed physical name: a replacement must delete before it creates."""
     computed: ClassVar[tuple[str, ...]] = ("arn",)
     """Outputs only known after create (shown as computed in previews)."""
+    implemented: ClassVar[frozenset[str] | None] = None
+    """The top-level inputs this handler carries to AWS. A program that sets any other input of the type is
+    refused before anything is planned (:meth:`unsupported_inputs`): an input is never silently ignored.
+    ``None`` declares nothing (only for test doubles: a test requires every real handler to declare it)."""
+
+    def unsupported_inputs(self, inputs: dict[str, Any]) -> list[str]:
+        """The inputs set in ``inputs`` that this handler does not implement, as property paths
+        (``lifecycleRules[0].transitions``); empty when it deploys everything the program asks for.
+
+        The default checks top-level keys against :attr:`implemented`; handlers that implement a block only in
+        part extend it with the nested paths they ignore.
+        """
+        if self.implemented is None:
+            return []
+        allowed = self.implemented | _ALWAYS_ACCEPTED
+        return sorted(key for key, value in inputs.items() if key not in allowed and is_set(value))
+
+    @property
+    def replace_on_change(self) -> frozenset[str]:
+        """Every top-level input key some rule of :attr:`rules` may replace the resource for.
+
+        It comes from the provider's rule table (:mod:`.rules`), never from a handler; only a test double of a
+        type outside the table declares its own (as a class attribute: every change of those keys replaces).
+        """
+        return self.rules.replace_keys
+
+    @property
+    def rules(self) -> ReplaceRules:
+        """The provider's replace rules for this type (:mod:`.rules`)."""
+        type_ = getattr(self, "type", "")  # a test double may declare no type
+        found = rules_for(type_)
+        if found is NO_RULES:
+            declared: object = getattr(type(self), "replace_on_change", frozenset())
+            if not isinstance(declared, frozenset):
+                declared = frozenset()  # the property itself: nothing declared
+            return ReplaceRules(
+                type=type_, resource="", source="declared by the handler", replace=frozenset(declared),
+                regional=False,
+            )  # fmt: skip
+        return found
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
@@ -230,6 +269,16 @@ class Handler:
 
     def physical_name(self, inputs: dict[str, Any]) -> str | None:
         return str(inputs[self.name_key]) if self.name_key and inputs.get(self.name_key) else None
+
+
+_ALWAYS_ACCEPTED = frozenset({"region", "tags"})
+"""Inputs the engine handles for every type: ``region`` selects the provider's region (a different one is
+refused by the engine), ``tags`` are every taggable handler's business."""
+
+
+def is_set(value: Any) -> bool:
+    """Whether an input value asks for something: ``None`` and empty lists and maps ask for nothing."""
+    return value is not None and value != [] and value != {}
 
 
 HandlerFactory = Callable[[], Handler]

@@ -10,24 +10,12 @@ definition, so every update sends all of it.
 
 from __future__ import annotations
 
-import secrets
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag, tag_list
+from mlplatform.engine.embedded.handlers.base import Handler, StepContext
+from mlplatform.engine.embedded.handlers.common import is_not_found, physical_name, retag, tag_list
 from mlplatform.engine.embedded.handlers.shapes import input_shape, to_api
-
-_UNSUPPORTED = (
-    "costTypes",
-    "plannedLimits",
-    "autoAdjustData",
-    "filterExpression",
-    "metrics",
-    "billingViewArn",
-    "timePeriodStart",
-    "timePeriodEnd",
-)
 
 NotificationKey = tuple[str, str, float, str]
 
@@ -97,9 +85,23 @@ class BudgetHandler(Handler):
 
     type = "aws:budgets/budget:Budget"
     service = "budgets"
-    replace_on_change = frozenset({"name", "namePrefix", "accountId"})
     name_key = "name"
     computed = ("arn", "name", "accountId")
+    # Not implemented (refused when set): costTypes, plannedLimits, autoAdjustData, filterExpression, metrics,
+    # billingViewArn, timePeriodStart, timePeriodEnd.
+    implemented = frozenset(
+        {
+            "accountId",
+            "budgetType",
+            "costFilters",
+            "limitAmount",
+            "limitUnit",
+            "name",
+            "namePrefix",
+            "notifications",
+            "timeUnit",
+        }
+    )
 
     def _outputs(self, ctx: StepContext, account: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -123,17 +125,10 @@ class BudgetHandler(Handler):
         return budget
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        unsupported = [key for key in _UNSUPPORTED if inputs.get(key)]
-        if unsupported:
-            raise HandlerError(f"the embedded engine does not support {', '.join(unsupported)} on budgets")
         budgets = ctx.aws.client("budgets")
         account = str(inputs.get("accountId") or ctx.aws.account_id)
-        if inputs.get("name"):
-            name = str(inputs["name"])
-        elif inputs.get("namePrefix"):
-            name = f"{inputs['namePrefix']}{secrets.token_hex(4)[:7]}"
-        else:
-            name = auto_name(ctx.name, max_length=100, lowercase=False)
+        # Terraform's create.Name: the name, else namePrefix + a unique suffix; else Pulumi's auto-name.
+        name = physical_name(inputs, ctx.name, key="name", prefix_key="namePrefix", max_length=100)
         args: dict[str, Any] = {"AccountId": account, "Budget": self._budget(name, inputs)}
         if inputs.get("tags"):
             args["ResourceTags"] = tag_list(inputs["tags"])

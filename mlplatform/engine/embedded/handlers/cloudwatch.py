@@ -16,6 +16,7 @@ from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, Step
 from mlplatform.engine.embedded.handlers.common import (
     auto_name,
     is_not_found,
+    physical_name,
     retag,
     tag_list,
 )
@@ -57,10 +58,13 @@ class LogGroupHandler(Handler):
 
     type = "aws:cloudwatch/logGroup:LogGroup"
     service = "logs"
-    # Terraform's aws_cloudwatch_log_group: name, name_prefix and log_group_class are ForceNew.
-    replace_on_change = frozenset({"name", "namePrefix", "logGroupClass", "region"})
     name_key = "name"
     computed = ("arn", "name")
+    # deletionProtectionEnabled is refused unless false (the API's default).
+    implemented = frozenset({"kmsKeyId", "logGroupClass", "name", "namePrefix", "retentionInDays", "skipDestroy"})
+
+    def unsupported_inputs(self, inputs: dict[str, Any]) -> list[str]:
+        return _unless_default(inputs, super().unsupported_inputs(inputs), {"deletionProtectionEnabled": False})
 
     def _outputs(self, ctx: StepContext, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         # The Terraform provider reports the ARN without the trailing ":*" DescribeLogGroups adds.
@@ -69,11 +73,7 @@ class LogGroupHandler(Handler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         logs = ctx.aws.client("logs")
-        if inputs.get("deletionProtectionEnabled"):
-            raise HandlerError(
-                f"log group {ctx.name!r}: deletionProtectionEnabled not supported by the embedded engine"
-            )
-        name = inputs.get("name") or auto_name(inputs.get("namePrefix") or ctx.name, max_length=512, lowercase=False)
+        name = physical_name(inputs, ctx.name, max_length=512)
         sent = {key: inputs.get(key) or None for key in ("kmsKeyId", "logGroupClass", "tags")}
         logs.create_log_group(**request(logs, "CreateLogGroup", {**sent, "name": name}, _LOG_RENAMES))
         if inputs.get("retentionInDays"):
@@ -169,7 +169,6 @@ _ALARM_FIELDS: dict[str, Any] = {
 _ALARM_LISTS = ("alarmActions", "okActions", "insufficientDataActions")
 # Terraform's names that are not the API's by case (a plural here, the alarm's name).
 _ALARM_RENAMES = {"name": "AlarmName", "evaluateLowSampleCountPercentiles": "EvaluateLowSampleCountPercentile"}
-_ALARM_UNSUPPORTED = ("metricQueries", "thresholdMetricId", "evaluationCriteria", "evaluationInterval")
 
 
 class MetricAlarmHandler(Handler):
@@ -177,18 +176,16 @@ class MetricAlarmHandler(Handler):
 
     type = "aws:cloudwatch/metricAlarm:MetricAlarm"
     service = "cloudwatch"
-    # Terraform's aws_cloudwatch_metric_alarm: only alarm_name is ForceNew (PutMetricAlarm overwrites the rest).
-    replace_on_change = frozenset({"name", "region"})
     name_key = "name"
     computed = ("arn", "name")
+    # Refused when set: metricQueries, thresholdMetricId, evaluationCriteria, evaluationInterval,
+    # evaluationWindow, warmUpConfiguration.
+    implemented = frozenset({*_ALARM_FIELDS, *_ALARM_LISTS, "dimensions", "name"})
 
     def _arn(self, ctx: StepContext, name: str) -> str:
         return f"arn:{ctx.aws.partition}:cloudwatch:{ctx.aws.region}:{ctx.aws.account_id}:alarm:{name}"
 
     def _put(self, ctx: StepContext, name: str, inputs: dict[str, Any], *, tags: bool) -> None:
-        unsupported = [key for key in _ALARM_UNSUPPORTED if inputs.get(key)]
-        if unsupported:
-            raise HandlerError(f"metric alarm {name!r}: {', '.join(unsupported)} not supported by the embedded engine")
         cloudwatch = ctx.aws.client("cloudwatch")
         sent = {key: inputs.get(key) for key in (*_ALARM_FIELDS, *_ALARM_LISTS)}
         args = request(cloudwatch, "PutMetricAlarm", {**sent, "name": name}, _ALARM_RENAMES)
@@ -266,9 +263,9 @@ class DashboardHandler(Handler):
 
     type = "aws:cloudwatch/dashboard:Dashboard"
     service = "cloudwatch"
-    replace_on_change = frozenset({"dashboardName", "region"})
     name_key = "dashboardName"
     computed = ("dashboardArn",)
+    implemented = frozenset({"dashboardBody", "dashboardName"})
 
     def _arn(self, ctx: StepContext, name: str) -> str:
         return f"arn:{ctx.aws.partition}:cloudwatch::{ctx.aws.account_id}:dashboard/{name}"
@@ -313,6 +310,11 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _unless_default(inputs: dict[str, Any], refused: list[str], defaults: dict[str, Any]) -> list[str]:
+    """``refused`` without the inputs that only restate the API's default (nothing is ignored by not sending them)."""
+    return [key for key in refused if key not in defaults or inputs.get(key) != defaults[key]]
+
+
 # --- EventBridge -------------------------------------------------------------------------------------
 
 
@@ -325,10 +327,22 @@ class EventRuleHandler(Handler):
 
     type = "aws:cloudwatch/eventRule:EventRule"
     service = "events"
-    # Terraform's aws_cloudwatch_event_rule: name, name_prefix and event_bus_name are ForceNew.
-    replace_on_change = frozenset({"name", "namePrefix", "eventBusName", "region"})
     name_key = "name"
     computed = ("arn", "name")
+    implemented = frozenset(
+        {
+            "description",
+            "eventBusName",
+            "eventPattern",
+            "forceDestroy",
+            "isEnabled",
+            "name",
+            "namePrefix",
+            "roleArn",
+            "scheduleExpression",
+            "state",
+        }
+    )
 
     def _put(self, ctx: StepContext, name: str, inputs: dict[str, Any]) -> str:
         events = ctx.aws.client("events")
@@ -345,7 +359,7 @@ class EventRuleHandler(Handler):
         return str(events.put_rule(**request(events, "PutRule", sent))["RuleArn"])
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        name = inputs.get("name") or auto_name(inputs.get("namePrefix") or ctx.name, max_length=64, lowercase=False)
+        name = physical_name(inputs, ctx.name, max_length=64)
         arn = self._put(ctx, name, inputs)
         if inputs.get("tags"):
             ctx.aws.client("events").tag_resource(ResourceARN=arn, Tags=tag_list(inputs["tags"]))
@@ -404,7 +418,9 @@ class EventRuleHandler(Handler):
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         try:
-            ctx.aws.client("events").delete_rule(Name=resource_id.rsplit("/", 1)[-1], EventBusName=_bus(inputs))
+            ctx.aws.client("events").delete_rule(
+                Name=resource_id.rsplit("/", 1)[-1], EventBusName=_bus(inputs), Force=bool(inputs.get("forceDestroy"))
+            )
         except Exception as exc:
             if not is_not_found(exc, "ResourceNotFoundException"):
                 raise
@@ -434,8 +450,6 @@ class EventTargetHandler(Handler):
 
     type = "aws:cloudwatch/eventTarget:EventTarget"
     service = "events"
-    # Terraform's aws_cloudwatch_event_target: rule, target_id and event_bus_name are ForceNew.
-    replace_on_change = frozenset({"rule", "targetId", "eventBusName", "region"})
     computed = ("targetId",)
     # Sent through PutTargets' model (shapes.py); the pipeline block is a Terraform rename, below.
     _SENT = ("arn", "roleArn", "input", "inputPath", "sagemakerPipelineTarget")
@@ -443,26 +457,23 @@ class EventTargetHandler(Handler):
         "sagemakerPipelineTarget": "SageMakerPipelineParameters",
         "sagemakerPipelineTarget.pipelineParameterLists": "PipelineParameterList",
     }
-    _UNSUPPORTED = (
-        "appsyncTarget",
-        "batchTarget",
-        "deadLetterConfig",
-        "ecsTarget",
-        "httpTarget",
-        "inputTransformer",
-        "kinesisTarget",
-        "redshiftTarget",
-        "retryPolicy",
-        "runCommandTargets",
-        "sqsTarget",
+    # Refused when set: appsyncTarget, batchTarget, deadLetterConfig, ecsTarget, httpTarget, inputTransformer,
+    # kinesisTarget, redshiftTarget, retryPolicy, runCommandTargets, sqsTarget.
+    implemented = frozenset(
+        {
+            "arn",
+            "eventBusName",
+            "forceDestroy",
+            "input",
+            "inputPath",
+            "roleArn",
+            "rule",
+            "sagemakerPipelineTarget",
+            "targetId",
+        }
     )
 
     def _target(self, events: Any, target_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        unsupported = [key for key in self._UNSUPPORTED if inputs.get(key)]
-        if unsupported:
-            raise HandlerError(
-                f"event target {target_id!r}: {', '.join(unsupported)} not supported by the embedded engine"
-            )
         sent = {key: inputs.get(key) or None for key in self._SENT}
         if inputs.get("sagemakerPipelineTarget") is not None:  # an empty block still sends its empty list
             pipeline = inputs["sagemakerPipelineTarget"]
@@ -543,7 +554,9 @@ class EventTargetHandler(Handler):
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         target_id = self._target_id(resource_id, inputs)
         try:
-            ctx.aws.client("events").remove_targets(Rule=inputs["rule"], EventBusName=_bus(inputs), Ids=[target_id])
+            ctx.aws.client("events").remove_targets(
+                Rule=inputs["rule"], EventBusName=_bus(inputs), Ids=[target_id], Force=bool(inputs.get("forceDestroy"))
+            )
         except Exception as exc:
             if not is_not_found(exc, "ResourceNotFoundException"):
                 raise

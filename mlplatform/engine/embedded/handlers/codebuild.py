@@ -8,15 +8,17 @@ Terraform renames, listed in ``_RENAMES``.
 Changes apply in place with ``UpdateProject`` (which keeps the project's build history), sending only the
 blocks that changed, each whole; a block dropped from the program is reset to CodeBuild's default, as the
 Terraform provider does. Only the name (and region) force a replacement; the name is fixed, so the engine
-deletes the old project before it creates the new one.
+deletes the old project before it creates the new one. A program without a ``name`` gets Pulumi's auto-name
+(pulumi-aws makes the name Terraform requires optional). Inputs outside ``ProjectHandler.implemented`` are
+refused before anything is planned.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import is_not_found, tag_list
+from mlplatform.engine.embedded.handlers.base import Handler, StepContext
+from mlplatform.engine.embedded.handlers.common import is_not_found, physical_name, tag_list
 from mlplatform.engine.embedded.handlers.shapes import from_api, output_shape, request
 
 # Inputs sent through the API model (names and nested shapes derived by shapes.py).
@@ -35,7 +37,6 @@ _SENT = (
 )
 # Terraform's build_timeout and queued_timeout: not the API's names by case.
 _RENAMES = {"buildTimeout": "timeoutInMinutes", "queuedTimeout": "queuedTimeoutInMinutes"}
-_SUPPORTED = frozenset({*_SENT, "name", "tags", "badgeEnabled"})
 # What UpdateProject is sent for a setting the program no longer has: CodeBuild's defaults. encryptionKey and
 # sourceVersion are absent: CodeBuild cannot unset them (the Terraform provider marks the key computed), so
 # dropping them from the program leaves the live value.
@@ -55,24 +56,15 @@ class ProjectHandler(Handler):
 
     type = "aws:codebuild/project:Project"
     service = "codebuild"
-    # The Terraform provider's ForceNew fields; everything else goes through UpdateProject.
-    replace_on_change = frozenset({"name", "region"})
     name_key = "name"
-    computed: ClassVar[tuple[str, ...]] = ("arn", "badgeUrl")
-
-    def _request(self, client: Any, operation: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        unsupported = sorted(key for key, value in inputs.items() if key not in _SUPPORTED and value is not None)
-        if unsupported:
-            raise HandlerError(
-                f"the embedded engine's CodeBuild project handler does not support {', '.join(unsupported)}"
-            )
-        return self._arguments(client, operation, inputs)
+    computed: ClassVar[tuple[str, ...]] = ("arn", "name", "badgeUrl")
+    implemented = frozenset({*_SENT, "name", "badgeEnabled"})
 
     @staticmethod
-    def _arguments(client: Any, operation: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _arguments(client: Any, operation: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """The CreateProject/UpdateProject arguments for ``inputs`` (recorded inputs or live values)."""
         sent = {key: inputs[key] for key in _SENT if key in inputs}
-        args: dict[str, Any] = {"name": inputs["name"], **request(client, operation, sent, _RENAMES)}
+        args: dict[str, Any] = {"name": name, **request(client, operation, sent, _RENAMES)}
         if inputs.get("badgeEnabled") is not None:
             args["badgeEnabled"] = bool(inputs["badgeEnabled"])
         if inputs.get("tags"):
@@ -89,7 +81,9 @@ class ProjectHandler(Handler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         codebuild = ctx.aws.client("codebuild")
-        created = codebuild.create_project(**self._request(codebuild, "CreateProject", inputs))["project"]
+        # CodeBuild names: 2-255 characters, letters, digits, '-' and '_' (Pulumi's auto-name fits).
+        name = physical_name(inputs, ctx.name, key="name", prefix_key="", max_length=255)
+        created = codebuild.create_project(**self._arguments(codebuild, "CreateProject", name, inputs))["project"]
         return created["arn"], self._outputs(created, inputs)
 
     def _get(self, ctx: StepContext, name_or_arn: str) -> dict[str, Any] | None:
@@ -117,27 +111,36 @@ class ProjectHandler(Handler):
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
         codebuild = ctx.aws.client("codebuild")
-        wanted = self._request(codebuild, "UpdateProject", news)
-        # ``olds`` are the recorded inputs, or the live values after a refresh found drift; both carry the name.
-        before = self._arguments(codebuild, "UpdateProject", {**olds, "name": news["name"]})
+        # The id is the ARN (``…:project/<name>``): an auto-named project's name is in no input.
+        name = _name_of(resource_id)
+        wanted = self._arguments(codebuild, "UpdateProject", name, news)
+        # ``olds`` are the recorded inputs, or the live values after a refresh found drift.
+        before = self._arguments(codebuild, "UpdateProject", name, olds)
         changes = {key: value for key, value in wanted.items() if key != "name" and before.get(key) != value}
         changes.update({key: _RESET[key] for key in before if key not in wanted and key in _RESET})
         if not changes:  # the difference was in a spelling the API does not distinguish
             return {**outputs, "tagsAll": dict(news.get("tags") or {})}
-        updated = codebuild.update_project(name=news["name"], **changes)["project"]
+        updated = codebuild.update_project(name=name, **changes)["project"]
         return {**outputs, **self._outputs(updated, news)}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         # DeleteProject takes the name, the id is the ARN (``…:project/<name>``).
         try:
-            ctx.aws.client("codebuild").delete_project(name=resource_id.rsplit("project/", 1)[-1])
+            ctx.aws.client("codebuild").delete_project(name=_name_of(resource_id))
         except Exception as exc:
             if not is_not_found(exc):
                 raise
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        if not inputs.get("name"):
+            return None  # an auto-named project cannot be told apart from others (no URN tag lookup here)
         found = self._get(ctx, str(inputs["name"]))
         return (found["arn"], self._outputs(found, inputs)) if found else None
+
+
+def _name_of(arn: str) -> str:
+    """The project name in a project ARN (``arn:aws:codebuild:…:project/<name>``)."""
+    return arn.rsplit("project/", 1)[-1]
 
 
 HANDLERS: tuple[type[Handler], ...] = (ProjectHandler,)

@@ -4,19 +4,25 @@ pulumi-aws flattens each action's ``actionTypeId`` (category, owner, provider, v
 names artifacts by plain strings and lists artifact stores; the API nests the type id, wraps artifact
 names in ``{"name": ...}`` and takes one ``artifactStore`` (or, for cross-region pipelines, an
 ``artifactStores`` map keyed by region). The handler translates both ways, like the Terraform provider.
+
+A pipeline without a ``name`` gets Pulumi's auto-name (pulumi-aws makes the name Terraform requires
+optional). Inputs the handler does not send (``triggers``, ``variables``, a stage's ``beforeEntry`` /
+``onSuccess`` / ``onFailure``, an action's ``commands`` / ``outputVariables`` /
+``outputArtifactsForComputeActions``) are refused before anything is planned.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import is_not_found, retag, tag_list
+from mlplatform.engine.embedded.handlers.base import Handler, StepContext, is_set
+from mlplatform.engine.embedded.handlers.common import is_not_found, physical_name, retag, tag_list
 from mlplatform.engine.embedded.handlers.shapes import from_api, request
 
 _TYPE_ID = ("category", "owner", "provider", "version")
 _ACTION_KEYS = ("configuration", "runOrder", "roleArn", "namespace", "region", "timeoutInMinutes")
-_SUPPORTED = frozenset({"name", "roleArn", "pipelineType", "executionMode", "artifactStores", "stages", "tags"})
+_STAGE_KEYS = frozenset({"name", "actions"})
+_ACTION_INPUTS = frozenset({"name", *_TYPE_ID, *_ACTION_KEYS, "inputArtifacts", "outputArtifacts"})
 
 
 def _store_to_api(store: dict[str, Any]) -> dict[str, Any]:
@@ -54,15 +60,26 @@ class PipelineHandler(Handler):
 
     type = "aws:codepipeline/pipeline:Pipeline"
     service = "codepipeline"
-    replace_on_change = frozenset({"name", "region"})  # the Terraform provider's ForceNew fields
     name_key = "name"
-    computed: ClassVar[tuple[str, ...]] = ("arn",)
+    computed: ClassVar[tuple[str, ...]] = ("arn", "name")
+    implemented = frozenset({"name", "roleArn", "pipelineType", "executionMode", "artifactStores", "stages"})
 
-    def _definition(self, client: Any, operation: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        unsupported = sorted(key for key, value in inputs.items() if key not in _SUPPORTED and value is not None)
-        if unsupported:
-            raise HandlerError(f"the embedded engine's CodePipeline handler does not support {', '.join(unsupported)}")
-        pipeline: dict[str, Any] = {"name": inputs["name"], "roleArn": inputs["roleArn"]}
+    def unsupported_inputs(self, inputs: dict[str, Any]) -> list[str]:
+        refused = super().unsupported_inputs(inputs)
+        for i, stage in enumerate(inputs.get("stages") or []):
+            refused += [
+                f"stages[{i}].{k}" for k, v in sorted((stage or {}).items()) if k not in _STAGE_KEYS and is_set(v)
+            ]
+            for j, action in enumerate((stage or {}).get("actions") or []):
+                refused += [
+                    f"stages[{i}].actions[{j}].{k}"
+                    for k, v in sorted((action or {}).items())
+                    if k not in _ACTION_INPUTS and is_set(v)
+                ]
+        return refused
+
+    def _definition(self, client: Any, operation: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        pipeline: dict[str, Any] = {"name": name, "roleArn": inputs["roleArn"]}
         stores = list(inputs.get("artifactStores") or [])
         if len(stores) == 1 and not stores[0].get("region"):
             pipeline["artifactStore"] = _store_to_api(stores[0])
@@ -84,12 +101,13 @@ class PipelineHandler(Handler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         cp = ctx.aws.client("codepipeline")
-        args: dict[str, Any] = {"pipeline": self._definition(cp, "CreatePipeline", inputs)}
+        # Pipeline names: 1-100 characters of letters, digits, '.', '@', '-' and '_' (Pulumi's auto-name fits).
+        name = physical_name(inputs, ctx.name, key="name", prefix_key="", max_length=100)
+        args: dict[str, Any] = {"pipeline": self._definition(cp, "CreatePipeline", name, inputs)}
         if inputs.get("tags"):
             args["tags"] = tag_list(inputs["tags"], key="key", value="value")
         cp.create_pipeline(**args)
-        name = str(inputs["name"])
-        return name, {"arn": self._arn(ctx, name), "tagsAll": dict(inputs.get("tags") or {})}
+        return name, {"arn": self._arn(ctx, name), "name": name, "tagsAll": dict(inputs.get("tags") or {})}
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
         cp = ctx.aws.client("codepipeline")
@@ -137,7 +155,8 @@ class PipelineHandler(Handler):
         # found, so the definition is written again and the tags are synced against the live ones.
         repair = olds == news
         if repair or _without_tags(olds) != _without_tags(news):
-            cp.update_pipeline(pipeline=self._definition(cp, "UpdatePipeline", news))
+            # The id is the name (an auto-named pipeline's name is in no input).
+            cp.update_pipeline(pipeline=self._definition(cp, "UpdatePipeline", resource_id, news))
         if repair:
             old_tags = ctx.read_tags(cp.list_tags_for_resource(resourceArn=arn).get("tags"), key="key", value="value")
         else:
@@ -149,7 +168,7 @@ class PipelineHandler(Handler):
             untag=lambda keys: cp.untag_resource(resourceArn=arn, tagKeys=keys),
             tag=lambda tags: cp.tag_resource(resourceArn=arn, tags=tag_list(tags, key="key", value="value")),
         )
-        return {**outputs, "arn": arn, "tagsAll": new_tags}
+        return {**outputs, "arn": arn, "name": resource_id, "tagsAll": new_tags}
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         try:
@@ -159,6 +178,8 @@ class PipelineHandler(Handler):
                 raise
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        if not inputs.get("name"):
+            return None  # an auto-named pipeline cannot be told apart from others (no URN tag lookup here)
         name = str(inputs["name"])
         try:
             arn = self._arn(ctx, name)
@@ -166,7 +187,7 @@ class PipelineHandler(Handler):
             if is_not_found(exc, "PipelineNotFoundException"):
                 return None
             raise
-        return name, {"arn": arn, "tagsAll": dict(inputs.get("tags") or {})}
+        return name, {"arn": arn, "name": name, "tagsAll": dict(inputs.get("tags") or {})}
 
 
 HANDLERS: tuple[type[Handler], ...] = (PipelineHandler,)

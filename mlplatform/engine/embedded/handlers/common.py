@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
+import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -59,6 +62,41 @@ def auto_name(logical: str, *, max_length: int = 63, lowercase: bool = True) -> 
     suffix = secrets.token_hex(4)[:7]
     base = logical.lower() if lowercase else logical
     return f"{base[: max_length - 8]}-{suffix}"
+
+
+_unique_counter = itertools.count(1)
+_unique_lock = threading.Lock()
+
+
+def prefixed_name(prefix: str) -> str:
+    """A name from ``namePrefix`` as the Terraform provider makes one (its ``id.PrefixedUniqueId``): the prefix,
+    then a 26-character suffix: the UTC time to 1/10,000 s (18 digits) and an 8-hex-digit process counter.
+
+    Unlike :func:`auto_name` there is no dash: AWS sees exactly ``prefix + suffix``, so a length limit the
+    program respects with pulumi-aws holds here too.
+    """
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:18]
+    with _unique_lock:
+        counter = next(_unique_counter)
+    return f"{prefix}{stamp}{counter:08x}"
+
+
+def physical_name(
+    inputs: dict[str, Any],
+    logical: str,
+    *,
+    key: str = "name",
+    prefix_key: str = "namePrefix",
+    max_length: int = 63,
+    lowercase: bool = False,
+) -> str:
+    """The name a resource gets: ``inputs[key]`` when the program sets it, else one from ``inputs[prefix_key]``
+    (:func:`prefixed_name`), else Pulumi's auto-name from the logical name (:func:`auto_name`)."""
+    if inputs.get(key):
+        return str(inputs[key])
+    if prefix_key and inputs.get(prefix_key):
+        return prefixed_name(str(inputs[prefix_key]))
+    return auto_name(logical, max_length=max_length, lowercase=lowercase)
 
 
 def retag(

@@ -19,6 +19,7 @@ from mlplatform.engine.embedded.handlers.ec2_common import (
     delete_with_retry,
     describe_items,
     ec2_arn,
+    refuse_unless_default,
     sync_tags,
     tag_specs,
     urn_filter,
@@ -38,7 +39,9 @@ def same_set(live: list[str], wanted: Any) -> Any:
 
 # The VPC's DNS settings: pulumi's names are the attribute names of DescribeVpcAttribute; ModifyVpcAttribute's
 # members (``EnableDnsSupport``) and the answers' come from the EC2 model (shapes.py).
-_DNS_ATTRIBUTES = ("enableDnsHostnames", "enableDnsSupport")
+_DNS_ATTRIBUTES = ("enableDnsHostnames", "enableDnsSupport", "enableNetworkAddressUsageMetrics")
+# What a new VPC has before any ModifyVpcAttribute (the Terraform provider's vpcInfo on create).
+_ATTRIBUTE_DEFAULTS = {"enableDnsHostnames": False, "enableDnsSupport": True, "enableNetworkAddressUsageMetrics": False}
 
 
 def _set_vpc_attribute(ec2: Any, vpc_id: str, key: str, value: bool) -> None:
@@ -50,7 +53,11 @@ class VpcHandler(Handler):
 
     type = "aws:ec2/vpc:Vpc"
     service = "ec2"
-    replace_on_change = frozenset({"cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength", "region"})
+    # IPAM pools and IPv6 blocks are not implemented (refused when set); ``assignGeneratedIpv6CidrBlock=False``
+    # is the provider's default and asks for nothing.
+    implemented = frozenset(
+        {"cidrBlock", "instanceTenancy", "enableDnsHostnames", "enableDnsSupport", "enableNetworkAddressUsageMetrics"}
+    )
     computed = (
         "arn",
         "defaultSecurityGroupId",
@@ -70,12 +77,16 @@ class VpcHandler(Handler):
         vpc = ec2.create_vpc(**args)["Vpc"]
         vpc_id = vpc["VpcId"]
         wait_until(ec2, "vpc_available", what=f"VPC {vpc_id} to become available", VpcIds=[vpc_id])
-        # AWS defaults: DNS support on, DNS hostnames off; only a different wish costs a call.
-        if inputs.get("enableDnsSupport") is False:
-            _set_vpc_attribute(ec2, vpc_id, "enableDnsSupport", False)
-        if inputs.get("enableDnsHostnames"):
-            _set_vpc_attribute(ec2, vpc_id, "enableDnsHostnames", True)
+        # AWS defaults: DNS support on, DNS hostnames and usage metrics off; only a different wish costs a call.
+        for key, default in _ATTRIBUTE_DEFAULTS.items():
+            if inputs.get(key) is not None and bool(inputs[key]) != default:
+                _set_vpc_attribute(ec2, vpc_id, key, bool(inputs[key]))
         return vpc_id, self._outputs(ctx, vpc_id, vpc.get("OwnerId"), inputs)
+
+    def unsupported_inputs(self, inputs: dict[str, Any]) -> list[str]:
+        return refuse_unless_default(
+            inputs, super().unsupported_inputs(inputs), {"assignGeneratedIpv6CidrBlock": False}
+        )
 
     def _outputs(self, ctx: StepContext, vpc_id: str, owner: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
         ec2 = ctx.aws.client("ec2")
@@ -116,12 +127,19 @@ class VpcHandler(Handler):
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
         ec2 = ctx.aws.client("ec2")
-        live = self.read(ctx, resource_id, {**news, "tags": None}) or {}
+        wanted = {**dict.fromkeys(_DNS_ATTRIBUTES), **news, "instanceTenancy": None, "tags": None}
+        live = self.read(ctx, resource_id, wanted) or {}
         for key in _DNS_ATTRIBUTES:
-            if key in news and bool(news[key]) != live.get(key):
+            if key in news and news[key] is not None and bool(news[key]) != live.get(key):
                 _set_vpc_attribute(ec2, resource_id, key, bool(news[key]))
-        if news.get("instanceTenancy") and news["instanceTenancy"] != live.get("instanceTenancy"):
-            ec2.modify_vpc_tenancy(VpcId=resource_id, InstanceTenancy=news["instanceTenancy"])
+            elif key == "enableDnsSupport" and news.get(key) is None and live.get(key) is False:
+                # Default true (not computed): removing the input turns DNS support back on, as Terraform does.
+                _set_vpc_attribute(ec2, resource_id, key, True)
+        # The only in-place tenancy change is dedicated -> default (any other forces a replacement); an absent
+        # instanceTenancy is the provider's default, "default".
+        wanted_tenancy = news.get("instanceTenancy") or "default"
+        if live.get("instanceTenancy") and wanted_tenancy != live["instanceTenancy"]:
+            ec2.modify_vpc_tenancy(VpcId=resource_id, InstanceTenancy=wanted_tenancy)
         sync_tags(ec2, resource_id, live.get("tags") or {}, news.get("tags"))
         return {**outputs, "tagsAll": dict(news.get("tags") or {})}
 
@@ -144,10 +162,23 @@ class SubnetHandler(Handler):
 
     type = "aws:ec2/subnet:Subnet"
     service = "ec2"
-    replace_on_change = frozenset(
-        {"vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId", "outpostArn", "ipv6Native", "region"}
+    implemented = frozenset({"vpcId", "cidrBlock", "availabilityZone", "availabilityZoneId", "mapPublicIpOnLaunch"})
+    # Booleans whose provider default (false) asks for nothing: accepted when they restate it.
+    _DEFAULTS: ClassVar[dict[str, Any]] = dict.fromkeys(
+        (
+            "assignIpv6AddressOnCreation",
+            "enableDns64",
+            "enableResourceNameDnsAaaaRecordOnLaunch",
+            "enableResourceNameDnsARecordOnLaunch",
+            "ipv6Native",
+            "mapCustomerOwnedIpOnLaunch",
+        ),
+        False,
     )
     computed = ("arn", "availabilityZone", "availabilityZoneId", "ownerId")
+
+    def unsupported_inputs(self, inputs: dict[str, Any]) -> list[str]:
+        return refuse_unless_default(inputs, super().unsupported_inputs(inputs), self._DEFAULTS)
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         ec2 = ctx.aws.client("ec2")
@@ -212,7 +243,7 @@ class RouteTableHandler(Handler):
 
     type = "aws:ec2/routeTable:RouteTable"
     service = "ec2"
-    replace_on_change = frozenset({"vpcId", "region"})
+    implemented = frozenset({"vpcId"})  # inline routes and propagatingVgws are refused
     computed = ("arn", "ownerId")
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -267,16 +298,17 @@ class RouteTableHandler(Handler):
 class RouteTableAssociationHandler(Handler):
     """``aws.ec2.RouteTableAssociation``; the id is the association id (``rtbassoc-…``).
 
-    Moving a subnet to another table (``ReplaceRouteTableAssociation``) issues a *new* association id,
-    and a handler update cannot change a resource's id, so any change replaces the association. A
-    subnet has at most one association, so the replacement must disassociate first: ``name_key`` is
-    the subnet, which makes the engine delete before it creates.
+    Moving a subnet to another table is an update, as in the Terraform provider: ``ReplaceRouteTableAssociation``,
+    which issues a *new* association id. The engine keeps the recorded id across an update, so every call
+    resolves the live association: by the recorded id, else by the subnet (or gateway) it associates — a
+    subnet has at most one association. A change of subnet or gateway replaces the association; ``name_key``
+    is the subnet, so a replacement that keeps the subnet disassociates first.
     """
 
     type = "aws:ec2/routeTableAssociation:RouteTableAssociation"
     service = "ec2"
-    replace_on_change = frozenset({"subnetId", "gatewayId", "routeTableId", "region"})
     name_key = "subnetId"
+    implemented = frozenset({"subnetId", "gatewayId", "routeTableId"})
     computed = ()
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -288,19 +320,40 @@ class RouteTableAssociationHandler(Handler):
         answer = ctx.aws.client("ec2").associate_route_table(**args)
         return answer["AssociationId"], {}
 
-    def _association(self, ctx: StepContext, association_id: str) -> dict[str, Any] | None:
-        tables = ctx.aws.client("ec2").describe_route_tables(
-            Filters=[{"Name": "association.route-table-association-id", "Values": [association_id]}]
-        )["RouteTables"]
+    @staticmethod
+    def _find(ctx: StepContext, name: str, value: str, match: Any) -> dict[str, Any] | None:
+        tables = ctx.aws.client("ec2").describe_route_tables(Filters=[{"Name": name, "Values": [value]}])["RouteTables"]
         for table in tables:
             for association in table.get("Associations", []):
                 state = association.get("AssociationState", {}).get("State", "associated")
-                if association.get("RouteTableAssociationId") == association_id and state != "disassociated":
+                if match(association) and state not in ("disassociated", "disassociating"):
                     return dict(association)
         return None
 
+    def _association(self, ctx: StepContext, association_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        """The live association: the recorded id, or (after an in-place move to another table changed the id)
+        the one association of the input's subnet or gateway."""
+        return self._by_id(ctx, association_id) or self._by_target(ctx, inputs)
+
+    def _by_id(self, ctx: StepContext, association_id: str) -> dict[str, Any] | None:
+        return self._find(
+            ctx,
+            "association.route-table-association-id",
+            association_id,
+            lambda a: a.get("RouteTableAssociationId") == association_id,
+        )
+
+    def _by_target(self, ctx: StepContext, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        for key, api in (("subnetId", "SubnetId"), ("gatewayId", "GatewayId")):
+            value = inputs.get(key)
+            if value:
+                return self._find(
+                    ctx, f"association.{key[:-2]}-id", str(value), lambda a, v=value, k=api: a.get(k) == v
+                )
+        return None
+
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
-        association = self._association(ctx, resource_id)
+        association = self._association(ctx, resource_id, inputs)
         if association is None:
             return None
         live = {
@@ -313,11 +366,26 @@ class RouteTableAssociationHandler(Handler):
     def update(
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
-        return dict(outputs)  # every input forces a replacement
+        association = self._association(ctx, resource_id, olds) or self._association(ctx, resource_id, news)
+        if association is None:
+            raise HandlerError(f"route table association {resource_id} no longer exists")
+        if association.get("RouteTableId") != news.get("routeTableId"):
+            # Only routeTableId changes in place (subnet and gateway force a replacement).
+            ctx.aws.client("ec2").replace_route_table_association(
+                AssociationId=association["RouteTableAssociationId"], RouteTableId=news["routeTableId"]
+            )
+        return dict(outputs)
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         ec2 = ctx.aws.client("ec2")
-        ignore_missing(lambda: ec2.disassociate_route_table(AssociationId=resource_id))
+        association = self._by_id(ctx, resource_id)
+        if association is None:
+            # The id changed with an in-place move; the subnet's association is ours only if it is to our table.
+            association = self._by_target(ctx, inputs)
+            if association is None or association.get("RouteTableId") != inputs.get("routeTableId"):
+                return
+        current = association["RouteTableAssociationId"]
+        ignore_missing(lambda: ec2.disassociate_route_table(AssociationId=current))
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         # Associations carry no tags; the subnet's association to the wanted table is the one.
@@ -343,18 +411,6 @@ class VpcEndpointHandler(Handler):
 
     type = "aws:ec2/vpcEndpoint:VpcEndpoint"
     service = "ec2"
-    replace_on_change = frozenset(
-        {
-            "vpcId",
-            "serviceName",
-            "vpcEndpointType",
-            "autoAccept",
-            "serviceRegion",
-            "resourceConfigurationArn",
-            "serviceNetworkArn",
-            "region",
-        }
-    )
     computed = (
         "arn",
         "cidrBlocks",
@@ -365,6 +421,22 @@ class VpcEndpointHandler(Handler):
         "state",
         "policy",
     )
+    # dnsOptions, subnetConfigurations, serviceRegion and the VPC Lattice targets (resourceConfigurationArn,
+    # serviceNetworkArn) are not implemented: refused when set.
+    implemented = frozenset(
+        {
+            "vpcId",
+            "serviceName",
+            "vpcEndpointType",
+            "routeTableIds",
+            "subnetIds",
+            "securityGroupIds",
+            "policy",
+            "privateDnsEnabled",
+            "ipAddressType",
+            "autoAccept",
+        }
+    )
     # Sets of ids, changed with ModifyVpcEndpoint's Add<Name> and Remove<Name> members.
     _SETS = ("routeTableIds", "subnetIds", "securityGroupIds")
     # Terraform's policy is the API's PolicyDocument; the other names come from the EC2 model (shapes.py).
@@ -372,6 +444,9 @@ class VpcEndpointHandler(Handler):
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         ec2 = ctx.aws.client("ec2")
+        if not inputs.get("serviceName"):
+            # The provider also accepts resourceConfigurationArn or serviceNetworkArn instead (refused here).
+            raise HandlerError("aws.ec2.VpcEndpoint needs serviceName (the service to connect to)")
         kind = inputs.get("vpcEndpointType") or "Gateway"
         sent: dict[str, Any] = {key: inputs.get(key) or None for key in ("vpcId", "serviceName", *self._SETS)}
         sent["vpcEndpointType"] = kind
@@ -381,7 +456,10 @@ class VpcEndpointHandler(Handler):
         sent["ipAddressType"] = inputs.get("ipAddressType") or None
         args = request(ec2, "CreateVpcEndpoint", sent, self._RENAMES)
         args["TagSpecifications"] = tag_specs("vpc-endpoint", ctx, inputs.get("tags"))
-        endpoint_id = ec2.create_vpc_endpoint(**args)["VpcEndpoint"]["VpcEndpointId"]
+        created = ec2.create_vpc_endpoint(**args)["VpcEndpoint"]
+        endpoint_id = created["VpcEndpointId"]
+        if inputs.get("autoAccept"):
+            self._accept(ec2, created)
         # Interface endpoints are "pending" while AWS provisions their network interfaces.
         # botocore has no waiter for VPC endpoints.
         endpoint = poll(
@@ -389,6 +467,21 @@ class VpcEndpointHandler(Handler):
             what=f"VPC endpoint {endpoint_id} to become available",
         )
         return endpoint_id, self._outputs(ctx, endpoint, inputs)
+
+    @staticmethod
+    def _accept(ec2: Any, endpoint: dict[str, Any]) -> None:
+        """Accept the connection to our own endpoint service (``autoAccept``), as the provider does: only an
+        endpoint that waits for acceptance, through the service configuration of its service name."""
+        if str(endpoint.get("State", "")).lower() != "pendingacceptance":
+            return
+        services = ec2.describe_vpc_endpoint_service_configurations(
+            Filters=[{"Name": "service-name", "Values": [endpoint["ServiceName"]]}]
+        )["ServiceConfigurations"]
+        if not services:
+            raise HandlerError(f"autoAccept: no endpoint service configuration named {endpoint['ServiceName']}")
+        ec2.accept_vpc_endpoint_connections(
+            ServiceId=services[0]["ServiceId"], VpcEndpointIds=[endpoint["VpcEndpointId"]]
+        )
 
     @staticmethod
     def _describe(ec2: Any, endpoint_id: str) -> dict[str, Any] | None:
@@ -470,8 +563,16 @@ class VpcEndpointHandler(Handler):
                 changes["policy"] = _policy_text(news["policy"])
         elif olds.get("policy"):
             changes["resetPolicy"] = True
-        if "privateDnsEnabled" in news and bool(news["privateDnsEnabled"]) != bool(endpoint.get("PrivateDnsEnabled")):
-            changes["privateDnsEnabled"] = bool(news["privateDnsEnabled"])
+        # privateDnsEnabled changes in place on an interface endpoint only (otherwise the change replaces).
+        wanted_dns = news.get("privateDnsEnabled")
+        if wanted_dns is not None and bool(wanted_dns) != bool(endpoint.get("PrivateDnsEnabled")):
+            changes["privateDnsEnabled"] = bool(wanted_dns)
+        # ipAddressType is computed: only a value the program sets is applied.
+        wanted_ip = news.get("ipAddressType")
+        if wanted_ip and str(wanted_ip).lower() != str(endpoint.get("IpAddressType") or "").lower():
+            changes["ipAddressType"] = wanted_ip
+        if news.get("autoAccept") and not olds.get("autoAccept"):
+            self._accept(ec2, endpoint)
         args = request(ec2, "ModifyVpcEndpoint", changes, self._RENAMES)
         if args:
             ec2.modify_vpc_endpoint(VpcEndpointId=resource_id, **args)
@@ -514,23 +615,18 @@ class FlowLogHandler(Handler):
         ("transitGatewayId", "TransitGateway"),
         ("transitGatewayAttachmentId", "TransitGatewayAttachment"),
     )
-    replace_on_change = frozenset(
+    # regionalNatGatewayId and tagFieldSpecifications are not implemented: refused when set.
+    implemented = frozenset(
         {
-            "vpcId",
-            "subnetId",
-            "eniId",
-            "transitGatewayId",
-            "transitGatewayAttachmentId",
+            *(key for key, _ in _RESOURCES),
             "trafficType",
             "logDestinationType",
             "logDestination",
-            "logGroupName",
             "iamRoleArn",
             "deliverCrossAccountRole",
             "maxAggregationInterval",
             "logFormat",
             "destinationOptions",
-            "region",
         }
     )
     computed = ("arn", "logFormat")
@@ -550,6 +646,10 @@ class FlowLogHandler(Handler):
         optional = ("trafficType", "logDestination", "iamRoleArn", "deliverCrossAccountRole", "logFormat",
                     "maxAggregationInterval")  # fmt: skip
         sent = {key: inputs[key] for key in optional if inputs.get(key)}
+        if resource[1] in ("TransitGateway", "TransitGatewayAttachment"):
+            sent.pop("trafficType", None)  # as the provider: transit gateway flow logs take no traffic type
+        if isinstance(sent.get("logDestination"), str):
+            sent["logDestination"] = sent["logDestination"].removesuffix(":*")  # the provider trims it too
         args.update(request(ec2, "CreateFlowLogs", sent, self._RENAMES))
         options = inputs.get("destinationOptions") or {}
         if options:

@@ -30,6 +30,12 @@ def sync_tags(ec2: Any, resource_id: str, live: dict[str, str], wanted: dict[str
     )
 
 
+def refuse_unless_default(inputs: dict[str, Any], refused: list[str], defaults: dict[str, Any]) -> list[str]:
+    """``refused`` without the inputs that only restate the provider's default (``ipv6Native=False``): a value
+    that asks for nothing the API would not do anyway is not ignored by leaving it out of the request."""
+    return [key for key in refused if key not in defaults or inputs.get(key) != defaults[key]]
+
+
 def urn_filter(ctx: StepContext) -> list[dict[str, Any]]:
     """The ``Filters`` of a Describe* call that finds the resource ``ctx``'s URN created."""
     return [{"Name": f"tag:{ctx.urn_tag}", "Values": [ctx.urn]}]

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
+from mlplatform.engine.embedded.handlers.base import Handler, StepContext
 from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag, tag_list
 
 
@@ -25,16 +25,14 @@ class RepositoryHandler(Handler):
 
     type = "aws:ecr/repository:Repository"
     service = "ecr"
-    # Terraform's aws_ecr_repository: name and encryption_configuration are ForceNew.
-    replace_on_change = frozenset({"name", "encryptionConfigurations", "region"})
     name_key = "name"
-    computed = ("arn", "registryId", "repositoryUrl")
+    computed = ("arn", "name", "registryId", "repositoryUrl")
+    # Not implemented (refused when set): imageTagMutabilityExclusionFilters.
+    implemented = frozenset(
+        {"encryptionConfigurations", "forceDelete", "imageScanningConfiguration", "imageTagMutability", "name"}
+    )
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        if inputs.get("imageTagMutabilityExclusionFilters"):
-            raise HandlerError(
-                f"repository {ctx.name!r}: imageTagMutabilityExclusionFilters not supported by the embedded engine"
-            )
         name = inputs.get("name") or auto_name(ctx.name, max_length=256)
         args: dict[str, Any] = {
             "repositoryName": name,
@@ -189,11 +187,10 @@ class LifecyclePolicyHandler(Handler):
 
     type = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
     service = "ecr"
-    # Terraform's aws_ecr_lifecycle_policy has no update: policy and repository are both ForceNew. The id
-    # is the repository, so a replacement must delete the old policy before putting the new one.
-    replace_on_change = frozenset({"repository", "policy", "region"})
+    # The id is the repository, so a replacement must delete the old policy before putting the new one.
     name_key = "repository"
     computed = ("registryId",)
+    implemented = frozenset({"policy", "repository"})
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         policy = inputs["policy"]

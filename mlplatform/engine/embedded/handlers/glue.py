@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
+from mlplatform.engine.embedded.handlers.base import Handler, StepContext
 from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag
-
-_UNSUPPORTED = ("targetDatabase", "federatedDatabase", "createTableDefaultPermissions")
 
 
 def _split_id(resource_id: str) -> tuple[str, str]:
@@ -20,9 +18,10 @@ class CatalogDatabaseHandler(Handler):
 
     type = "aws:glue/catalogDatabase:CatalogDatabase"
     service = "glue"
-    replace_on_change = frozenset({"name", "catalogId", "region"})
     name_key = "name"
     computed = ("arn", "name", "catalogId")
+    # Not implemented (refused when set): targetDatabase, federatedDatabase, createTableDefaultPermissions.
+    implemented = frozenset({"catalogId", "description", "locationUri", "name", "parameters"})
 
     def _outputs(self, ctx: StepContext, catalog: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -44,9 +43,6 @@ class CatalogDatabaseHandler(Handler):
         return database
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        unsupported = [key for key in _UNSUPPORTED if inputs.get(key)]
-        if unsupported:
-            raise HandlerError(f"the embedded engine does not support {', '.join(unsupported)} on Glue databases")
         # Glue lower-cases database names; auto-names are lower-case from the start so the id is stable.
         name = inputs.get("name") or auto_name(ctx.name, max_length=255)
         catalog = str(inputs.get("catalogId") or ctx.aws.account_id)
@@ -124,8 +120,8 @@ class DataCatalogEncryptionSettingsHandler(Handler):
 
     type = "aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings"
     service = "glue"
-    replace_on_change = frozenset({"catalogId", "region"})
     computed = ()
+    implemented = frozenset({"catalogId", "dataCatalogEncryptionSettings"})
 
     @staticmethod
     def _request(settings: dict[str, Any]) -> dict[str, Any]:

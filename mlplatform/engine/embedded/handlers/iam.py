@@ -13,9 +13,9 @@ from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.common import (
-    auto_name,
     error_code,
     is_not_found,
+    physical_name,
     retag,
     tag_list,
 )
@@ -112,21 +112,26 @@ class RoleHandler(Handler):
 
     type = "aws:iam/role:Role"
     service = "iam"
-    # Terraform's aws_iam_role: name, name_prefix and path are ForceNew.
-    replace_on_change = frozenset({"name", "namePrefix", "path"})
     name_key = "name"
     computed = ("arn", "name", "uniqueId", "createDate")
+    # The deprecated in-role policy arguments (inlinePolicies, managedPolicyArns) are not implemented: they are
+    # refused (use RolePolicy / RolePolicyAttachment resources). forceDetachPolicies acts on delete.
+    implemented = frozenset(
+        {
+            "assumeRolePolicy",
+            "description",
+            "forceDetachPolicies",
+            "maxSessionDuration",
+            "name",
+            "namePrefix",
+            "path",
+            "permissionsBoundary",
+        }
+    )
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         iam = ctx.aws.client("iam")
-        # The deprecated in-role policy arguments are not implemented: refuse rather than silently drop them.
-        unsupported = [key for key in ("inlinePolicies", "managedPolicyArns") if inputs.get(key)]
-        if unsupported:
-            raise HandlerError(
-                f"role {ctx.name!r}: {', '.join(unsupported)} not supported by the embedded engine; "
-                "use RolePolicy / RolePolicyAttachment resources"
-            )
-        name = inputs.get("name") or auto_name(inputs.get("namePrefix") or ctx.name, max_length=64, lowercase=False)
+        name = physical_name(inputs, ctx.name, max_length=64)
         sent = {key: inputs.get(key) or None for key in ("description", "maxSessionDuration", "permissionsBoundary")}
         args = request(
             iam,
@@ -240,12 +245,12 @@ class RolePolicyHandler(Handler):
 
     type = "aws:iam/rolePolicy:RolePolicy"
     service = "iam"
-    replace_on_change = frozenset({"role", "name", "namePrefix"})
     name_key = "name"
     computed = ("name",)
+    implemented = frozenset({"name", "namePrefix", "policy", "role"})
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        name = inputs.get("name") or auto_name(inputs.get("namePrefix") or ctx.name, max_length=128, lowercase=False)
+        name = physical_name(inputs, ctx.name, max_length=128)
         ctx.aws.client("iam").put_role_policy(
             RoleName=inputs["role"], PolicyName=name, PolicyDocument=_text(inputs["policy"])
         )
@@ -292,9 +297,8 @@ class OpenIdConnectProviderHandler(Handler):
 
     type = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
     service = "iam"
-    # Terraform: only url is ForceNew; client IDs and thumbprints are updated in place.
-    replace_on_change = frozenset({"url"})
     computed = ("arn",)
+    implemented = frozenset({"clientIdLists", "thumbprintLists", "url"})
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         args: dict[str, Any] = {"Url": inputs["url"], "ClientIDList": list(inputs.get("clientIdLists") or [])}

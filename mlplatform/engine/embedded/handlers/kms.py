@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from mlplatform.engine.embedded.handlers.base import Handler, StepContext
-from mlplatform.engine.embedded.handlers.common import is_not_found, retag, same_policy, tag_list
+from mlplatform.engine.embedded.handlers.common import (
+    auto_name,
+    is_not_found,
+    prefixed_name,
+    retag,
+    same_policy,
+    tag_list,
+)
 from mlplatform.engine.embedded.handlers.shapes import request
 
 # Terraform's deletion_window_in_days is ScheduleKeyDeletion's PendingWindowInDays (shapes.py derives the other
@@ -16,26 +23,50 @@ _RENAMES = {"deletionWindowInDays": "PendingWindowInDays"}
 class KeyHandler(Handler):
     type = "aws:kms/key:Key"
     service = "kms"
-    replace_on_change = frozenset({"keyUsage", "customerMasterKeySpec", "keySpec", "multiRegion", "region"})
     computed = ("arn", "keyId")
+    # customKeyStoreId / xksKeyId (keys in CloudHSM or external key stores) are not implemented: the emulator has
+    # no custom key stores, so a program that sets them is refused instead of getting an ordinary key.
+    implemented = frozenset(
+        {
+            "bypassPolicyLockoutSafetyCheck",
+            "customerMasterKeySpec",
+            "deletionWindowInDays",
+            "description",
+            "enableKeyRotation",
+            "isEnabled",
+            "keyUsage",
+            "multiRegion",
+            "policy",
+            "rotationPeriodInDays",
+        }
+    )
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         kms = ctx.aws.client("kms")
         sent = {
             "description": inputs.get("description", ""),
             "keyUsage": inputs.get("keyUsage", "ENCRYPT_DECRYPT"),
-            # The deprecated customerMasterKeySpec is the same setting as keySpec: one KeySpec is sent.
-            "keySpec": inputs.get("customerMasterKeySpec") or inputs.get("keySpec") or "SYMMETRIC_DEFAULT",
+            "keySpec": inputs.get("customerMasterKeySpec") or "SYMMETRIC_DEFAULT",
             "policy": inputs.get("policy") or None,
             "multiRegion": True if inputs.get("multiRegion") else None,
+            "bypassPolicyLockoutSafetyCheck": True if inputs.get("bypassPolicyLockoutSafetyCheck") else None,
         }
         args = request(kms, "CreateKey", sent)
         # The URN tag lets a later run find a key an interrupted run created (keys have no name).
         args["Tags"] = tag_list({**(inputs.get("tags") or {}), ctx.urn_tag: ctx.urn}, key="TagKey", value="TagValue")
         key = kms.create_key(**args)["KeyMetadata"]
         if inputs.get("enableKeyRotation"):
-            kms.enable_key_rotation(KeyId=key["KeyId"])
+            self._enable_rotation(kms, key["KeyId"], inputs)
+        if inputs.get("isEnabled") is False:
+            kms.disable_key(KeyId=key["KeyId"])
         return key["KeyId"], {"keyId": key["KeyId"], "arn": key["Arn"], "tagsAll": dict(inputs.get("tags") or {})}
+
+    @staticmethod
+    def _enable_rotation(kms: Any, key_id: str, inputs: dict[str, Any]) -> None:
+        args: dict[str, Any] = {"KeyId": key_id}
+        if inputs.get("rotationPeriodInDays"):
+            args["RotationPeriodInDays"] = int(inputs["rotationPeriodInDays"])
+        kms.enable_key_rotation(**args)
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
         kms = ctx.aws.client("kms")
@@ -50,8 +81,15 @@ class KeyHandler(Handler):
         live: dict[str, Any] = {}
         if "description" in inputs:
             live["description"] = meta.get("Description", "")
-        if "enableKeyRotation" in inputs:
-            live["enableKeyRotation"] = bool(kms.get_key_rotation_status(KeyId=resource_id).get("KeyRotationEnabled"))
+        if "isEnabled" in inputs:
+            live["isEnabled"] = bool(meta.get("Enabled", meta.get("KeyState") == "Enabled"))
+        if "enableKeyRotation" in inputs or "rotationPeriodInDays" in inputs:
+            rotation = kms.get_key_rotation_status(KeyId=resource_id)
+            if "enableKeyRotation" in inputs:
+                live["enableKeyRotation"] = bool(rotation.get("KeyRotationEnabled"))
+            if "rotationPeriodInDays" in inputs:
+                # The emulator does not report the period; AWS does once rotation is on.
+                live["rotationPeriodInDays"] = rotation.get("RotationPeriodInDays", inputs["rotationPeriodInDays"])
         if "policy" in inputs:
             policy = kms.get_key_policy(KeyId=resource_id, PolicyName="default")["Policy"]
             live["policy"] = inputs["policy"] if same_policy(policy, inputs["policy"]) else policy
@@ -64,15 +102,24 @@ class KeyHandler(Handler):
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
         kms = ctx.aws.client("kms")
-        if olds.get("description") != news.get("description"):
-            kms.update_key_description(KeyId=resource_id, Description=news.get("description", ""))
-        if bool(olds.get("enableKeyRotation")) != bool(news.get("enableKeyRotation")):
-            if news.get("enableKeyRotation"):
-                kms.enable_key_rotation(KeyId=resource_id)
+        enabled = news.get("isEnabled") is not False  # Terraform's default is true
+        was_enabled = olds.get("isEnabled") is not False
+        if enabled and not was_enabled:
+            kms.enable_key(KeyId=resource_id)  # before anything else: a disabled key cannot be modified
+        rotation = bool(news.get("enableKeyRotation"))
+        period_changed = olds.get("rotationPeriodInDays") != news.get("rotationPeriodInDays")
+        if bool(olds.get("enableKeyRotation")) != rotation or (rotation and period_changed):
+            if rotation:
+                self._enable_rotation(kms, resource_id, news)
             else:
                 kms.disable_key_rotation(KeyId=resource_id)
+        if olds.get("description") != news.get("description"):
+            kms.update_key_description(KeyId=resource_id, Description=news.get("description", ""))
         if news.get("policy") and not same_policy(olds.get("policy"), news.get("policy")):
-            kms.put_key_policy(KeyId=resource_id, PolicyName="default", Policy=news["policy"])
+            extra = {"BypassPolicyLockoutSafetyCheck": True} if news.get("bypassPolicyLockoutSafetyCheck") else {}
+            kms.put_key_policy(KeyId=resource_id, PolicyName="default", Policy=news["policy"], **extra)
+        if was_enabled and not enabled:
+            kms.disable_key(KeyId=resource_id)  # last: the other changes need an enabled key
         retag(
             olds.get("tags"),
             news.get("tags"),
@@ -116,9 +163,9 @@ class KeyHandler(Handler):
 class AliasHandler(Handler):
     type = "aws:kms/alias:Alias"
     service = "kms"
-    replace_on_change = frozenset({"name", "namePrefix", "region"})
     name_key = "name"
-    computed = ("arn", "targetKeyArn")
+    computed = ("arn", "targetKeyArn", "name")
+    implemented = frozenset({"name", "namePrefix", "targetKeyId"})
 
     def _outputs(self, ctx: StepContext, name: str, target: str) -> dict[str, Any]:
         prefix = f"arn:{ctx.aws.partition}:kms:{ctx.aws.region}:{ctx.aws.account_id}"
@@ -126,7 +173,7 @@ class AliasHandler(Handler):
         return {"name": name, "arn": f"{prefix}:{name}", "targetKeyArn": key_arn}
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        name = inputs["name"]
+        name = alias_name(inputs, ctx.name)
         ctx.aws.client("kms").create_alias(AliasName=name, TargetKeyId=inputs["targetKeyId"])
         return name, self._outputs(ctx, name, inputs["targetKeyId"])
 
@@ -155,9 +202,27 @@ class AliasHandler(Handler):
                 raise
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        if self.read(ctx, inputs["name"], inputs) is None:
+        name = inputs.get("name")
+        if not name:
+            return None  # a generated name is unknown, and aliases carry no tags to find them by
+        if self.read(ctx, name, inputs) is None:
             return None
-        return inputs["name"], self._outputs(ctx, inputs["name"], inputs["targetKeyId"])
+        return name, self._outputs(ctx, name, inputs["targetKeyId"])
+
+
+ALIAS_PREFIX = "alias/"
+
+
+def alias_name(inputs: dict[str, Any], logical: str) -> str:
+    """The alias's name as pulumi-aws and Terraform make it: ``name``; else ``namePrefix`` plus Terraform's unique
+    suffix; else Pulumi's auto-name, which puts ``alias/`` in front of the logical name unless it starts with it
+    (pulumi-aws's AutoNameWithCustomOptions for ``aws_kms_alias``), then ``-`` and 7 random characters."""
+    if inputs.get("name"):
+        return str(inputs["name"])
+    if inputs.get("namePrefix"):
+        return prefixed_name(str(inputs["namePrefix"]))
+    base = logical if logical.startswith(ALIAS_PREFIX) else ALIAS_PREFIX + logical
+    return auto_name(base, max_length=256, lowercase=False)
 
 
 HANDLERS: tuple[type[Handler], ...] = (KeyHandler, AliasHandler)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from mlplatform.engine.embedded.handlers.base import Handler, StepContext
-from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, same_policy, tag_list
+from mlplatform.engine.embedded.handlers.base import Handler, StepContext, is_set
+from mlplatform.engine.embedded.handlers.common import is_not_found, physical_name, same_policy, tag_list
 from mlplatform.engine.embedded.handlers.s3_objects import BucketObjectHandler
 from mlplatform.engine.embedded.handlers.shapes import from_api, input_shape, output_shape, to_api
 
@@ -28,13 +30,17 @@ def _bucket_outputs(ctx: StepContext, name: str, inputs: dict[str, Any]) -> dict
 class BucketHandler(Handler):
     type = "aws:s3/bucket:Bucket"
     service = "s3"
-    replace_on_change = frozenset({"bucket", "bucketPrefix", "objectLockEnabled", "region"})
     name_key = "bucket"
     computed = ("arn", "bucketDomainName", "bucketRegionalDomainName", "bucket")
+    # The deprecated inline blocks (versioning, serverSideEncryptionConfiguration, lifecycleRules, logging, website,
+    # policy, acl, grants, corsRules, ...) and bucketNamespace are not implemented: the separate configuration
+    # resources are. A program that sets one is refused rather than getting a bucket without it.
+    implemented = frozenset({"bucket", "bucketPrefix", "forceDestroy", "objectLockEnabled"})
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         s3 = ctx.aws.client("s3")
-        name = inputs.get("bucket") or auto_name(inputs.get("bucketPrefix") or ctx.name)
+        # pulumi-aws: AutoNameTransform("bucket", 63, strings.ToLower); bucketPrefix: Terraform's prefix + unique id.
+        name = physical_name(inputs, ctx.name, key="bucket", prefix_key="bucketPrefix", max_length=63, lowercase=True)
         args: dict[str, Any] = {"Bucket": name}
         if ctx.aws.region != "us-east-1":
             args["CreateBucketConfiguration"] = {"LocationConstraint": ctx.aws.region}
@@ -87,7 +93,7 @@ class BucketHandler(Handler):
                 raise
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-        name = inputs.get("bucket")
+        name = inputs.get("bucket")  # a generated name is unknown: nothing to look for
         if not name or self.read(ctx, name, {}) is None:
             return None
         return name, _bucket_outputs(ctx, name, inputs)
@@ -157,7 +163,6 @@ class _BucketConfigHandler(Handler):
     """A configuration resource attached to a bucket: its id is the bucket name."""
 
     service = "s3"
-    replace_on_change = frozenset({"bucket", "expectedBucketOwner"})
     computed = ()
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -189,6 +194,8 @@ class _BucketConfigHandler(Handler):
 
 class BucketVersioningHandler(_BucketConfigHandler):
     type = "aws:s3/bucketVersioning:BucketVersioning"
+    # expectedBucketOwner (deprecated) and mfa are not implemented: refused when set.
+    implemented = frozenset({"bucket", "versioningConfiguration"})
 
     def put(self, ctx: StepContext, inputs: dict[str, Any]) -> None:
         config = inputs.get("versioningConfiguration") or {}
@@ -223,6 +230,11 @@ class BucketVersioningHandler(_BucketConfigHandler):
 
 class BucketEncryptionHandler(_BucketConfigHandler):
     type = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    implemented = frozenset({"bucket", "rules"})
+
+    def unsupported_inputs(self, inputs: dict[str, Any]) -> list[str]:
+        # blockedEncryptionTypes is not sent (the emulator does not keep it).
+        return super().unsupported_inputs(inputs) + _nested_set(inputs, "rules", ("blockedEncryptionTypes",))
 
     def put(self, ctx: StepContext, inputs: dict[str, Any]) -> None:
         rules = []
@@ -270,6 +282,7 @@ class PublicAccessBlockHandler(_BucketConfigHandler):
     type = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
     # All four are sent every time (an unset one is false); their API names come from S3's model (shapes.py).
     _KEYS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    implemented = frozenset({"bucket", *_KEYS, "skipDestroy"})
 
     def put(self, ctx: StepContext, inputs: dict[str, Any]) -> None:
         s3 = ctx.aws.client("s3")
@@ -290,6 +303,8 @@ class PublicAccessBlockHandler(_BucketConfigHandler):
         return {key: bool(value) for key, value in got.items()}  # an absent setting is false
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        if inputs.get("skipDestroy"):
+            return  # like Terraform: the block stays on the bucket, only the record goes
         try:
             ctx.aws.client("s3").delete_public_access_block(Bucket=resource_id)
         except Exception as exc:
@@ -299,6 +314,7 @@ class PublicAccessBlockHandler(_BucketConfigHandler):
 
 class BucketPolicyHandler(_BucketConfigHandler):
     type = "aws:s3/bucketPolicy:BucketPolicy"
+    implemented = frozenset({"bucket", "policy"})
 
     def put(self, ctx: StepContext, inputs: dict[str, Any]) -> None:
         policy = inputs["policy"]
@@ -326,6 +342,8 @@ class BucketPolicyHandler(_BucketConfigHandler):
 
 class BucketLoggingHandler(_BucketConfigHandler):
     type = "aws:s3/bucketLogging:BucketLogging"
+    # targetGrants, targetObjectKeyFormat and the deprecated expectedBucketOwner are not implemented: refused.
+    implemented = frozenset({"bucket", "targetBucket", "targetPrefix"})
 
     def put(self, ctx: StepContext, inputs: dict[str, Any]) -> None:
         ctx.aws.client("s3").put_bucket_logging(
@@ -359,6 +377,28 @@ class BucketLoggingHandler(_BucketConfigHandler):
 
 class BucketLifecycleHandler(_BucketConfigHandler):
     type = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    # transitionDefaultMinimumObjectSize and expectedBucketOwner are not implemented (the emulator ignores the
+    # first; the second is deprecated): refused when set.
+    implemented = frozenset({"bucket", "rules"})
+
+    def unsupported_inputs(self, inputs: dict[str, Any]) -> list[str]:
+        """Besides the top-level keys: the object-size filters and ``newerNoncurrentVersions`` of a noncurrent
+        expiration, which the emulator drops (they would be silently lost locally)."""
+        found = super().unsupported_inputs(inputs)
+        for index, rule in enumerate(inputs.get("rules") or []):
+            if not isinstance(rule, dict):
+                continue
+            where = f"rules[{index}]"
+            parts = [
+                ("filter", rule.get("filter")),
+                ("filter.and", (rule.get("filter") or {}).get("and")),
+                ("noncurrentVersionExpiration", rule.get("noncurrentVersionExpiration")),
+            ]
+            for path, block in parts:
+                for key in _LIFECYCLE_UNSUPPORTED.get(path, ()):
+                    if isinstance(block, dict) and is_set(block.get(key)):
+                        found.append(f"{where}.{path}.{key}")
+        return found
 
     def put(self, ctx: StepContext, inputs: dict[str, Any]) -> None:
         s3 = ctx.aws.client("s3")
@@ -366,8 +406,8 @@ class BucketLifecycleHandler(_BucketConfigHandler):
         s3.put_bucket_lifecycle_configuration(Bucket=inputs["bucket"], LifecycleConfiguration={"Rules": rules})
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        s3 = ctx.aws.client("s3")
         try:
-            s3 = ctx.aws.client("s3")
             rules = s3.get_bucket_lifecycle_configuration(Bucket=resource_id).get("Rules", [])
         except Exception as exc:
             if is_not_found(exc, "NoSuchBucket", "NoSuchLifecycleConfiguration"):
@@ -386,28 +426,79 @@ class BucketLifecycleHandler(_BucketConfigHandler):
                 raise
 
 
-# The rule blocks this handler manages and the one setting each carries (anything else in them is not sent).
-_LIFECYCLE_BLOCKS = (
-    ("expiration", "days"),
-    ("noncurrentVersionExpiration", "noncurrentDays"),
-    ("abortIncompleteMultipartUpload", "daysAfterInitiation"),
-)
+# Lifecycle settings the handler refuses, by block: the emulator drops them, so they would be lost locally.
+_LIFECYCLE_UNSUPPORTED: dict[str, tuple[str, ...]] = {
+    "filter": ("objectSizeGreaterThan", "objectSizeLessThan"),
+    "filter.and": ("objectSizeGreaterThan", "objectSizeLessThan"),
+    "noncurrentVersionExpiration": ("newerNoncurrentVersions",),
+}
 
 
 def _lifecycle_rule(s3: Any, rule: dict[str, Any]) -> dict[str, Any]:
-    """A pulumi lifecycle rule as the API's: names and integer day counts from S3's model (shapes.py)."""
-    item: dict[str, Any] = {"id": rule.get("id", "rule"), "status": rule.get("status", "Enabled")}
-    item["filter"] = {"prefix": (rule.get("filter") or {}).get("prefix", "")}
-    for block, days in _LIFECYCLE_BLOCKS:
-        if rule.get(block):
-            item[block] = {days: rule[block][days]}
+    """A pulumi lifecycle rule as the API's, whole: expiration, transitions, noncurrent-version transitions and
+    expiration, multipart abort, and the filter (prefix, tag, ``and`` of prefix and tags); names and integer day
+    counts come from S3's model (shapes.py). Without a filter or a (deprecated) rule prefix the rule applies to
+    every object (an empty prefix filter), as Terraform sends it."""
+    item: dict[str, Any] = {key: value for key, value in rule.items() if value is not None}
+    item.setdefault("id", "rule")
+    item.setdefault("status", "Enabled")
+    if item.get("filter"):
+        item["filter"] = dict(item["filter"])
+        both = item["filter"].get("and")
+        if isinstance(both, dict) and isinstance(both.get("tags"), dict):
+            # pulumi gives the and-operator's tags as a map; the API wants Key/Value pairs.
+            item["filter"]["and"] = {**both, "tags": [{"key": k, "value": v} for k, v in sorted(both["tags"].items())]}
+    elif "prefix" not in item:
+        item["filter"] = {"prefix": ""}
+    else:
+        item.pop("filter", None)
     shape = input_shape(s3, "PutBucketLifecycleConfiguration", "LifecycleConfiguration", "Rules")
     converted: dict[str, Any] = to_api(shape, item, where="PutBucketLifecycleConfiguration")
     return converted
 
 
 def _normalise_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted((json.loads(json.dumps(rule, sort_keys=True)) for rule in rules), key=lambda r: r.get("ID", ""))
+    """Rules in a comparable form: dates as UTC ISO text, transitions in no particular order (they are sets)."""
+    normal = []
+    for rule in rules:
+        item = json.loads(json.dumps(rule, sort_keys=True, default=_iso))
+        for key in ("Transitions", "NoncurrentVersionTransitions"):
+            if key in item:
+                item[key] = sorted(item[key], key=lambda t: json.dumps(t, sort_keys=True))
+        normal.append(_dates(item))
+    return sorted(normal, key=lambda r: r.get("ID", ""))
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def _dates(value: Any) -> Any:
+    """``Date`` values (sent as RFC 3339 text, read back as timestamps) in one spelling."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key == "Date" and isinstance(item, str):
+                with contextlib.suppress(ValueError):
+                    item = _iso(datetime.fromisoformat(item.replace("Z", "+00:00")))
+            out[key] = _dates(item)
+        return out
+    if isinstance(value, list):
+        return [_dates(item) for item in value]
+    return value
+
+
+def _nested_set(inputs: dict[str, Any], block: str, keys: tuple[str, ...]) -> list[str]:
+    """Paths ``block[i].key`` of the ``keys`` set in the items of the list input ``block``."""
+    return [
+        f"{block}[{index}].{key}"
+        for index, item in enumerate(inputs.get(block) or [])
+        if isinstance(item, dict)
+        for key in keys
+        if is_set(item.get(key))
+    ]
 
 
 # The three kinds of notification target: (input key, input ARN key, API list key, API ARN key).
@@ -427,6 +518,7 @@ class BucketNotificationHandler(_BucketConfigHandler):
     """
 
     type = "aws:s3/bucketNotification:BucketNotification"
+    implemented = frozenset({"bucket", "eventbridge", "topics", "queues", "lambdaFunctions"})
 
     def put(self, ctx: StepContext, inputs: dict[str, Any]) -> None:
         config: dict[str, Any] = {}
@@ -513,6 +605,7 @@ class BucketOwnershipControlsHandler(_BucketConfigHandler):
     """Object ownership (``BucketOwnerEnforced`` turns ACLs off); id = bucket, as in Terraform."""
 
     type = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+    implemented = frozenset({"bucket", "rule"})
 
     def put(self, ctx: StepContext, inputs: dict[str, Any]) -> None:
         ownership = (inputs.get("rule") or {}).get("objectOwnership", "BucketOwnerEnforced")

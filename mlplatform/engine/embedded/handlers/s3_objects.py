@@ -45,9 +45,9 @@ class BucketObjectHandler(Handler):
 
     type = "aws:s3/bucketObjectv2:BucketObjectv2"
     service = "s3"
-    replace_on_change = frozenset({"bucket", "key", "region"})
     name_key = "key"
     computed = ("arn", "etag", "versionId")
+    implemented = _OBJECT_INPUTS - {"tags"}
 
     def _body(self, inputs: dict[str, Any]) -> bytes:
         if inputs.get("contentBase64") is not None:
@@ -55,33 +55,39 @@ class BucketObjectHandler(Handler):
         return str(inputs.get("content") or "").encode()
 
     def _check(self, inputs: dict[str, Any]) -> None:
-        unsupported = sorted(key for key, value in inputs.items() if key not in _OBJECT_INPUTS and value is not None)
+        # The engine refuses these before planning (unsupported_inputs); this guards direct handler use.
+        unsupported = self.unsupported_inputs(inputs)
         if unsupported:
             raise HandlerError(
                 f"the embedded engine's S3 object handler does not support {', '.join(unsupported)}",
                 hint="Give the object's bytes inline with content or contentBase64.",
             )
 
-    def _outputs(self, ctx: StepContext, inputs: dict[str, Any], etag: str, version: str | None) -> dict[str, Any]:
+    def _outputs(
+        self, ctx: StepContext, inputs: dict[str, Any], key: str, etag: str, version: str | None
+    ) -> dict[str, Any]:
         return {
-            "arn": f"arn:{ctx.aws.partition}:s3:::{inputs['bucket']}/{inputs['key']}",
+            "key": key,
+            "arn": f"arn:{ctx.aws.partition}:s3:::{inputs['bucket']}/{key}",
             "etag": etag.strip('"'),
             "versionId": version or "",
             "tagsAll": dict(inputs.get("tags") or {}),
         }
 
-    def _put(self, ctx: StepContext, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _put(self, ctx: StepContext, inputs: dict[str, Any], key: str) -> dict[str, Any]:
         self._check(inputs)
         s3 = ctx.aws.client("s3")
-        sent = {key: inputs.get(key) or None for key in _OBJECT_SENT}
+        sent = {name: inputs.get(name) or None for name in _OBJECT_SENT}
+        sent["key"] = key
         args = {**request(s3, "PutObject", sent, _OBJECT_RENAMES), "Body": self._body(inputs)}
         if inputs.get("tags"):
             args["Tagging"] = _query(inputs["tags"])
         response = s3.put_object(**args)
-        return self._outputs(ctx, inputs, response.get("ETag", ""), response.get("VersionId"))
+        return self._outputs(ctx, inputs, key, response.get("ETag", ""), response.get("VersionId"))
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        return str(inputs["key"]), self._put(ctx, inputs)
+        key = object_key(inputs, ctx.name)
+        return key, self._put(ctx, inputs, key)
 
     def read(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
         s3 = ctx.aws.client("s3")
@@ -146,8 +152,8 @@ class BucketObjectHandler(Handler):
                 )
             elif "tags" in changed:
                 s3.delete_object_tagging(Bucket=news["bucket"], Key=resource_id)
-            return {**outputs, "tagsAll": dict(news.get("tags") or {})}
-        return self._put(ctx, news)
+            return {**outputs, "key": resource_id, "tagsAll": dict(news.get("tags") or {})}
+        return self._put(ctx, news, resource_id)
 
     def delete(self, ctx: StepContext, resource_id: str, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
         s3 = ctx.aws.client("s3")
@@ -168,13 +174,20 @@ class BucketObjectHandler(Handler):
                 raise
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        key = object_key(inputs, ctx.name)  # the default key is the logical name itself: findable
         try:
-            head = ctx.aws.client("s3").head_object(Bucket=inputs["bucket"], Key=inputs["key"])
+            head = ctx.aws.client("s3").head_object(Bucket=inputs["bucket"], Key=key)
         except Exception as exc:
             if is_not_found(exc, "NoSuchKey", "NoSuchBucket"):
                 return None
             raise
-        return str(inputs["key"]), self._outputs(ctx, inputs, head.get("ETag", ""), head.get("VersionId"))
+        return key, self._outputs(ctx, inputs, key, head.get("ETag", ""), head.get("VersionId"))
+
+
+def object_key(inputs: dict[str, Any], logical: str) -> str:
+    """The object's key: ``key``, else the logical name verbatim (pulumi-aws's default for ``aws_s3_object``'s
+    key is ``FromName`` with no random suffix)."""
+    return str(inputs.get("key") or logical)
 
 
 def _query(tags: dict[str, str]) -> str:

@@ -1,9 +1,9 @@
 """SageMaker: model registry, models, endpoints, feature store, pipelines and data-quality monitoring.
 
-Most SageMaker resources are named by the user and immutable: the Terraform provider marks every argument
-ForceNew except ``tags`` for models, endpoint configurations, model package groups, feature groups and
-monitoring job definitions, so those handlers only create, read, retag and delete. The mutable ones
-(endpoint, pipeline, monitoring schedule) update through the service's ``Update*`` call. The shared
+Most SageMaker resources are immutable: the Terraform provider marks every argument ForceNew except ``tags``
+for models, endpoint configurations, model package groups and monitoring job definitions, so those handlers only
+create, read, retag and delete. The mutable ones (endpoint, pipeline, monitoring schedule, a feature group's
+throughput) update through the service's ``Update*`` call. The shared
 machinery is in ``sagemaker_common.py``; Studio domains and notebook instances in ``sagemaker_studio.py``.
 
 Some of these calls are not implemented by moto 5.2.5 (``UpdateEndpoint``, ``DeleteFeatureGroup``, the
@@ -15,9 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
+from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext, is_set
 from mlplatform.engine.embedded.handlers.common import (
-    auto_name,
     same_policy,
     tag_list,
 )
@@ -38,13 +37,13 @@ class ModelPackageGroupHandler(SageMakerHandler):
     """The model registry's group; id = the group name."""
 
     type = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
-    replace_on_change = frozenset({"modelPackageGroupName", "modelPackageGroupDescription", "region"})
     name_key = "modelPackageGroupName"
     kind = "model-package-group"
     describe_op = "describe_model_package_group"
     delete_op = "delete_model_package_group"
     name_param = "ModelPackageGroupName"
     fields = ("modelPackageGroupDescription",)
+    implemented = frozenset({"modelPackageGroupName", *fields})
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
@@ -58,16 +57,13 @@ class ModelHandler(SageMakerHandler):
     """An inference model (container image + artifacts); id = the model name. Immutable but for tags."""
 
     type = "aws:sagemaker/model:Model"
-    replace_on_change = frozenset(
-        {"name", "executionRoleArn", "primaryContainer", "containers", "vpcConfig", "enableNetworkIsolation",
-         "inferenceExecutionConfig", "region"}
-    )  # fmt: skip
     name_key = "name"
     kind = "model"
     describe_op = "describe_model"
     delete_op = "delete_model"
     name_param = "ModelName"
     fields = ("executionRoleArn", "primaryContainer", "containers", "vpcConfig", "enableNetworkIsolation")
+    implemented = frozenset({"name", "inferenceExecutionConfig", *fields})
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
@@ -81,10 +77,6 @@ class EndpointConfigurationHandler(SageMakerHandler):
     """Production variants and data capture for an endpoint; id = the name. Immutable but for tags."""
 
     type = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
-    replace_on_change = frozenset(
-        {"name", "namePrefix", "kmsKeyArn", "productionVariants", "shadowProductionVariants", "dataCaptureConfig",
-         "asyncInferenceConfig", "executionRoleArn", "region"}
-    )  # fmt: skip
     name_key = "name"
     kind = "endpoint-config"
     describe_op = "describe_endpoint_config"
@@ -93,11 +85,8 @@ class EndpointConfigurationHandler(SageMakerHandler):
     fields = ("kmsKeyArn", "productionVariants", "shadowProductionVariants", "dataCaptureConfig",
               "asyncInferenceConfig", "executionRoleArn")  # fmt: skip
     renames: ClassVar[dict[str, str]] = {"kmsKeyArn": "KmsKeyId"}  # Terraform's kms_key_arn
-
-    def _name(self, ctx: StepContext, inputs: dict[str, Any]) -> str:
-        if inputs.get("name"):
-            return str(inputs["name"])
-        return auto_name(inputs.get("namePrefix") or ctx.name, lowercase=False)
+    name_prefix_key = "namePrefix"
+    implemented = frozenset({"name", "namePrefix", *fields})
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
@@ -111,7 +100,6 @@ class EndpointHandler(SageMakerHandler):
     """A hosted endpoint; id = the name. A new endpoint configuration deploys through ``UpdateEndpoint``."""
 
     type = "aws:sagemaker/endpoint:Endpoint"
-    replace_on_change = frozenset({"name", "region"})
     name_key = "name"
     kind = "endpoint"
     describe_op = "describe_endpoint"
@@ -119,6 +107,7 @@ class EndpointHandler(SageMakerHandler):
     name_param = "EndpointName"
     # DescribeEndpoint does not return the requested deploymentConfig, so only the configuration is read.
     fields = ("endpointConfigName",)
+    implemented = frozenset({"name", "endpointConfigName", "deploymentConfig"})
 
     def _in_service(self, ctx: StepContext, name: str) -> None:
         wait_until(ctx.aws.client("sagemaker"), "endpoint_in_service", what=f"endpoint {name} to be InService",
@@ -159,16 +148,11 @@ class EndpointHandler(SageMakerHandler):
 class FeatureGroupHandler(SageMakerHandler):
     """A feature store feature group; id = the group name.
 
-    Every argument but ``tags`` is treated as ForceNew. (The Terraform provider can add features and change
-    the online store's TTL and throughput in place through ``UpdateFeatureGroup``; this handler does not,
-    so those changes replace the group.)
+    As in the Terraform provider, every argument but ``throughputConfig``, the online store's ``ttlDuration`` (and
+    tags) forces a replacement; those two change in place through ``UpdateFeatureGroup``.
     """
 
     type = "aws:sagemaker/featureGroup:FeatureGroup"
-    replace_on_change = frozenset(
-        {"featureGroupName", "recordIdentifierFeatureName", "eventTimeFeatureName", "featureDefinitions",
-         "onlineStoreConfig", "offlineStoreConfig", "roleArn", "description", "throughputConfig", "region"}
-    )  # fmt: skip
     name_key = "featureGroupName"
     kind = "feature-group"
     describe_op = "describe_feature_group"
@@ -176,6 +160,7 @@ class FeatureGroupHandler(SageMakerHandler):
     name_param = "FeatureGroupName"
     fields = ("recordIdentifierFeatureName", "eventTimeFeatureName", "featureDefinitions", "onlineStoreConfig",
               "offlineStoreConfig", "roleArn", "description", "throughputConfig")  # fmt: skip
+    implemented = frozenset({"featureGroupName", *fields})
 
     def _outputs(self, ctx: StepContext, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         # Feature group ARNs carry the lower-cased name.
@@ -202,6 +187,23 @@ class FeatureGroupHandler(SageMakerHandler):
     def update(
         self, ctx: StepContext, resource_id: str, olds: dict[str, Any], news: dict[str, Any], outputs: dict[str, Any]
     ) -> dict[str, Any]:
+        # throughputConfig is the one argument the provider updates in place (UpdateFeatureGroup); removing it
+        # from the program keeps the live setting (Optional+Computed).
+        live = self.live(ctx, self.describe(ctx, resource_id) or {}, news)
+        if news.get("throughputConfig") and stale(("throughputConfig",), olds, news, live):
+            args = self._request(ctx, "UpdateFeatureGroup", news, ("throughputConfig",))
+            ctx.aws.client("sagemaker").update_feature_group(FeatureGroupName=resource_id, **args)
+            wait_for(lambda: self.describe(ctx, resource_id), "FeatureGroupStatus", ("Created",), ("CreateFailed",),
+                     what=f"feature group {resource_id}")  # fmt: skip
+        # The online store's TTL is the one part of onlineStoreConfig the provider updates in place (its other
+        # members force a replacement); UpdateFeatureGroup takes it alone.
+        ttl = (news.get("onlineStoreConfig") or {}).get("ttlDuration")
+        if ttl and ttl != (olds.get("onlineStoreConfig") or {}).get("ttlDuration"):
+            wanted = {"onlineStoreConfig": {"ttlDuration": ttl}}
+            args = self._request(ctx, "UpdateFeatureGroup", wanted, ("onlineStoreConfig",))
+            ctx.aws.client("sagemaker").update_feature_group(FeatureGroupName=resource_id, **args)
+            wait_for(lambda: self.describe(ctx, resource_id), "FeatureGroupStatus", ("Created",), ("CreateFailed",),
+                     what=f"feature group {resource_id}")  # fmt: skip
         sync_tags(ctx, arn_of(ctx, self.kind, resource_id.lower()), olds, news)
         return {**outputs, **self._outputs(ctx, resource_id, news)}
 
@@ -216,15 +218,15 @@ class PipelineHandler(SageMakerHandler):
     """A SageMaker pipeline; id = the pipeline name. Definition and settings update through ``UpdatePipeline``."""
 
     type = "aws:sagemaker/pipeline:Pipeline"
-    replace_on_change = frozenset({"pipelineName", "region"})
     name_key = "pipelineName"
     kind = "pipeline"
     describe_op = "describe_pipeline"
     delete_op = "delete_pipeline"
     name_param = "PipelineName"
     fields = ("pipelineDisplayName", "pipelineDescription", "roleArn", "parallelismConfiguration")
-    _UPDATABLE = ("pipelineDisplayName", "pipelineDefinition", "pipelineDescription", "roleArn",
-                  "parallelismConfiguration")  # fmt: skip
+    _UPDATABLE = ("pipelineDisplayName", "pipelineDefinition", "pipelineDefinitionS3Location", "pipelineDescription",
+                  "roleArn", "parallelismConfiguration")  # fmt: skip
+    implemented = frozenset({"pipelineName", *_UPDATABLE})
 
     def _args(self, ctx: StepContext, operation: str, inputs: dict[str, Any]) -> dict[str, Any]:
         definition = inputs.get("pipelineDefinition")
@@ -269,10 +271,6 @@ class DataQualityJobDefinitionHandler(SageMakerHandler):
     """A data-quality monitoring job definition; id = the name. Immutable but for tags."""
 
     type = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
-    replace_on_change = frozenset(
-        {"name", "roleArn", "dataQualityAppSpecification", "dataQualityBaselineConfig", "dataQualityJobInput",
-         "dataQualityJobOutputConfig", "jobResources", "networkConfig", "stoppingCondition", "region"}
-    )  # fmt: skip
     name_key = "name"
     kind = "data-quality-job-definition"
     describe_op = "describe_data_quality_job_definition"
@@ -282,6 +280,9 @@ class DataQualityJobDefinitionHandler(SageMakerHandler):
     # shapes.py converts both ways.
     fields = ("roleArn", "dataQualityAppSpecification", "dataQualityBaselineConfig", "dataQualityJobInput",
               "dataQualityJobOutputConfig", "jobResources", "networkConfig", "stoppingCondition")  # fmt: skip
+    # roleArn is not ForceNew in the provider and there is no UpdateDataQualityJobDefinition: like the provider,
+    # a changed role is recorded but the job definition keeps the role it was created with.
+    implemented = frozenset({"name", *fields})
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         name = self._name(ctx, inputs)
@@ -295,13 +296,20 @@ class MonitoringScheduleHandler(SageMakerHandler):
     """A schedule running a monitoring job definition; id = the name. Config updates in place."""
 
     type = "aws:sagemaker/monitoringSchedule:MonitoringSchedule"
-    replace_on_change = frozenset({"name", "region"})
     name_key = "name"
     kind = "monitoring-schedule"
     describe_op = "describe_monitoring_schedule"
     delete_op = "delete_monitoring_schedule"
     name_param = "MonitoringScheduleName"
     fields = ("monitoringScheduleConfig",)
+    implemented = frozenset({"name", "monitoringScheduleConfig"})
+
+    def unsupported_inputs(self, inputs: dict[str, Any]) -> list[str]:
+        found = super().unsupported_inputs(inputs)
+        config = inputs.get("monitoringScheduleConfig")
+        if isinstance(config, dict) and is_set(config.get("monitoringJobDefinition")):
+            found.append("monitoringScheduleConfig.monitoringJobDefinition")
+        return found
 
     def _config(self, ctx: StepContext, operation: str, inputs: dict[str, Any]) -> dict[str, Any]:
         config = inputs.get("monitoringScheduleConfig") or {}

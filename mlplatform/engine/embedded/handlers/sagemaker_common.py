@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.common import (
     arns_tagged_with_urn,
-    auto_name,
     error_code,
     is_not_found,
+    physical_name,
     retag,
     tag_list,
 )
@@ -147,9 +147,12 @@ class SageMakerHandler(Handler):
         """``operation``'s parameters for the inputs ``keys`` (those the inputs have)."""
         return request(ctx.aws.client("sagemaker"), operation, pick(inputs, keys), self.renames)
 
+    name_prefix_key: ClassVar[str] = ""
+    """The input holding a name prefix (``namePrefix``), for the types pulumi-aws gives one."""
+
     def _name(self, ctx: StepContext, inputs: dict[str, Any]) -> str:
-        key = self.name_key or "name"
-        return str(inputs.get(key) or auto_name(ctx.name))
+        """The physical name: the program's, else one from the prefix, else Pulumi's auto-name."""
+        return physical_name(inputs, ctx.name, key=self.name_key or "name", prefix_key=self.name_prefix_key)
 
     def _create_tags(self, ctx: StepContext, inputs: dict[str, Any]) -> dict[str, str]:
         """The tags of the create call: an auto-named resource also gets its URN, the one way to find it

@@ -23,6 +23,7 @@ from mlplatform.engine.embedded.handlers.sagemaker_common import (
     sync_tags,
     wait_for,
 )
+from mlplatform.engine.embedded.handlers.shapes import request
 from mlplatform.engine.embedded.handlers.waiting import wait_until
 
 
@@ -31,13 +32,11 @@ class NotebookInstanceHandler(SageMakerHandler):
 
     Settings change through ``UpdateNotebookInstance``, which AWS accepts only on a stopped instance: like
     the Terraform provider, the handler stops it, updates it and starts it again. Network placement,
-    encryption and the platform are ForceNew.
+    encryption and the platform are ForceNew, and so is a smaller ``volumeSize`` (the EBS volume cannot shrink).
+    The name is Pulumi's auto-name when the program sets none.
     """
 
     type = "aws:sagemaker/notebookInstance:NotebookInstance"
-    replace_on_change = frozenset(
-        {"name", "subnetId", "securityGroups", "kmsKeyId", "directInternetAccess", "platformIdentifier", "region"}
-    )
     name_key = "name"
     kind = "notebook-instance"
     describe_op = "describe_notebook_instance"
@@ -46,8 +45,8 @@ class NotebookInstanceHandler(SageMakerHandler):
     computed = ("arn", "url", "networkInterfaceId")
     fields = ("instanceType", "roleArn", "subnetId", "securityGroups", "kmsKeyId", "directInternetAccess",
               "rootAccess", "volumeSize", "platformIdentifier", "instanceMetadataServiceConfiguration",
-              "lifecycleConfigName", "defaultCodeRepository", "additionalCodeRepositories",
-              "acceleratorTypes")  # fmt: skip
+              "lifecycleConfigName", "defaultCodeRepository", "additionalCodeRepositories")  # fmt: skip
+    implemented = frozenset({"name", *fields})
     renames: ClassVar[dict[str, str]] = {
         "volumeSize": "VolumeSizeInGB",  # Terraform's volume_size
         # CreateNotebookInstance's SecurityGroupIds (DescribeNotebookInstance says SecurityGroups, by case).
@@ -55,15 +54,13 @@ class NotebookInstanceHandler(SageMakerHandler):
         # DescribeNotebookInstance's name (Create and Update say LifecycleConfigName, by case).
         "lifecycleConfigName": "NotebookInstanceLifecycleConfigName",
     }
-    # The inputs UpdateNotebookInstance can change; the rest are ForceNew.
+    # The inputs UpdateNotebookInstance can change; the rest are ForceNew (volumeSize only when it shrinks).
     _UPDATABLE = ("instanceType", "roleArn", "rootAccess", "volumeSize", "instanceMetadataServiceConfiguration",
-                  "lifecycleConfigName", "defaultCodeRepository", "additionalCodeRepositories",
-                  "acceleratorTypes")  # fmt: skip
+                  "lifecycleConfigName", "defaultCodeRepository", "additionalCodeRepositories")  # fmt: skip
     _CLEARS: ClassVar[dict[str, str]] = {
         "lifecycleConfigName": "DisassociateLifecycleConfig",
         "defaultCodeRepository": "DisassociateDefaultCodeRepository",
         "additionalCodeRepositories": "DisassociateAdditionalCodeRepositories",
-        "acceleratorTypes": "DisassociateAcceleratorTypes",
     }
 
     def _outputs_from(
@@ -136,8 +133,13 @@ class NotebookInstanceHandler(SageMakerHandler):
 
     def find(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         name = inputs.get("name")
-        described = self.describe(ctx, str(name)) if name else None
-        if not name or described is None:
+        if not name:
+            found = super().find(ctx, inputs)  # auto-named: the instance this URN created carries the URN tag
+            if found is None:
+                return None
+            name = found[0]
+        described = self.describe(ctx, str(name))
+        if described is None:
             return None
         return str(name), self._outputs_from(ctx, str(name), inputs, described)
 
@@ -146,14 +148,12 @@ class DomainHandler(SageMakerHandler):
     """A SageMaker Studio domain; id = the domain id (``d-...``), as the Terraform provider uses.
 
     ``retentionPolicy`` is not a property of the domain: it is what ``DeleteDomain`` does with the users'
-    home EFS file system, so it is only sent on delete.
+    home EFS file system, so it is only sent on delete (the provider makes a change of it a replacement).
+    The settings, network access type, security-group management and tag propagation update in place
+    through ``UpdateDomain``.
     """
 
     type = "aws:sagemaker/domain:Domain"
-    replace_on_change = frozenset(
-        {"domainName", "authMode", "vpcId", "subnetIds", "kmsKeyId", "appSecurityGroupManagement",
-         "domainSettings", "tagPropagation", "region"}
-    )  # fmt: skip
     name_key = "domainName"
     kind = "domain"
     describe_op = "describe_domain"
@@ -161,8 +161,18 @@ class DomainHandler(SageMakerHandler):
     name_param = "DomainId"
     computed = ("arn", "url", "homeEfsFileSystemId", "securityGroupIdForDomainBoundary")
     fields = ("domainName", "authMode", "vpcId", "subnetIds", "appNetworkAccessType", "appSecurityGroupManagement",
-              "kmsKeyId", "defaultUserSettings", "defaultSpaceSettings", "domainSettings")  # fmt: skip
-    _UPDATABLE = ("defaultUserSettings", "defaultSpaceSettings", "appNetworkAccessType")
+              "kmsKeyId", "defaultUserSettings", "defaultSpaceSettings", "domainSettings",
+              "tagPropagation")  # fmt: skip
+    # What UpdateDomain changes in place, as the provider sends it; the rest (and domainSettings.securityGroupIds,
+    # retentionPolicy) force a replacement.
+    _UPDATABLE = ("defaultUserSettings", "defaultSpaceSettings", "appNetworkAccessType", "appSecurityGroupManagement",
+                  "domainSettings", "tagPropagation")  # fmt: skip
+    # UpdateDomain takes the domain settings as DomainSettingsForUpdate (RStudio's as ...ForUpdate).
+    _UPDATE_RENAMES: ClassVar[dict[str, str]] = {
+        "domainSettings": "DomainSettingsForUpdate",
+        "domainSettings.rStudioServerProDomainSettings": "RStudioServerProDomainSettingsForUpdate",
+    }
+    implemented = frozenset({*fields, "retentionPolicy"})
 
     def _domain_outputs(self, described: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -204,7 +214,8 @@ class DomainHandler(SageMakerHandler):
         sm = ctx.aws.client("sagemaker")
         args: dict[str, Any] = {"DomainId": resource_id}
         live = self.live(ctx, self.describe(ctx, resource_id) or {}, news)
-        args.update(self._request(ctx, "UpdateDomain", news, stale(self._UPDATABLE, olds, news, live)))
+        changed = {key: news[key] for key in stale(self._UPDATABLE, olds, news, live) if key in news}
+        args.update(request(sm, "UpdateDomain", changed, self._UPDATE_RENAMES))
         if len(args) > 1:
             sm.update_domain(**args)
             self._ready(ctx, resource_id)

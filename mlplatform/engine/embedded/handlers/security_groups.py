@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 from mlplatform.engine.embedded.handlers import ec2_common
 from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
 from mlplatform.engine.embedded.handlers.common import (
-    auto_name,
     ignore_missing,
     only_inputs,
+    physical_name,
 )
 from mlplatform.engine.embedded.handlers.ec2_common import describe_items, sync_tags
 from mlplatform.engine.embedded.handlers.shapes import input_shape, to_api
@@ -147,13 +147,14 @@ class SecurityGroupHandler(Handler):
 
     type = "aws:ec2/securityGroup:SecurityGroup"
     service = "ec2"
-    replace_on_change = frozenset({"name", "namePrefix", "description", "vpcId", "region"})
     name_key = "name"
+    implemented = frozenset({"name", "namePrefix", "description", "vpcId", "ingress", "egress", "revokeRulesOnDelete"})
     computed = ("arn", "ownerId", "name")
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         ec2 = ctx.aws.client("ec2")
-        name = inputs.get("name") or auto_name(inputs.get("namePrefix") or ctx.name, max_length=255, lowercase=False)
+        # The provider's create.Name: the name, else namePrefix + a unique suffix; pulumi-aws auto-names the rest.
+        name = physical_name(inputs, ctx.name, key="name", prefix_key="namePrefix", max_length=255)
         args: dict[str, Any] = {
             "GroupName": name,
             "Description": inputs.get("description") or "Managed by Pulumi",
@@ -163,7 +164,7 @@ class SecurityGroupHandler(Handler):
             args["VpcId"] = inputs["vpcId"]
         group_id = ec2.create_security_group(**args)["GroupId"]
         group = describe_group(ec2, group_id) or {"GroupId": group_id}
-        if inputs.get("vpcId"):
+        if inputs.get("vpcId") or group.get("VpcId"):  # a group in the default VPC has the allow-all egress too
             converge_rules(ec2, group, "egress", rule_atoms(inputs.get("egress"), group_id))
         if "ingress" in inputs:
             converge_rules(ec2, group, "ingress", rule_atoms(inputs.get("ingress"), group_id))
@@ -240,7 +241,8 @@ class DefaultSecurityGroupHandler(Handler):
 
     type = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
     service = "ec2"
-    replace_on_change = frozenset({"vpcId", "region"})
+    # revokeRulesOnDelete is accepted and, as in the provider ("Not used"), does nothing: delete only forgets.
+    implemented = frozenset({"vpcId", "ingress", "egress", "revokeRulesOnDelete"})
     computed = ("arn", "ownerId", "name", "description")
 
     def _default_group(self, ctx: StepContext, vpc_id: str | None) -> dict[str, Any]:
@@ -343,7 +345,16 @@ def _permission(inputs: dict[str, Any]) -> dict[str, Any]:
 
 class _SecurityGroupRuleHandler(Handler):
     service = "ec2"
-    replace_on_change = frozenset({"securityGroupId", "region"})
+    implemented = frozenset(
+        {
+            "securityGroupId",
+            "ipProtocol",
+            "fromPort",
+            "toPort",
+            "description",
+            *(key for key, _ in _SOURCE_KINDS),
+        }
+    )
     computed = ("arn", "securityGroupRuleId")
     egress: ClassVar[bool]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from mlplatform.engine.embedded.handlers.base import Handler, HandlerError, StepContext
-from mlplatform.engine.embedded.handlers.common import auto_name, is_not_found, retag, tag_list
+from mlplatform.engine.embedded.handlers.base import Handler, StepContext
+from mlplatform.engine.embedded.handlers.common import is_not_found, physical_name, retag, tag_list
 from mlplatform.engine.embedded.handlers.iam import equivalent_policy, live_policy
 
 
@@ -28,8 +28,6 @@ class TopicHandler(Handler):
 
     type = "aws:sns/topic:Topic"
     service = "sns"
-    # Terraform's aws_sns_topic: name, name_prefix and fifo_topic are ForceNew.
-    replace_on_change = frozenset({"name", "namePrefix", "fifoTopic", "region"})
     name_key = "name"
     computed = ("arn", "name", "owner")
     # input key -> topic attribute, for the settable string attributes this handler manages. A table, not
@@ -39,22 +37,10 @@ class TopicHandler(Handler):
         "kmsMasterKeyId": "KmsMasterKeyId",
         "policy": "Policy",
     }
-    _UNSUPPORTED = (
-        "archivePolicy",
-        "deliveryPolicy",
-        "signatureVersion",
-        "tracingConfig",
-        "fifoThroughputScope",
-        "applicationFailureFeedbackRoleArn",
-        "applicationSuccessFeedbackRoleArn",
-        "firehoseFailureFeedbackRoleArn",
-        "firehoseSuccessFeedbackRoleArn",
-        "httpFailureFeedbackRoleArn",
-        "httpSuccessFeedbackRoleArn",
-        "lambdaFailureFeedbackRoleArn",
-        "lambdaSuccessFeedbackRoleArn",
-        "sqsFailureFeedbackRoleArn",
-        "sqsSuccessFeedbackRoleArn",
+    # Everything else (archivePolicy, deliveryPolicy, signatureVersion, tracingConfig, fifoThroughputScope,
+    # maximumMessageSize, the delivery-status feedback roles and sample rates) is refused when set.
+    implemented = frozenset(
+        {"contentBasedDeduplication", "displayName", "fifoTopic", "kmsMasterKeyId", "name", "namePrefix", "policy"}
     )
 
     def _outputs(self, ctx: StepContext, arn: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -66,13 +52,10 @@ class TopicHandler(Handler):
         }
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        unsupported = [key for key in self._UNSUPPORTED if inputs.get(key)]
-        if unsupported:
-            raise HandlerError(f"topic {ctx.name!r}: {', '.join(unsupported)} not supported by the embedded engine")
         name = inputs.get("name")
         tags = dict(inputs.get("tags") or {})
         if not name:
-            name = auto_name(inputs.get("namePrefix") or ctx.name, max_length=251, lowercase=False)
+            name = physical_name(inputs, ctx.name, max_length=251)
             if inputs.get("fifoTopic"):
                 name += ".fifo"
             tags[ctx.urn_tag] = ctx.urn  # an auto-named topic can only be found again by this tag
@@ -192,8 +175,8 @@ class TopicPolicyHandler(Handler):
 
     type = "aws:sns/topicPolicy:TopicPolicy"
     service = "sns"
-    replace_on_change = frozenset({"arn", "region"})
     computed = ("owner",)
+    implemented = frozenset({"arn", "policy"})
 
     def create(self, ctx: StepContext, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         arn = inputs["arn"]

@@ -82,6 +82,9 @@ def apply_entry(replay: Replay, entry: dict[str, Any]) -> None:
             "detail": entry.get("detail") or {},
             "started_at": entry.get("time"),
         }
+    elif kind == "succeed" and entry["op"] == "discard":
+        # The replaced resource is gone; the resource now under that URN (its replacement) is untouched.
+        replay.pending.pop(entry["op_id"], None)
     elif kind == "succeed":
         urn, resource = entry["urn"], entry["resource"]
         if resource is None:
@@ -99,7 +102,11 @@ def apply_entry(replay: Replay, entry: dict[str, Any]) -> None:
         # A success settles the resource: earlier interrupted operations on it are resolved.
         urns = {urn} if resource is None else {urn, resource["urn"]}
         replay.pending.pop(entry["op_id"], None)
-        for op_id in [op_id for op_id, pending in replay.pending.items() if pending["urn"] in urns]:
+        # A pending discard is about another physical resource (the replaced one): it stays until it is deleted.
+        settled = [
+            op_id for op_id, pending in replay.pending.items() if pending["urn"] in urns and pending["op"] != "discard"
+        ]
+        for op_id in settled:
             del replay.pending[op_id]
     elif kind == "fail":
         replay.pending.pop(entry["op_id"], None)

@@ -18,7 +18,9 @@ from mlplatform.engine.embedded import graph
 FORMAT_VERSION = 1
 """``version`` of ``state.json``; a file with a higher version was written by a newer mlplatform."""
 
-OpKind = Literal["create", "update", "delete", "replace", "read"]
+OpKind = Literal["create", "update", "delete", "replace", "read", "discard"]
+"""``discard``: deleting the old half of a create-before-delete replacement. Its ``detail`` holds the old
+resource (``resource``), which state no longer lists under its URN; it stays pending until that delete is done."""
 OP_KINDS: tuple[str, ...] = get_args(OpKind)
 
 
@@ -172,6 +174,22 @@ class LoadedState:
     snapshot: Snapshot
     interrupted: list[PendingOperation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def unsettled(self) -> list[PendingOperation]:
+        """The interrupted operations on resources the state lists (all but the pending discards)."""
+        return [operation for operation in self.interrupted if operation.op != "discard"]
+
+    @property
+    def replaced(self) -> list[tuple[str, ResourceState]]:
+        """``(op_id, old resource)`` of each replacement whose old half was not deleted yet (the run stopped or
+        the delete failed): the next ``up`` or ``destroy`` deletes them."""
+        found = []
+        for operation in self.interrupted:
+            resource = operation.detail.get("resource") if operation.op == "discard" else None
+            if isinstance(resource, dict):
+                found.append((operation.op_id, ResourceState.from_dict(resource)))
+        return found
 
 
 def check_format_version(version: Any) -> None:

@@ -262,7 +262,7 @@ class StateStore:
         """Journal an operation *before* the cloud call that performs it (the pending entry).
 
         Args:
-            op: create, update, delete, replace or read.
+            op: create, update, delete, replace, read or discard (the old half of a replacement).
             urn: the resource acted on.
             type: its type token.
             detail: what is needed to adopt or clean up after a crash — physical name, tags, region.
@@ -272,7 +272,7 @@ class StateStore:
             the operation's id, for :meth:`succeed` or :meth:`fail`.
 
         Raises:
-            ValueError: ``op`` is not one of the five kinds.
+            ValueError: ``op`` is not one of the six kinds.
         """
         if op not in OP_KINDS:
             raise ValueError(f"unknown operation {op!r}; expected one of {', '.join(OP_KINDS)}")
@@ -300,8 +300,8 @@ class StateStore:
         op, urn = self._operation(op_id)
         if resource is None and op in ("create", "update", "replace"):
             raise ValueError(f"succeed({op_id!r}) of a {op} needs the resource")
-        if resource is not None and op == "delete":
-            raise ValueError(f"succeed({op_id!r}) of a delete takes resource=None")
+        if resource is not None and op in ("delete", "discard"):
+            raise ValueError(f"succeed({op_id!r}) of a {op} takes resource=None")
         body = None if resource is None else resource.to_dict()
         entry = {"kind": "succeed", "op_id": op_id, "op": op, "urn": urn, "resource": body}
         self._append(entry, "succeed", done=op_id)
