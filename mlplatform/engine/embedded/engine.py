@@ -37,6 +37,7 @@ from mlplatform.engine.embedded.state import (
     Snapshot,
     StateStore,
     remembered_blueprint,
+    replaced_resources,
 )
 from mlplatform.engine.model import (
     Action,
@@ -241,6 +242,8 @@ class EmbeddedEngine:
             for change in deployment.plan()
         ]
         diagnostics = list(deployment.diagnostics)
+        if targets is None:
+            diagnostics += [_replaced_note(record) for _, record in replaced_resources(snapshot.pending)]
         dependents = [urn for urn in because if _infrastructure(previous[urn])]
         if dependents:
             diagnostics.append(

@@ -12,6 +12,7 @@ from mlplatform.engine.embedded.state.model import (
     PendingOperation,
     ResourceState,
     Snapshot,
+    replaced_resources,
 )
 from mlplatform.engine.embedded.state.secrets import PLAINTEXT_SECRETS_ENV
 from mlplatform.engine.embedded.state.store import StateStore, remembered_blueprint
@@ -26,4 +27,5 @@ __all__ = [
     "Snapshot",
     "StateStore",
     "remembered_blueprint",
+    "replaced_resources",
 ]

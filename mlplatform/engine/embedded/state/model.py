@@ -184,12 +184,17 @@ class LoadedState:
     def replaced(self) -> list[tuple[str, ResourceState]]:
         """``(op_id, old resource)`` of each replacement whose old half was not deleted yet (the run stopped or
         the delete failed): the next ``up`` or ``destroy`` deletes them."""
-        found = []
-        for operation in self.interrupted:
-            resource = operation.detail.get("resource") if operation.op == "discard" else None
-            if isinstance(resource, dict):
-                found.append((operation.op_id, ResourceState.from_dict(resource)))
-        return found
+        return replaced_resources(self.interrupted)
+
+
+def replaced_resources(operations: list[PendingOperation]) -> list[tuple[str, ResourceState]]:
+    """``(op_id, old resource)`` of the pending ``discard`` operations among ``operations``."""
+    found = []
+    for operation in operations:
+        resource = operation.detail.get("resource") if operation.op == "discard" else None
+        if isinstance(resource, dict):
+            found.append((operation.op_id, ResourceState.from_dict(resource)))
+    return found
 
 
 def check_format_version(version: Any) -> None:
