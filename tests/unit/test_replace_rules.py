@@ -184,10 +184,6 @@ def test_no_handler_declares_its_own_replace_keys() -> None:
         assert handler.replace_on_change == handler.rules.replace_keys
 
 
-def _leaf(value: str) -> dict[str, Any] | str:
-    return value
-
-
 def _nest(path: tuple[str, ...], value: Any) -> Any:
     return value if not path else {path[0]: _nest(path[1:], value)}
 

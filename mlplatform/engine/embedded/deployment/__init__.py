@@ -15,7 +15,7 @@ from mlplatform.engine.embedded.deployment.apply import (
     Record,
     dependents_of,
 )
-from mlplatform.engine.embedded.deployment.diff import Deployment, diff_keys, replace_reasons
+from mlplatform.engine.embedded.deployment.diff import Deployment, compare, diff_keys
 from mlplatform.engine.embedded.monitor import dependencies_of
 
 __all__ = [
@@ -26,8 +26,8 @@ __all__ = [
     "MissingHandlerError",
     "ProtectedResourceError",
     "Record",
+    "compare",
     "dependencies_of",
     "dependents_of",
     "diff_keys",
-    "replace_reasons",
 ]

@@ -143,14 +143,6 @@ _PLAN_ONLY = Handler()
 """Stands in for a missing handler in an offline plan: no CRUD, outputs beyond the inputs unknown."""
 
 
-def replace_reasons(changed: Iterable[str], handler: Handler, requested: Collection[str]) -> list[str]:
-    """The changed keys that may force a replacement, judged by key alone: the keys the type's rules name and
-    the resource's ``replace_on_changes`` option (``*``: any change). :func:`compare` applies the rules to the
-    values (nested keys, conditions, sets); this coarser answer is for callers that have only the keys."""
-    forcing = handler.replace_on_change | set(requested)
-    return [key for key in changed if key in forcing or "*" in forcing]
-
-
 def compare(
     handler: Handler,
     olds: dict[str, Any],

@@ -112,12 +112,6 @@ def table() -> dict[str, ReplaceRules]:
     return {type_: _parse(type_, entry, version) for type_, entry in raw["types"].items()}
 
 
-def provider_version() -> str:
-    """The terraform-provider-aws version (and pulumi-aws release) the table was read for."""
-    raw = json.loads(resources.files(__package__).joinpath(TABLE).read_text(encoding="utf-8"))
-    return str(raw["provider"]["version"])
-
-
 def rules_for(type_: str) -> ReplaceRules:
     """The rules of ``type_`` (:data:`NO_RULES` for a type the table does not know)."""
     return table().get(type_, NO_RULES)
